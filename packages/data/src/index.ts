@@ -1,0 +1,1 @@
+export { decodeGrey, decodeRgb, readBinaryMask, encodeGreyPng, ImageDecodeError, type GreyImage, type RgbImage, type BinaryMask } from './image-io';

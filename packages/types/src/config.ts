@@ -1,0 +1,207 @@
+/**
+ * The experiment configuration: one zod schema shared by the trainer CLI, the evaluation API
+ * and the viewer. Defaults follow the paper (Yang et al., IEEE JBHI 2024, Sections III-IV) and
+ * `shared/paper/METHOD-NOTES.md`; where the paper's setting cannot run on a 2-core CPU the CPU
+ * default is smaller and the paper's value is given in the field's description.
+ */
+import { z } from 'zod';
+
+export const DATASET_FORMATS = ['kits19', 'kits19-slices', 'pancreas-ct', 'busi', 'folder', 'synthetic'] as const;
+export const DatasetFormatSchema = z.enum(DATASET_FORMATS);
+export type DatasetFormat = z.infer<typeof DatasetFormatSchema>;
+
+/** Ablation variants of Table V plus the baselines in scope (METHOD-NOTES "Baselines"). */
+export const VARIANT_IDS = [
+  'onlyseg',
+  'rl-seg',
+  'rl-fb-seg',
+  'rl-fb-adp-seg',
+  'rl-seg-nopretrain',
+  'unet',
+  'resunet',
+  'seg-ufl',
+] as const;
+export const VariantIdSchema = z.enum(VARIANT_IDS);
+export type VariantId = z.infer<typeof VariantIdSchema>;
+
+/** Human-readable names as the paper's tables print them. */
+export const VARIANT_LABELS: Record<VariantId, string> = {
+  onlyseg: 'OnlySeg',
+  'rl-seg': 'RL+Seg',
+  'rl-fb-seg': 'RL+FB+Seg',
+  'rl-fb-adp-seg': 'RL+FB+ADP+Seg',
+  'rl-seg-nopretrain': 'RL+Seg (no pre-training)',
+  unet: 'U-Net',
+  resunet: 'ResU-Net',
+  'seg-ufl': 'Seg-Net + Unified Focal Loss',
+};
+
+/** The five ablation variants of Table V, in the paper's order. */
+export const ABLATION_VARIANTS: readonly VariantId[] = ['onlyseg', 'rl-seg', 'rl-fb-seg', 'rl-fb-adp-seg', 'rl-seg-nopretrain'];
+
+export const LESION_LABELS = ['tumour', 'kidney', 'kidney+tumour'] as const;
+
+/** Interval edges in percent of fbRatio (foreground / background), Tables I-IV. */
+export const CT_INTERVAL_EDGES = [0, 2, 4, 6, 8, 10] as const;
+export const BUSI_INTERVAL_EDGES = [0, 10, 20, 30, 40, 50, 60] as const;
+export const IntervalsSchema = z
+  .union([z.enum(['ct', 'busi']), z.array(z.number().nonnegative()).min(2)])
+  .refine((v) => typeof v === 'string' || v.every((e, i) => i === 0 || e > v[i - 1]), {
+    message: 'custom interval edges must be strictly increasing percentages',
+  });
+
+export const SyntheticSchema = z.object({
+  count: z.number().int().positive().default(96).describe('number of 2-D slices generated'),
+  slicesPerPatient: z.number().int().positive().default(8),
+  size: z.number().int().min(16).max(2048).default(128),
+  seed: z.number().int().default(0),
+});
+
+export const DatasetSchema = z.object({
+  format: DatasetFormatSchema.default('synthetic'),
+  root: z.string().optional().describe('dataset folder; optional only for the synthetic format'),
+  lesion: z.enum(LESION_LABELS).default('tumour').describe('KiTS19: which label counts as lesion'),
+  maskThreshold: z.number().int().min(0).max(254).default(127).describe('mask pixel > threshold is foreground'),
+  intervals: IntervalsSchema.default('ct'),
+  synthetic: SyntheticSchema.default(SyntheticSchema.parse({})),
+  maxSamples: z.number().int().positive().optional().describe('cap on slices loaded (quick runs)'),
+});
+
+export const AugmentationSchema = z.object({
+  enabled: z.boolean().default(true),
+  flip: z.boolean().default(true),
+  rot90: z.boolean().default(true),
+  rotateDegrees: z.number().min(0).max(45).default(10),
+  intensityJitter: z.number().min(0).max(1).default(0.1),
+});
+
+export const PreprocessingSchema = z.object({
+  size: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024)
+    .refine((s) => s % 16 === 0, { message: 'must be a multiple of 16 (the Segmentation-Net downsamples by 16)' })
+    .default(128)
+    .describe('square input size in pixels (paper: 512; CPU default 128)'),
+  ctWindow: z
+    .object({
+      mode: z.enum(['auto', 'on', 'off']).default('auto').describe('auto: on for volumes in HU, off for 8-bit slices'),
+      min: z.number().default(-79),
+      max: z.number().default(304),
+    })
+    .refine((w) => w.max > w.min, { message: 'ctWindow.max must exceed ctWindow.min' })
+    .default({ mode: 'auto', min: -79, max: 304 }),
+  grey: z.boolean().default(true),
+  augmentation: AugmentationSchema.default(AugmentationSchema.parse({})),
+  cacheDir: z.string().optional(),
+});
+
+export const SegNetSizesSchema = z.object({
+  channels: z.array(z.number().int().positive()).length(4).default([16, 32, 64, 128]),
+  hidden: z.number().int().positive().default(128),
+  layers: z.number().int().positive().default(2),
+  heads: z.number().int().positive().default(4),
+  mlp: z.number().int().positive().default(256),
+  decoderChannels: z.array(z.number().int().positive()).length(4).default([64, 32, 16, 16]),
+});
+
+export const ModelSchema = z.object({
+  preset: z.enum(['cpu', 'paper', 'custom']).default('cpu'),
+  segNet: SegNetSizesSchema.default(SegNetSizesSchema.parse({})),
+  baseWidth: z.number().int().positive().default(16).describe('U-Net / ResU-Net first-level channels'),
+});
+
+export const RlSchema = z.object({
+  episodeLength: z.number().int().min(1).max(16).default(4).describe('T, actions per slice (paper: 4)'),
+  gamma: z.number().min(0).max(1).default(0.95),
+  alpha: z
+    .number()
+    .refine((a) => a > -1 && a < 0, { message: 'alpha must lie in (-1, 0) (Eq. 3)' })
+    .default(-0.5),
+  beta: z
+    .number()
+    .refine((b) => b > 0.2 && b < 0.3, { message: 'beta must lie in (0.2, 0.3) (Eq. 3)' })
+    .default(0.25),
+  useFb: z.boolean().default(true).describe('global foreground/background term, Eq. (3)'),
+  useAdp: z.boolean().default(true).describe('ADP term in the return, Eq. (10)-(11)'),
+  adpWindow: z.number().int().min(1).default(5).refine((w) => w % 2 === 1, { message: 'adpWindow must be odd' }),
+  rewardFilterSize: z
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .refine((w) => w % 2 === 1, { message: 'rewardFilterSize must be odd' })
+    .describe('size of the learned reward-map filter w (PixelRL reference: 33)'),
+  wGradient: z.enum(['eq13', 'value-only']).default('eq13'),
+  patchSize: z.number().int().min(1).default(1).describe('one agent per k x k patch; 1 = per pixel'),
+  entropyCoef: z.number().min(0).default(0.01),
+  valueCoef: z.number().min(0).default(0.5),
+  maskValue: z.number().default(0),
+  finetuneSeg: z.boolean().default(true).describe('fine-tune the Segmentation-Net on represented images'),
+  pretrain: z.boolean().default(true).describe('initialise the Reinforcement-Net from the pre-trained Segmentation-Net'),
+  workers: z.number().int().min(1).default(1).describe('asynchronous workers (1 = synchronous A2C)'),
+});
+
+export const LrScheduleSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('constant') }),
+  z.object({ type: z.literal('step'), stepSize: z.number().int().positive().default(30), factor: z.number().positive().max(1).default(0.1) }),
+  z.object({ type: z.literal('poly'), power: z.number().positive().default(0.9) }),
+]);
+
+export const LOSS_IDS = ['bce', 'dice', 'bce-dice', 'ufl'] as const;
+
+export const TrainingSchema = z.object({
+  epochs: z.number().int().min(0).default(10).describe('Segmentation-Net pre-training epochs (paper: 100)'),
+  batchSize: z.number().int().positive().default(8).describe('paper: 24'),
+  optimizer: z.enum(['adam', 'sgd']).default('adam'),
+  lr: z.number().positive().default(1e-3).describe('paper: 0.01 with step decay'),
+  lrSchedule: LrScheduleSchema.default({ type: 'step', stepSize: 30, factor: 0.1 }),
+  loss: z.enum(LOSS_IDS).default('bce-dice'),
+  rlEpochs: z.number().int().min(0).default(5).describe('RL epochs (paper: 50)'),
+  rlBatchSize: z.number().int().positive().default(10).describe('paper: 10'),
+  rlLr: z.number().positive().default(1e-3),
+  rlLrSchedule: LrScheduleSchema.default({ type: 'poly', power: 0.9 }),
+  validateEvery: z.number().int().positive().default(1),
+});
+
+export const FoldsSchema = z.object({
+  k: z.number().int().min(0).max(20).default(4).describe('0 = train on everything, no held-out fold'),
+  only: z.array(z.number().int().min(0)).optional().describe('run only these fold indices'),
+  splitFile: z.string().optional(),
+  stratify: z.boolean().default(true),
+});
+
+export const ExperimentConfigSchema = z.object({
+  name: z.string().min(1).default('experiment'),
+  dataset: DatasetSchema.default(DatasetSchema.parse({})),
+  preprocessing: PreprocessingSchema.default(PreprocessingSchema.parse({})),
+  model: ModelSchema.default(ModelSchema.parse({})),
+  rl: RlSchema.default(RlSchema.parse({})),
+  training: TrainingSchema.default(TrainingSchema.parse({})),
+  folds: FoldsSchema.default(FoldsSchema.parse({})),
+  seed: z.number().int().default(0),
+  seeds: z.array(z.number().int()).optional().describe('several seeds: one run per seed'),
+  variant: VariantIdSchema.default('rl-fb-adp-seg'),
+  variants: z.array(VariantIdSchema).optional().describe('several variants: one run per variant'),
+});
+
+export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
+export type ExperimentConfigInput = z.input<typeof ExperimentConfigSchema>;
+export type DatasetConfig = z.infer<typeof DatasetSchema>;
+export type PreprocessingConfig = z.infer<typeof PreprocessingSchema>;
+export type AugmentationConfig = z.infer<typeof AugmentationSchema>;
+export type ModelConfig = z.infer<typeof ModelSchema>;
+export type SegNetSizes = z.infer<typeof SegNetSizesSchema>;
+export type RlConfig = z.infer<typeof RlSchema>;
+export type TrainingConfig = z.infer<typeof TrainingSchema>;
+export type LrSchedule = z.infer<typeof LrScheduleSchema>;
+export type LossId = (typeof LOSS_IDS)[number];
+export type FoldsConfig = z.infer<typeof FoldsSchema>;
+
+/** Named Segmentation-Net size presets (METHOD-NOTES "Segmentation-Net"). */
+export const SEG_NET_PRESETS: Record<'cpu' | 'paper', SegNetSizes> = {
+  cpu: { channels: [16, 32, 64, 128], hidden: 128, layers: 2, heads: 4, mlp: 256, decoderChannels: [64, 32, 16, 16] },
+  // TransUNet R50-ViT-B/16 sizes: hidden 768, 12 layers, 12 heads, MLP 3072 (GPU only).
+  paper: { channels: [64, 256, 512, 1024], hidden: 768, layers: 12, heads: 12, mlp: 3072, decoderChannels: [256, 128, 64, 16] },
+};

@@ -1,0 +1,3 @@
+export * from './config';
+export * from './records';
+export * from './validation';

@@ -1,0 +1,111 @@
+/**
+ * Records that cross process boundaries: a 2-D sample's metadata (data -> experiments -> store),
+ * run records and per-case metric records (store -> API -> viewer), and API request schemas.
+ */
+import { z } from 'zod';
+import { DatasetFormatSchema, VariantIdSchema } from './config';
+
+/** What preprocessing did to a sample, step by step, so a result can be traced back. */
+export const PreprocessingRecordSchema = z.object({
+  resizedTo: z.tuple([z.number().int(), z.number().int()]).optional(),
+  ctWindow: z.tuple([z.number(), z.number()]).optional(),
+  rgbToGrey: z.boolean().default(false),
+  scaledTo01: z.boolean().default(true),
+  augmentation: z.array(z.string()).default([]),
+  configHash: z.string().optional(),
+});
+
+export const SampleMetaSchema = z.object({
+  id: z.string().min(1),
+  patient: z.string().min(1),
+  slice: z.number().int().nonnegative(),
+  format: DatasetFormatSchema,
+  source: z.object({ image: z.string().optional(), mask: z.array(z.string()).default([]) }),
+  width: z.number().int().positive().describe('original width in pixels'),
+  height: z.number().int().positive().describe('original height in pixels'),
+  spacing: z.tuple([z.number().positive(), z.number().positive()]).optional().describe('pixel spacing (x, y) in mm'),
+  foregroundPixels: z.number().int().nonnegative(),
+  fbRatio: z.number().nonnegative().describe('foreground / background pixels at original resolution (Eq. 3 x)'),
+  preprocessing: PreprocessingRecordSchema.optional(),
+});
+export type SampleMeta = z.infer<typeof SampleMetaSchema>;
+export type PreprocessingRecord = z.infer<typeof PreprocessingRecordSchema>;
+
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'incomplete'] as const;
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+
+export const RunRecordSchema = z.object({
+  id: z.string().min(1),
+  experimentId: z.string().min(1),
+  variant: VariantIdSchema,
+  fold: z.number().int().min(-1).describe('-1: trained on all data'),
+  seed: z.number().int(),
+  status: RunStatusSchema,
+  dataset: z.string(),
+  backend: z.string(),
+  gitCommit: z.string().nullable(),
+  config: z.unknown(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  timings: z.record(z.string(), z.number()).default({}),
+  checkpointPath: z.string().nullable().default(null),
+  onnxPath: z.string().nullable().default(null),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** Per-case metrics as stored and served; HD fields are null when undefined (an empty mask). */
+export const CaseMetricRecordSchema = z.object({
+  runId: z.string(),
+  caseId: z.string(),
+  patient: z.string(),
+  fbRatio: z.number().nonnegative(),
+  foregroundFraction: z.number().min(0).max(1),
+  interval: z.string().nullable(),
+  dice: z.number().nullable(),
+  iou: z.number().nullable(),
+  precision: z.number().nullable(),
+  recall: z.number().nullable(),
+  hd: z.number().nullable(),
+  hd95: z.number().nullable(),
+  assd: z.number().nullable(),
+  nsd: z.number().nullable(),
+  emptyGt: z.boolean(),
+  emptyPred: z.boolean(),
+});
+export type CaseMetricRecord = z.infer<typeof CaseMetricRecordSchema>;
+
+export const EpochRecordSchema = z.object({
+  runId: z.string(),
+  phase: z.enum(['pretrain', 'rl', 'finetune', 'train']),
+  epoch: z.number().int().nonnegative(),
+  loss: z.number().nullable(),
+  reward: z.number().nullable(),
+  valDice: z.number().nullable(),
+  lr: z.number().nullable(),
+  durationMs: z.number().nonnegative(),
+});
+export type EpochRecord = z.infer<typeof EpochRecordSchema>;
+
+// ---- API request schemas (eval-api validates with these; the viewer builds URLs with them) ----
+
+export const CASE_SORT_KEYS = ['dice', 'hd', 'hd95', 'iou', 'fbRatio', 'caseId'] as const;
+export const CasesQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  pageSize: z.coerce.number().int().min(1).max(500).default(50),
+  sort: z.enum(CASE_SORT_KEYS).default('caseId'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  interval: z.string().optional(),
+});
+export type CasesQuery = z.infer<typeof CasesQuerySchema>;
+
+export const REPORT_FORMATS = ['md', 'csv', 'latex', 'json'] as const;
+export const ReportFormatSchema = z.enum(REPORT_FORMATS);
+export type ReportFormat = z.infer<typeof ReportFormatSchema>;
+
+/** Run and case ids are plain tokens: no path separators, no dots at the start. */
+export const IdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.()\- ]*$/, 'must be a plain id (letters, digits, _ - . ( ) space), no path separators');
