@@ -51,8 +51,22 @@ export const RunRecordSchema = z.object({
   timings: z.record(z.string(), z.number()).default({}),
   checkpointPath: z.string().nullable().default(null),
   onnxPath: z.string().nullable().default(null),
+  packageVersions: z.record(z.string(), z.string()).default({}).describe('versions of the packages that produced the run'),
+  error: z.string().nullable().default(null).describe('why the run failed or stopped, when it did'),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** One experiment: variants x folds x seeds over one dataset (the store groups runs under it). */
+export const ExperimentRecordSchema = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  dataset: z.string(),
+  config: z.unknown(),
+  configHash: z.string(),
+  createdAt: z.string(),
+  gitCommit: z.string().nullable(),
+});
+export type ExperimentRecord = z.infer<typeof ExperimentRecordSchema>;
 
 /** Per-case metrics as stored and served; HD fields are null when undefined (an empty mask). */
 export const CaseMetricRecordSchema = z.object({

@@ -1,0 +1,120 @@
+/**
+ * Schema of the results store, versioned with SQLite's `user_version` pragma. Each migration
+ * moves the database from version i to i + 1 inside one transaction, so a store is always at a
+ * whole version. Append migrations; never edit one that has shipped.
+ */
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  /** Version the database has after this migration. */
+  version: number;
+  description: string;
+  up(db: Database.Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'experiments, runs, epochs, checkpoints, cases',
+    up(db) {
+      db.exec(`
+        CREATE TABLE experiments (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          dataset TEXT NOT NULL,
+          config TEXT NOT NULL,
+          config_hash TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          git_commit TEXT
+        );
+        CREATE INDEX experiments_hash ON experiments(config_hash);
+        CREATE TABLE runs (
+          id TEXT PRIMARY KEY,
+          experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+          variant TEXT NOT NULL,
+          fold INTEGER NOT NULL,
+          seed INTEGER NOT NULL,
+          status TEXT NOT NULL,
+          dataset TEXT NOT NULL,
+          backend TEXT NOT NULL,
+          git_commit TEXT,
+          config TEXT NOT NULL,
+          started_at TEXT NOT NULL,
+          finished_at TEXT,
+          duration_ms REAL,
+          timings TEXT NOT NULL DEFAULT '{}',
+          checkpoint_path TEXT,
+          onnx_path TEXT,
+          package_versions TEXT NOT NULL DEFAULT '{}',
+          error TEXT,
+          pid INTEGER,
+          host TEXT
+        );
+        CREATE INDEX runs_experiment ON runs(experiment_id);
+        CREATE TABLE epochs (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          phase TEXT NOT NULL,
+          epoch INTEGER NOT NULL,
+          loss REAL,
+          reward REAL,
+          val_dice REAL,
+          lr REAL,
+          duration_ms REAL NOT NULL,
+          PRIMARY KEY (run_id, phase, epoch)
+        );
+        CREATE TABLE checkpoints (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          phase TEXT NOT NULL,
+          epoch INTEGER NOT NULL,
+          path TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (run_id, phase, epoch)
+        );
+        CREATE TABLE cases (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          case_id TEXT NOT NULL,
+          patient TEXT NOT NULL,
+          fb_ratio REAL NOT NULL,
+          foreground_fraction REAL NOT NULL,
+          interval TEXT,
+          dice REAL,
+          iou REAL,
+          precision REAL,
+          recall REAL,
+          hd REAL,
+          hd95 REAL,
+          assd REAL,
+          nsd REAL,
+          empty_gt INTEGER NOT NULL,
+          empty_pred INTEGER NOT NULL,
+          PRIMARY KEY (run_id, case_id)
+        );
+        CREATE INDEX cases_interval ON cases(run_id, interval);
+      `);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Brings `db` to {@link SCHEMA_VERSION}, one transaction per migration. Throws when the store is
+ * newer than this toolkit (it would not understand the tables).
+ * @returns the versions applied, in order (empty when already current).
+ */
+export function migrate(db: Database.Database, where: string): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`results store ${where} has schema version ${current}, newer than this toolkit's ${SCHEMA_VERSION}; update the toolkit`);
+  }
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,508 @@
+/**
+ * The results store: one SQLite database (`<dir>/mrlseg.sqlite`, WAL journal) plus an artifacts
+ * folder (`<dir>/artifacts/<runId>/...`). Trainers write through it; the evaluation API and the
+ * viewer read it (`openStore(dir, { readonly: true })`).
+ *
+ * Crash safety: every multi-row write is one transaction and files are written to a temporary
+ * name then renamed, so a process killed at any moment leaves a readable store. A run records
+ * the pid and host of the process training it; a run still 'running' whose process is gone is
+ * reported (and, when opened read-write, stored) as 'incomplete'.
+ */
+import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  CaseMetricRecordSchema,
+  CasesQuerySchema,
+  EpochRecordSchema,
+  ExperimentRecordSchema,
+  IdSchema,
+  RunRecordSchema,
+  type CaseMetricRecord,
+  type CasesQuery,
+  type EpochRecord,
+  type ExperimentRecord,
+  type RunRecord,
+} from '@mrlseg/types';
+import { migrate, SCHEMA_VERSION } from './migrations';
+
+export const DB_FILE = 'mrlseg.sqlite';
+export const ARTIFACTS_DIR = 'artifacts';
+export const DEFAULT_STORE_DIR = 'mrlseg-store';
+
+/** Per-case PNGs: input image, predicted mask, ground-truth mask, final RL action mask (white = masked). */
+export const CASE_ARTIFACT_KINDS = ['image', 'prediction', 'groundTruth', 'actions'] as const;
+export type CaseArtifactKind = (typeof CASE_ARTIFACT_KINDS)[number];
+
+export interface OpenStoreOptions {
+  /** Open without writing anything (the API and viewer); the store must exist. */
+  readonly?: boolean;
+}
+
+export interface RunFilter {
+  experimentId?: string;
+  variant?: string;
+  status?: RunRecord['status'];
+  fold?: number;
+  seed?: number;
+}
+
+export interface CasesPage {
+  items: CaseMetricRecord[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface CheckpointRecord {
+  runId: string;
+  phase: string;
+  epoch: number;
+  /** Absolute path of the checkpoint folder. */
+  path: string;
+  createdAt: string;
+}
+
+export interface NewRun {
+  id: string;
+  experimentId: string;
+  variant: RunRecord['variant'];
+  fold: number;
+  seed: number;
+  dataset: string;
+  backend: string;
+  gitCommit: string | null;
+  config: unknown;
+  packageVersions?: Record<string, string>;
+}
+
+export interface FinishRun {
+  status: 'completed' | 'failed' | 'incomplete';
+  timings?: Record<string, number>;
+  error?: string | null;
+  onnxPath?: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+const SORT_COLUMNS: Record<CasesQuery['sort'], string> = {
+  dice: 'dice',
+  hd: 'hd',
+  hd95: 'hd95',
+  iou: 'iou',
+  fbRatio: 'fb_ratio',
+  caseId: 'case_id',
+};
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const now = (): string => new Date().toISOString();
+
+function checkId(what: string, id: string): string {
+  const r = IdSchema.safeParse(id);
+  if (!r.success) throw new Error(`results store: ${what} '${String(id).slice(0, 80)}' ${r.error.issues[0]?.message ?? 'is not a plain id'}`);
+  return id;
+}
+
+export class ResultsStore {
+  readonly dir: string;
+  readonly dbPath: string;
+  readonly artifactsDir: string;
+  readonly readonly: boolean;
+  private readonly db: Database.Database;
+  private readonly host = hostname();
+
+  constructor(dir: string, options: OpenStoreOptions = {}) {
+    this.dir = resolve(dir);
+    this.dbPath = join(this.dir, DB_FILE);
+    this.artifactsDir = join(this.dir, ARTIFACTS_DIR);
+    this.readonly = options.readonly ?? false;
+    if (this.readonly) {
+      if (!existsSync(this.dbPath)) throw new Error(`results store ${this.dir}: no ${DB_FILE} there (train something first, or check --store)`);
+      this.db = new Database(this.dbPath, { readonly: true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 5000');
+      const v = this.db.pragma('user_version', { simple: true }) as number;
+      if (v !== SCHEMA_VERSION) {
+        this.db.close();
+        throw new Error(`results store ${this.dir} has schema version ${v}, this toolkit reads ${SCHEMA_VERSION}; open it once read-write (any mrlseg train/report) to migrate`);
+      }
+    } else {
+      mkdirSync(this.artifactsDir, { recursive: true });
+      this.db = new Database(this.dbPath);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db, this.dir);
+      this.markDeadRuns();
+    }
+  }
+
+  /** Schema version of the open database. */
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  // ---------------------------------------------------------------- read API
+
+  listExperiments(): ExperimentRecord[] {
+    return (this.db.prepare('SELECT * FROM experiments ORDER BY created_at, id').all() as Row[]).map((r) => this.toExperiment(r));
+  }
+
+  getExperiment(id: string): ExperimentRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
+    return r ? this.toExperiment(r) : undefined;
+  }
+
+  /** The most recent experiment created from a config with this hash (used by `--resume`). */
+  latestExperimentByHash(configHash: string): ExperimentRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE config_hash = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(configHash) as Row | undefined;
+    return r ? this.toExperiment(r) : undefined;
+  }
+
+  listRuns(filter: RunFilter = {}): RunRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, v: unknown): void => {
+      if (v === undefined) return;
+      where.push(sql);
+      args.push(v);
+    };
+    add('experiment_id = ?', filter.experimentId);
+    add('variant = ?', filter.variant);
+    add('fold = ?', filter.fold);
+    add('seed = ?', filter.seed);
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, rowid`;
+    const runs = (this.db.prepare(sql).all(...args) as Row[]).map((r) => this.toRun(r));
+    return filter.status === undefined ? runs : runs.filter((r) => r.status === filter.status);
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? this.toRun(r) : undefined;
+  }
+
+  /** One page of a run's per-case metrics; `query` as the API receives it (CasesQuerySchema). */
+  listCases(runId: string, query: Partial<CasesQuery> = {}): CasesPage {
+    const q = CasesQuerySchema.parse(query);
+    const where = ['run_id = ?'];
+    const args: unknown[] = [runId];
+    if (q.interval !== undefined) {
+      where.push('interval = ?');
+      args.push(q.interval);
+    }
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM cases WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n;
+    const col = SORT_COLUMNS[q.sort];
+    const dir = q.order === 'desc' ? 'DESC' : 'ASC';
+    // Undefined metrics (null: an empty mask) sort last in both directions; ties by case id.
+    const rows = this.db
+      .prepare(`SELECT * FROM cases WHERE ${where.join(' AND ')} ORDER BY (${col} IS NULL), ${col} ${dir}, case_id ASC LIMIT ? OFFSET ?`)
+      .all(...args, q.pageSize, (q.page - 1) * q.pageSize) as Row[];
+    return { items: rows.map((r) => this.toCase(r)), total, page: q.page, pageSize: q.pageSize };
+  }
+
+  /** Every case of a run, ordered by case id (reports). */
+  allCases(runId: string): CaseMetricRecord[] {
+    return (this.db.prepare('SELECT * FROM cases WHERE run_id = ? ORDER BY case_id').all(runId) as Row[]).map((r) => this.toCase(r));
+  }
+
+  getCase(runId: string, caseId: string): CaseMetricRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM cases WHERE run_id = ? AND case_id = ?').get(runId, caseId) as Row | undefined;
+    return r ? this.toCase(r) : undefined;
+  }
+
+  /**
+   * Absolute path of a case's PNG (`artifacts/<runId>/cases/<caseId>/<kind>.png`). Ids are
+   * validated with IdSchema and the resolved path must stay inside the artifacts folder, so a
+   * request can never name a file elsewhere. The file may not exist (check before serving).
+   */
+  caseArtifactPath(runId: string, caseId: string, kind: CaseArtifactKind): string {
+    checkId('run id', runId);
+    checkId('case id', caseId);
+    if (!(CASE_ARTIFACT_KINDS as readonly string[]).includes(kind)) {
+      throw new Error(`results store: artifact kind '${String(kind)}' is not one of ${CASE_ARTIFACT_KINDS.join(', ')}`);
+    }
+    return this.inside(join(this.artifactsDir, runId, 'cases', caseId, `${kind}.png`));
+  }
+
+  /** Training curves of a run, by phase then epoch. */
+  epochs(runId: string): EpochRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM epochs WHERE run_id = ? ORDER BY CASE phase WHEN 'pretrain' THEN 0 WHEN 'train' THEN 1 WHEN 'rl' THEN 2 ELSE 3 END, epoch`)
+      .all(runId) as Row[];
+    return rows.map((r) =>
+      EpochRecordSchema.parse({
+        runId: r.run_id,
+        phase: r.phase,
+        epoch: r.epoch,
+        loss: r.loss,
+        reward: r.reward,
+        valDice: r.val_dice,
+        lr: r.lr,
+        durationMs: r.duration_ms,
+      }),
+    );
+  }
+
+  checkpoints(runId: string): CheckpointRecord[] {
+    const rows = this.db.prepare('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY created_at, rowid').all(runId) as Row[];
+    return rows.map((r) => ({ runId: String(r.run_id), phase: String(r.phase), epoch: Number(r.epoch), path: this.abs(String(r.path)), createdAt: String(r.created_at) }));
+  }
+
+  /** The checkpoint written last for a run (where `--resume` continues), if any. */
+  lastCheckpoint(runId: string): CheckpointRecord | undefined {
+    const all = this.checkpoints(runId);
+    return all[all.length - 1];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // --------------------------------------------------------------- write API
+
+  createExperiment(e: Omit<ExperimentRecord, 'createdAt'> & { createdAt?: string }): ExperimentRecord {
+    this.writable();
+    checkId('experiment id', e.id);
+    const rec = ExperimentRecordSchema.parse({ ...e, createdAt: e.createdAt ?? now() });
+    this.db
+      .prepare('INSERT INTO experiments (id, name, dataset, config, config_hash, created_at, git_commit) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(rec.id, rec.name, rec.dataset, JSON.stringify(rec.config ?? null), rec.configHash, rec.createdAt, rec.gitCommit);
+    return rec;
+  }
+
+  /** Inserts a run in status 'running' owned by this process (or takes over an existing one to resume it). */
+  startRun(r: NewRun): RunRecord {
+    this.writable();
+    checkId('run id', r.id);
+    const existing = this.getRun(r.id);
+    const started = now();
+    if (existing) {
+      if (existing.status === 'running') throw new Error(`results store: run ${r.id} is being trained by another live process`);
+      this.db
+        .prepare("UPDATE runs SET status = 'running', backend = ?, pid = ?, host = ?, error = NULL, finished_at = NULL, package_versions = ? WHERE id = ?")
+        .run(r.backend, process.pid, this.host, JSON.stringify(r.packageVersions ?? {}), r.id);
+    } else {
+      const rec = RunRecordSchema.parse({
+        ...r,
+        status: 'running',
+        startedAt: started,
+        finishedAt: null,
+        durationMs: null,
+        timings: {},
+        packageVersions: r.packageVersions ?? {},
+      });
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, experiment_id, variant, fold, seed, status, dataset, backend, git_commit, config, started_at, timings, package_versions, pid, host)
+           VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, '{}', ?, ?, ?)`,
+        )
+        .run(rec.id, rec.experimentId, rec.variant, rec.fold, rec.seed, rec.dataset, rec.backend, rec.gitCommit, JSON.stringify(rec.config ?? null), started, JSON.stringify(rec.packageVersions), process.pid, this.host);
+    }
+    return this.getRun(r.id)!;
+  }
+
+  /** Records one epoch of a training curve (replacing a previous attempt at the same epoch). */
+  recordEpoch(e: EpochRecord): void {
+    this.writable();
+    const rec = EpochRecordSchema.parse(e);
+    this.db
+      .prepare('INSERT OR REPLACE INTO epochs (run_id, phase, epoch, loss, reward, val_dice, lr, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(rec.runId, rec.phase, rec.epoch, rec.loss, rec.reward, rec.valDice, rec.lr, rec.durationMs);
+  }
+
+  /**
+   * Records that the checkpoint at `path` (already fully written) holds the state after `epoch`
+   * of `phase`, together with that epoch's curve entry, in one transaction: either both are
+   * visible or neither, so `--resume` never skips an epoch whose curve was not recorded.
+   */
+  recordEpochCheckpoint(e: EpochRecord, path: string): void {
+    this.writable();
+    const rec = EpochRecordSchema.parse(e);
+    const rel = this.rel(path);
+    this.db.transaction(() => {
+      this.recordEpoch(rec);
+      this.db.prepare('INSERT OR REPLACE INTO checkpoints (run_id, phase, epoch, path, created_at) VALUES (?, ?, ?, ?, ?)').run(rec.runId, rec.phase, rec.epoch, rel, now());
+      this.db.prepare('UPDATE runs SET checkpoint_path = ? WHERE id = ?').run(rel, rec.runId);
+    })();
+  }
+
+  /** Inserts (or replaces) per-case metrics in one transaction. */
+  recordCases(cases: readonly CaseMetricRecord[]): void {
+    this.writable();
+    const recs = cases.map((c) => CaseMetricRecordSchema.parse(c));
+    const ins = this.db.prepare(
+      `INSERT OR REPLACE INTO cases (run_id, case_id, patient, fb_ratio, foreground_fraction, interval, dice, iou, precision, recall, hd, hd95, assd, nsd, empty_gt, empty_pred)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const c of recs) {
+        ins.run(c.runId, c.caseId, c.patient, c.fbRatio, c.foregroundFraction, c.interval, c.dice, c.iou, c.precision, c.recall, c.hd, c.hd95, c.assd, c.nsd, c.emptyGt ? 1 : 0, c.emptyPred ? 1 : 0);
+      }
+    })();
+  }
+
+  /** Deletes a run's cases (before re-evaluating it). */
+  clearCases(runId: string): void {
+    this.writable();
+    this.db.prepare('DELETE FROM cases WHERE run_id = ?').run(runId);
+  }
+
+  /** Writes a case PNG atomically (temporary file + rename) and returns its absolute path. */
+  writeCaseArtifact(runId: string, caseId: string, kind: CaseArtifactKind, png: Uint8Array): string {
+    this.writable();
+    const path = this.caseArtifactPath(runId, caseId, kind);
+    mkdirSync(join(path, '..'), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, png);
+    renameSync(tmp, path);
+    return path;
+  }
+
+  /** Folder for a run's own files (checkpoints, exports): `artifacts/<runId>`, created. */
+  runDir(runId: string, ...sub: string[]): string {
+    checkId('run id', runId);
+    const p = this.inside(join(this.artifactsDir, runId, ...sub));
+    if (!this.readonly) mkdirSync(p, { recursive: true });
+    return p;
+  }
+
+  setOnnxPath(runId: string, path: string | null): void {
+    this.writable();
+    this.db.prepare('UPDATE runs SET onnx_path = ? WHERE id = ?').run(path === null ? null : this.rel(path), runId);
+  }
+
+  /** Merges `timings` (milliseconds by phase) into the run's record. */
+  addTimings(runId: string, timings: Record<string, number>): void {
+    this.writable();
+    const run = this.getRun(runId);
+    if (!run) throw new Error(`results store: no run ${runId}`);
+    this.db.prepare('UPDATE runs SET timings = ? WHERE id = ?').run(JSON.stringify({ ...run.timings, ...timings }), runId);
+  }
+
+  /** Ends a run: status, end time, total duration (sum of timings), error message. */
+  finishRun(runId: string, f: FinishRun): RunRecord {
+    this.writable();
+    const run = this.getRun(runId);
+    if (!run) throw new Error(`results store: no run ${runId}`);
+    const timings = { ...run.timings, ...(f.timings ?? {}) };
+    const duration = Object.values(timings).reduce((a, b) => a + b, 0);
+    this.db
+      .prepare('UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, timings = ?, error = ?, onnx_path = COALESCE(?, onnx_path), pid = NULL WHERE id = ?')
+      .run(f.status, now(), duration, JSON.stringify(timings), f.error ?? null, f.onnxPath ? this.rel(f.onnxPath) : null, runId);
+    return this.getRun(runId)!;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** Runs 'running' on this host whose process no longer exists become 'incomplete'. */
+  private markDeadRuns(): void {
+    const rows = this.db.prepare("SELECT id, pid, host FROM runs WHERE status = 'running'").all() as Row[];
+    const dead = rows.filter((r) => this.isDead(r));
+    if (!dead.length) return;
+    const upd = this.db.prepare("UPDATE runs SET status = 'incomplete', error = COALESCE(error, ?), pid = NULL WHERE id = ? AND status = 'running'");
+    this.db.transaction(() => {
+      for (const r of dead) upd.run(`the training process (pid ${String(r.pid)}) ended without finishing the run; continue it with --resume`, r.id);
+    })();
+  }
+
+  private isDead(r: Row): boolean {
+    if (r.host !== this.host) return false; // another machine: cannot tell
+    return r.pid === null || !pidAlive(Number(r.pid));
+  }
+
+  private writable(): void {
+    if (this.readonly) throw new Error(`results store ${this.dir} was opened read-only`);
+  }
+
+  private inside(p: string): string {
+    const abs = resolve(p);
+    const rel = relative(this.artifactsDir, abs);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..')) {
+      throw new Error(`results store: path ${p} leaves the artifacts folder`);
+    }
+    return abs;
+  }
+
+  /** Stored paths are relative to the store folder so a store can be moved or copied. */
+  private rel(p: string): string {
+    const abs = resolve(p);
+    const r = relative(this.dir, abs);
+    return r.startsWith('..') || isAbsolute(r) ? abs : r.split(sep).join('/');
+  }
+
+  private abs(p: string): string {
+    return isAbsolute(p) ? p : join(this.dir, p);
+  }
+
+  private toExperiment(r: Row): ExperimentRecord {
+    return ExperimentRecordSchema.parse({
+      id: r.id,
+      name: r.name,
+      dataset: r.dataset,
+      config: JSON.parse(String(r.config)),
+      configHash: r.config_hash,
+      createdAt: r.created_at,
+      gitCommit: r.git_commit,
+    });
+  }
+
+  private toRun(r: Row): RunRecord {
+    const status = r.status === 'running' && this.isDead(r) ? 'incomplete' : r.status;
+    return RunRecordSchema.parse({
+      id: r.id,
+      experimentId: r.experiment_id,
+      variant: r.variant,
+      fold: r.fold,
+      seed: r.seed,
+      status,
+      dataset: r.dataset,
+      backend: r.backend,
+      gitCommit: r.git_commit,
+      config: JSON.parse(String(r.config)),
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      durationMs: r.duration_ms,
+      timings: JSON.parse(String(r.timings)),
+      checkpointPath: r.checkpoint_path === null ? null : this.abs(String(r.checkpoint_path)),
+      onnxPath: r.onnx_path === null ? null : this.abs(String(r.onnx_path)),
+      packageVersions: JSON.parse(String(r.package_versions)),
+      error: r.error,
+    });
+  }
+
+  private toCase(r: Row): CaseMetricRecord {
+    return CaseMetricRecordSchema.parse({
+      runId: r.run_id,
+      caseId: r.case_id,
+      patient: r.patient,
+      fbRatio: r.fb_ratio,
+      foregroundFraction: r.foreground_fraction,
+      interval: r.interval,
+      dice: r.dice,
+      iou: r.iou,
+      precision: r.precision,
+      recall: r.recall,
+      hd: r.hd,
+      hd95: r.hd95,
+      assd: r.assd,
+      nsd: r.nsd,
+      emptyGt: r.empty_gt === 1,
+      emptyPred: r.empty_pred === 1,
+    });
+  }
+}
+
+/** Opens (creating and migrating unless `readonly`) the results store in `dir`. */
+export function openStore(dir: string = DEFAULT_STORE_DIR, options: OpenStoreOptions = {}): ResultsStore {
+  return new ResultsStore(dir, options);
+}
