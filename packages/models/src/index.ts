@@ -8,3 +8,18 @@ export {
 export { buildBenchUnet, runBenchUnet, bceLoss, type BenchResult } from './bench-unet';
 export { registerConv2DBackpropInput, planBackpropInput, type BackpropInputAttrs } from './runtime/conv2d-backprop-input';
 export { registerResizeNearestGradFix } from './runtime/resize-nearest-grad';
+
+export { PositionEmbedding, TransformerBlock, layerNorm, gelu } from './layers/custom-layers';
+export { buildSegmentationNet, type BuildOptions } from './segmentation-net';
+export { buildReinforcementNet, initFromSegmentationNet, ACTION_MASK, ACTION_RETAIN, type RlBuildOptions } from './reinforcement-net';
+export { buildUnet, buildResUnet, type BaselineOptions } from './baselines';
+export { buildModel } from './build-model';
+export { MODEL_KINDS, modelSpecOf, type ModelKind, type ModelSpec } from './model-spec';
+export { countParams, summary, type LayerSummary, type ModelSummary } from './summary';
+export { saveCheckpoint, loadCheckpoint, readCheckpointConfig, fileSystemHandler, CHECKPOINT_FORMAT, type CheckpointConfig } from './checkpoint';
+export { runMrlSegInference, type MrlSegInferenceOptions } from './mrlseg-inference';
+export { computeBceLoss } from './losses/binary-cross-entropy';
+export { computeDiceLoss, DICE_SMOOTH } from './losses/dice-loss';
+export { computeBceDiceLoss } from './losses/bce-dice-loss';
+export { computeUnifiedFocalLoss, UFL_DEFAULTS, type UnifiedFocalOptions } from './losses/unified-focal-loss';
+export { segmentationLoss, type SegmentationLoss } from './losses/segmentation-loss';

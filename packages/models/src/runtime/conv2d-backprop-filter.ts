@@ -16,6 +16,8 @@
  * Shapes: x B x H x W x Cin (NHWC), dy B x OH x OW x Cout, result KH x KW x Cin x Cout.
  */
 import * as tf from '@tensorflow/tfjs';
+import { filterGradTapsWasm } from './conv2d-filter-grad-taps';
+import { isWasmBackend } from './wasm-heap';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => TensorInfo | TensorInfo[];
@@ -108,8 +110,9 @@ export function conv2dBackpropFilterViaConv(x: tf.Tensor4D, dy: tf.Tensor4D, att
 }
 
 /**
- * Registers `Conv2DBackpropFilter` for `backendName` (default 'wasm') by calling that backend's
- * own Transpose, Conv2D and Slice kernels. Idempotent; a no-op when a kernel is already registered.
+ * Registers `Conv2DBackpropFilter` for `backendName` (default 'wasm'): stride 1 on the wasm backend
+ * by per-tap matrix products (conv2d-filter-grad-taps.ts), otherwise by that backend's own
+ * Transpose, Conv2D and Slice kernels (the derived convolution above). Idempotent; a no-op when a kernel is already registered.
  * @returns true when it registered the kernel now.
  */
 export function registerConv2DBackpropFilter(backendName = 'wasm'): boolean {
@@ -130,6 +133,12 @@ export function registerConv2DBackpropFilter(backendName = 'wasm'): boolean {
       const a = attrs as unknown as BackpropFilterAttrs;
       if (a.dataFormat && a.dataFormat !== 'NHWC') {
         throw new Error(`Conv2DBackpropFilter(${backendName}): only NHWC is supported, got ${a.dataFormat}`);
+      }
+      const [sh, sw] = pair(a.strides);
+      if (sh === 1 && sw === 1 && isWasmBackend(backend)) {
+        // Stride 1 (every conv of a U-Net): one XNNPACK product per tap on views of one buffer.
+        const { top, left } = forwardPadding(x.shape as never, a);
+        return filterGradTapsWasm(backend, x, dy, a.filterShape, top, left, pair(a.dilations));
       }
       const b = backend as { disposeData(id: unknown): void };
       const plan = planBackpropFilter(x.shape as never, dy.shape as never, a);
