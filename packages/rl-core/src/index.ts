@@ -1,1 +1,28 @@
-export {};
+/**
+ * rl-core: the Representation-Net environment and the pixel-wise A2C trainer of MRL-Seg
+ * (Yang et al., IEEE JBHI 2024, Section III). Networks come in as tf.LayersModel (see networks.ts
+ * for the I/O contract); @mrlseg/experiments wires the real ones from @mrlseg/models.
+ */
+export { forwardPolicy, forwardSegmentation, trainableVariables, type PolicyOutput } from './networks';
+export {
+  ACTION_MASK,
+  ACTION_RETAIN,
+  representState,
+  applyActions,
+  policyInput,
+  agentProbabilities,
+  agentToPixels,
+  pixelsToAgents,
+  chooseActions,
+} from './environment';
+export { collectEpisode, zeroTimings, type Episode, type CollectEpisodeOptions, type PhaseTimings } from './rollout';
+export { computeActorCriticLoss, stopGradient, PROB_EPS, type ActorCriticLoss } from './loss';
+export {
+  createA2CTrainer,
+  meanPixelCrossEntropy,
+  type A2CTrainer,
+  type A2CTrainerOptions,
+  type TrainStepResult,
+  type SegLossFn,
+} from './trainer';
+export { runEpisodeDeterministic, type DeterministicEpisode } from './inference';

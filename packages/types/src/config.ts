@@ -141,6 +141,12 @@ export const RlSchema = z.object({
   finetuneSeg: z.boolean().default(true).describe('fine-tune the Segmentation-Net on represented images'),
   pretrain: z.boolean().default(true).describe('initialise the Reinforcement-Net from the pre-trained Segmentation-Net'),
   workers: z.number().int().min(1).default(1).describe('asynchronous workers (1 = synchronous A2C)'),
+  fbScale: z
+    .enum(['eq3', 'per-pixel'])
+    .default('eq3')
+    .describe("Eq. (3) global term per pixel: 'eq3' adds alpha f(x) / N (the map's mean is exactly Eq. 3), 'per-pixel' adds alpha f(x)"),
+  fbEps: z.number().gt(0).lt(1).default(1e-3).describe('x = N_front / N_back is clipped to [fbEps, 1 / fbEps] (Eq. 3)'),
+  maskHistory: z.boolean().default(false).describe('policy input gets a second channel: the retained mask so far'),
 });
 
 export const LrScheduleSchema = z.discriminatedUnion('type', [

@@ -1,0 +1,68 @@
+/**
+ * Deterministic inference (METHOD-NOTES "The loop", step 5): argmax actions for rl.episodeLength
+ * steps, then segment the final state. No label is used.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RlConfig } from '@mrlseg/types';
+import { forwardPolicy, forwardSegmentation } from './networks';
+import { agentProbabilities, agentToPixels, applyActions, assertImages, chooseActions, policyInput, representState } from './environment';
+
+export interface DeterministicEpisode {
+  /** Segmentation-Net probability on s(T), B x H x W x 1. */
+  probabilities: tf.Tensor4D;
+  /** Pixel-level actions of each step (1 retain, 0 mask), T maps B x H x W x 1 (Fig. 9). */
+  actions: tf.Tensor4D[];
+  /** Retained mask after each step (cumulative), T maps B x H x W x 1. */
+  retained: tf.Tensor4D[];
+  /** s(0)..s(T), T + 1 maps B x H x W x 1 (s(0) is a copy of the images). */
+  states: tf.Tensor4D[];
+  /** Disposes every tensor above. */
+  dispose(): void;
+}
+
+/**
+ * Runs the policy greedily for rl.episodeLength steps and segments the represented image.
+ * @param images - B x H x W x 1, normalised like the training images.
+ */
+export function runEpisodeDeterministic(
+  policyNet: tf.LayersModel,
+  segNet: tf.LayersModel,
+  images: tf.Tensor4D,
+  rl: RlConfig,
+): DeterministicEpisode {
+  assertImages('runEpisodeDeterministic', 'images', images, rl.patchSize);
+  const actions: tf.Tensor4D[] = [];
+  const retainedMaps: tf.Tensor4D[] = [];
+  const states: tf.Tensor4D[] = [images.clone()];
+  const all = () => [...actions, ...retainedMaps, ...states];
+  try {
+    let retained = tf.onesLike(images) as tf.Tensor4D;
+    for (let t = 0; t < rl.episodeLength; t++) {
+      const state = states[states.length - 1];
+      const pixelActions = tf.tidy(() => {
+        const { probs, value } = forwardPolicy(policyNet, policyInput(state, retained, rl.maskHistory));
+        value.dispose();
+        return agentToPixels(chooseActions(agentProbabilities(probs, rl.patchSize), 'greedy'), rl.patchSize);
+      });
+      actions.push(pixelActions);
+      const next = applyActions(retained, pixelActions);
+      if (t === 0) retained.dispose();
+      retained = next;
+      retainedMaps.push(next);
+      states.push(representState(images, retained, rl.maskValue));
+    }
+    const probabilities = forwardSegmentation(segNet, states[states.length - 1]);
+    return {
+      probabilities,
+      actions,
+      retained: retainedMaps,
+      states,
+      dispose() {
+        tf.dispose([probabilities, ...all()]);
+      },
+    };
+  } catch (err) {
+    tf.dispose(all());
+    throw err;
+  }
+}
