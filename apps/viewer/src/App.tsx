@@ -1,0 +1,111 @@
+import type { ExperimentRecord, RunRecord } from '@mrlseg/types';
+import { ApiClient } from './lib/api';
+import { variantLabel } from './lib/tables';
+import { useAsync } from './lib/use-async';
+import { useViewState, type Navigate, type View, type ViewState } from './lib/url-state';
+import { CasesView } from './components/CasesView';
+import { CompareView } from './components/CompareView';
+import { ApiContext, useApi } from './components/context';
+import { CurvesView } from './components/CurvesView';
+import { RunsView } from './components/RunsView';
+import { Async } from './components/Status';
+import { TablesView } from './components/TablesView';
+import { TryIt } from './components/TryIt';
+
+const TABS: [View, string][] = [
+  ['runs', 'Runs'],
+  ['compare', 'Compare'],
+  ['tables', 'Tables & plots'],
+  ['cases', 'Cases'],
+  ['curves', 'Training'],
+  ['try', 'Try it'],
+];
+
+/** Views that need one run. */
+const RUN_VIEWS: View[] = ['cases', 'curves', 'try'];
+
+export function App({ api = new ApiClient() }: { api?: ApiClient }) {
+  return (
+    <ApiContext.Provider value={api}>
+      <Shell />
+    </ApiContext.Provider>
+  );
+}
+
+function Shell() {
+  const api = useApi();
+  const [state, navigate] = useViewState();
+  const data = useAsync(async (signal) => {
+    const [experiments, runs] = await Promise.all([api.experiments(signal), api.runs(signal)]);
+    return { experiments, runs };
+  }, [api]);
+  return (
+    <div className="app">
+      <header>
+        <h1>
+          MRL-Seg <span className="muted">results</span>
+        </h1>
+        <nav aria-label="views">
+          {TABS.map(([view, name]) => (
+            <button key={view} type="button" className={state.view === view ? 'tab active' : 'tab'} aria-current={state.view === view ? 'page' : undefined} onClick={() => navigate({ view })}>
+              {name}
+            </button>
+          ))}
+        </nav>
+      </header>
+      <main>
+        <Async state={data} what="experiments and runs">
+          {({ experiments, runs }) => <Body experiments={experiments} runs={runs} state={state} navigate={navigate} />}
+        </Async>
+      </main>
+    </div>
+  );
+}
+
+function Body({ experiments, runs, state, navigate }: { experiments: ExperimentRecord[]; runs: RunRecord[]; state: ViewState; navigate: Navigate }) {
+  const run = runs.find((r) => r.id === state.run);
+  const experiment = state.experiment ?? run?.experimentId ?? experiments[0]?.id;
+  const expRuns = runs.filter((r) => r.experimentId === experiment);
+  const needsRun = RUN_VIEWS.includes(state.view);
+  const selectors = (
+    <div className="selectors">
+      <label>
+        Experiment{' '}
+        <select value={experiment ?? ''} onChange={(e) => navigate({ experiment: e.target.value || undefined, run: undefined, caseId: undefined, page: 1, interval: undefined })} aria-label="experiment">
+          {experiments.map((e) => (
+            <option key={e.id} value={e.id}>
+              {e.name || e.id} ({e.dataset})
+            </option>
+          ))}
+        </select>
+      </label>
+      {needsRun && (
+        <label>
+          Run{' '}
+          <select value={state.run ?? ''} onChange={(e) => navigate({ run: e.target.value || undefined, caseId: undefined, page: 1 })} aria-label="run">
+            <option value="">choose a run…</option>
+            {expRuns.map((r) => (
+              <option key={r.id} value={r.id}>
+                {variantLabel(r.variant)} · fold {r.fold < 0 ? 'all' : r.fold} · seed {r.seed} ({r.status})
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+    </div>
+  );
+  let content: React.ReactNode;
+  if (state.view === 'runs') content = <RunsView experiments={experiments} runs={runs} state={state} navigate={navigate} />;
+  else if (state.view === 'compare') content = <CompareView runs={runs} ids={state.compare} navigate={navigate} />;
+  else if (state.view === 'tables') content = <TablesView key={experiment} runs={expRuns} navigate={navigate} />;
+  else if (!run) content = state.run ? <p className="error" role="alert">Run <code>{state.run}</code> is not in this store.</p> : <p className="muted">Choose a run above.</p>;
+  else if (state.view === 'cases') content = <CasesView key={run.id} run={run} state={state} navigate={navigate} />;
+  else if (state.view === 'curves') content = <CurvesView run={run} />;
+  else content = <TryIt run={run} />;
+  return (
+    <>
+      {state.view !== 'runs' && state.view !== 'compare' && selectors}
+      {content}
+    </>
+  );
+}

@@ -1,0 +1,184 @@
+/**
+ * The viewer's only data source: the evaluation API (`apps/eval-api`), same origin. Responses are
+ * validated with the shared zod schemas of `@mrlseg/types`, so a server/viewer mismatch shows as a
+ * clear error naming the endpoint instead of a blank page.
+ */
+import {
+  CaseMetricRecordSchema,
+  EpochRecordSchema,
+  ExperimentRecordSchema,
+  RunRecordSchema,
+  type CaseMetricRecord,
+  type CasesQuery,
+  type EpochRecord,
+  type ExperimentRecord,
+  type ReportFormat,
+  type RunRecord,
+} from '@mrlseg/types';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly url: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** One page of a run's cases, as `GET /api/v1/runs/:id/cases` answers it. */
+export interface CasesPage {
+  items: CaseMetricRecord[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export type CaseImageKind = 'image' | 'prediction' | 'groundTruth' | 'actions';
+
+/** The part of a zod schema the client uses (keeps zod itself out of the viewer's dependencies). */
+interface Schema<T> {
+  safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+}
+
+type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Unwraps `[...]` or `{ <key>: [...] }` (the API wraps lists in an object with a named field). */
+function listOf<T>(schema: Schema<T>, body: unknown, keys: string[], url: string): T[] {
+  let arr: unknown = body;
+  if (!Array.isArray(body) && body && typeof body === 'object') {
+    const key = keys.find((k) => Array.isArray((body as Record<string, unknown>)[k]));
+    arr = key ? (body as Record<string, unknown>)[key] : undefined;
+  }
+  if (!Array.isArray(arr)) throw new ApiError(`${url}: expected a list (${keys.join(' or ')}), got ${typeof body}`, 200, url);
+  return arr.map((item, i) => {
+    const parsed = schema.safeParse(item);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ApiError(`${url}: item ${i} field '${issue.path.map(String).join('.')}': ${issue.message}`, 200, url);
+    }
+    return parsed.data;
+  });
+}
+
+function one<T>(schema: Schema<T>, body: unknown, keys: string[], url: string): T {
+  let obj = body;
+  if (body && typeof body === 'object') {
+    const key = keys.find((k) => (body as Record<string, unknown>)[k] && typeof (body as Record<string, unknown>)[k] === 'object');
+    if (key) obj = (body as Record<string, unknown>)[key];
+  }
+  const parsed = schema.safeParse(obj);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(`${url}: field '${issue.path.map(String).join('.')}': ${issue.message}`, 200, url);
+  }
+  return parsed.data;
+}
+
+export class ApiClient {
+  constructor(
+    readonly base = '',
+    private readonly fetchFn: FetchFn = (input, init) => fetch(input, init),
+  ) {}
+
+  url(path: string): string {
+    return `${this.base}${path}`;
+  }
+
+  async json(path: string, signal?: AbortSignal): Promise<unknown> {
+    const url = this.url(path);
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { signal, headers: { Accept: 'application/json' } });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ApiError(`${url}: the API cannot be reached (${(err as Error).message})`, 0, url);
+    }
+    const text = await res.text();
+    let body: unknown = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      if (res.ok) throw new ApiError(`${url}: the answer is not JSON`, res.status, url);
+    }
+    if (!res.ok) {
+      const b = body as { error?: unknown; message?: unknown } | null;
+      const detail = typeof b?.error === 'string' ? b.error : typeof b?.message === 'string' ? b.message : (b?.error as { message?: string })?.message;
+      throw new ApiError(`${url}: HTTP ${res.status}${detail ? ` - ${detail}` : ''}`, res.status, url);
+    }
+    return body;
+  }
+
+  async experiments(signal?: AbortSignal): Promise<ExperimentRecord[]> {
+    const p = '/api/v1/experiments';
+    return listOf(ExperimentRecordSchema, await this.json(p, signal), ['experiments', 'items'], p);
+  }
+
+  async runs(signal?: AbortSignal): Promise<RunRecord[]> {
+    const p = '/api/v1/runs';
+    return listOf(RunRecordSchema, await this.json(p, signal), ['runs', 'items'], p);
+  }
+
+  async run(id: string, signal?: AbortSignal): Promise<RunRecord> {
+    const p = `/api/v1/runs/${encodeURIComponent(id)}`;
+    return one(RunRecordSchema, await this.json(p, signal), ['run'], p);
+  }
+
+  async cases(runId: string, query: Partial<CasesQuery>, signal?: AbortSignal): Promise<CasesPage> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+    const p = `/api/v1/runs/${encodeURIComponent(runId)}/cases${qs.size ? `?${qs}` : ''}`;
+    const body = await this.json(p, signal);
+    const items = listOf(CaseMetricRecordSchema, body, ['cases', 'items'], p);
+    const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+    const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+    return {
+      items,
+      total: num(b.total, items.length),
+      page: num(b.page, query.page ?? 1),
+      pageSize: num(b.pageSize, query.pageSize ?? items.length),
+    };
+  }
+
+  /** Every case of a run (pages of 500, the API's maximum). */
+  async allCases(runId: string, signal?: AbortSignal): Promise<CaseMetricRecord[]> {
+    const out: CaseMetricRecord[] = [];
+    for (let page = 1; ; page++) {
+      const res = await this.cases(runId, { page, pageSize: 500, sort: 'caseId', order: 'asc' }, signal);
+      out.push(...res.items);
+      if (res.items.length === 0 || out.length >= res.total || res.items.length < 500) return out;
+    }
+  }
+
+  async epochs(runId: string, signal?: AbortSignal): Promise<EpochRecord[]> {
+    const p = `/api/v1/runs/${encodeURIComponent(runId)}/epochs`;
+    return listOf(EpochRecordSchema, await this.json(p, signal), ['epochs', 'items'], p);
+  }
+
+  caseImageUrl(runId: string, caseId: string, kind: CaseImageKind): string {
+    return this.url(`/api/v1/runs/${encodeURIComponent(runId)}/cases/${encodeURIComponent(caseId)}/${kind}.png`);
+  }
+
+  reportUrl(runId: string, format: ReportFormat): string {
+    return this.url(`/api/v1/runs/${encodeURIComponent(runId)}/report?format=${format}`);
+  }
+
+  modelUrl(runId: string): string {
+    return this.url(`/api/v1/runs/${encodeURIComponent(runId)}/model.onnx`);
+  }
+
+  /** Raw bytes (PNG masks, the ONNX model); null on 404 (e.g. no action mask for a non-RL run). */
+  async bytes(url: string, signal?: AbortSignal): Promise<ArrayBuffer | null> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { signal });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ApiError(`${url}: the API cannot be reached (${(err as Error).message})`, 0, url);
+    }
+    if (res.status === 404) return null;
+    if (!res.ok) throw new ApiError(`${url}: HTTP ${res.status}`, res.status, url);
+    return res.arrayBuffer();
+  }
+}
