@@ -1,0 +1,78 @@
+/**
+ * Server settings: one zod schema, filled from command-line flags (`mrlseg-api --port ...`)
+ * and the environment (PORT, MRLSEG_API_TOKEN is not needed: the API has no write endpoints).
+ */
+import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { parseWith } from '@mrlseg/types';
+
+export const ServerConfigSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080).describe('0: any free port'),
+  host: z.string().min(1).default('127.0.0.1').describe('interface to listen on (0.0.0.0 for every interface)'),
+  store: z.string().min(1).optional().describe('results store folder (opened read-only)'),
+  model: z.string().min(1).optional().describe('an ONNX model served as "default"'),
+  maxUploadMb: z.coerce.number().positive().max(1024).default(20).describe('largest accepted upload per file, MB'),
+  maxPixels: z.coerce.number().int().positive().default(40_000_000).describe('largest accepted image, in pixels'),
+  rateLimit: z.coerce.number().int().min(0).default(600).describe('requests per minute per client IP (0: no limit)'),
+  concurrency: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(4, availableParallelism()))).describe('inferences running at once'),
+  maxQueue: z.coerce.number().int().min(0).default(256).describe('inferences allowed to wait; beyond that 503'),
+  intraOpThreads: z.coerce.number().int().min(0).default(0).describe('onnxruntime threads per inference (0: its default)'),
+  fallbackSize: z.coerce.number().int().min(8).max(4096).default(256).describe('model input size when the ONNX graph leaves it symbolic'),
+  cors: z.string().min(1).optional().describe('allowed origin for CORS (off when absent)'),
+  viewer: z.string().min(1).optional().describe('built viewer folder served at / (default apps/viewer/dist)'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+
+export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <dir>] [--model <model.onnx>]
+                  [--max-upload-mb 20] [--rate-limit 600] [--concurrency n] [--max-queue 256]
+                  [--cors <origin>] [--viewer <dir>] [--log-level info]
+Serves segmentation (onnxruntime-node), metrics and the results store over HTTP, and the viewer at /.
+Without --model it serves the ONNX exports recorded in the store. PORT is honoured when --port is absent.`;
+
+/** Parses argv (without node and script) and the environment into a validated ServerConfig. */
+export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      store: { type: 'string' },
+      model: { type: 'string' },
+      'max-upload-mb': { type: 'string' },
+      'max-pixels': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      concurrency: { type: 'string' },
+      'max-queue': { type: 'string' },
+      'intra-op-threads': { type: 'string' },
+      'fallback-size': { type: 'string' },
+      cors: { type: 'string' },
+      viewer: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  return parseWith(
+    ServerConfigSchema,
+    {
+      port: values.port ?? env.PORT,
+      host: values.host,
+      store: values.store,
+      model: values.model,
+      maxUploadMb: values['max-upload-mb'],
+      maxPixels: values['max-pixels'],
+      rateLimit: values['rate-limit'],
+      concurrency: values.concurrency,
+      maxQueue: values['max-queue'],
+      intraOpThreads: values['intra-op-threads'],
+      fallbackSize: values['fallback-size'],
+      cors: values.cors,
+      viewer: values.viewer,
+      logLevel: values['log-level'],
+    },
+    'mrlseg-api options',
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * `mrlseg-api`: the evaluation API's command line (bin/mrlseg-api.mjs runs this file).
+ * Bad flags print the reason and the usage and exit 2; SIGINT/SIGTERM close the server cleanly.
+ */
+import { ConfigError } from '@mrlseg/types';
+import { parseServerArgs, USAGE } from './config';
+import { createContext, startServer } from './server';
+import { createLogger } from './logger';
+
+async function main(): Promise<number> {
+  let cfg;
+  try {
+    cfg = parseServerArgs(process.argv.slice(2));
+  } catch (e) {
+    const msg = e instanceof ConfigError || e instanceof TypeError ? e.message : String(e);
+    process.stderr.write(`mrlseg-api: ${msg}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (cfg === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const log = createLogger(cfg.logLevel);
+  let running;
+  try {
+    running = await startServer(cfg, createContext(cfg, log));
+  } catch (e) {
+    process.stderr.write(`mrlseg-api: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const models = running.context.registry.available().map((m) => m.key);
+  log.info({ url: running.url, store: running.context.store?.dir ?? null, models, viewer: running.context.viewerDir }, 'listening');
+  process.stderr.write(`mrlseg-api listening on ${running.url} (OpenAPI: ${running.url}/api/v1/openapi.json)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, 'shutting down');
+      void running.close().then(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+process.exitCode = await main();

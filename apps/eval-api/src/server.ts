@@ -1,0 +1,73 @@
+/**
+ * Starting and stopping the API: opens the store read-only, creates the model registry and the
+ * inference queue, listens, and on close drains connections and releases ONNX sessions.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { openStore, type ResultsStore } from '@mrlseg/experiments';
+import type { Logger } from 'pino';
+import { createApp, DEFAULT_VIEWER_DIR, type AppContext } from './app';
+import type { ServerConfig } from './config';
+import { ModelRegistry } from './inference/models';
+import { InferenceQueue } from './inference/queue';
+import { createLogger } from './logger';
+import { experimentsReport } from './report';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: Server;
+  context: AppContext;
+  close(): Promise<void>;
+}
+
+/** Builds the application context (store, models, queue, logger) for `cfg`. */
+export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): AppContext {
+  let store: ResultsStore | undefined;
+  if (cfg.store) store = openStore(cfg.store, { readonly: true });
+  const registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, intraOpThreads: cfg.intraOpThreads });
+  return {
+    log,
+    store,
+    registry,
+    queue: new InferenceQueue(cfg.concurrency, cfg.maxQueue),
+    report: experimentsReport,
+    maxUploadMb: cfg.maxUploadMb,
+    maxPixels: cfg.maxPixels,
+    rateLimit: cfg.rateLimit,
+    cors: cfg.cors,
+    viewerDir: cfg.viewer ?? DEFAULT_VIEWER_DIR,
+  };
+}
+
+/** Listens on cfg.host:cfg.port (0 = any free port) and resolves once accepting connections. */
+export async function startServer(cfg: ServerConfig, ctx: AppContext = createContext(cfg)): Promise<RunningServer> {
+  const app = createApp(ctx);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(cfg.port, cfg.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  server.keepAliveTimeout = 5_000;
+  const { port } = server.address() as AddressInfo;
+  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    server,
+    context: ctx,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await ctx.registry.dispose();
+        ctx.store?.close();
+      })();
+      return closing;
+    },
+  };
+}
