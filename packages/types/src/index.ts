@@ -1,3 +1,4 @@
 export * from './config';
 export * from './records';
 export * from './validation';
+export * from './api';
