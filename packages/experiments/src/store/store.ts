@@ -351,10 +351,21 @@ export class ResultsStore {
     })();
   }
 
-  /** Deletes a run's cases (before re-evaluating it). */
-  clearCases(runId: string): void {
+  /** Replaces all of a run's cases with `cases` in one transaction (a re-evaluation). */
+  replaceCases(runId: string, cases: readonly CaseMetricRecord[]): void {
     this.writable();
-    this.db.prepare('DELETE FROM cases WHERE run_id = ?').run(runId);
+    const wrong = cases.find((c) => c.runId !== runId);
+    if (wrong) throw new Error(`results store: replaceCases(${runId}) got a case of run ${wrong.runId}`);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM cases WHERE run_id = ?').run(runId);
+      this.recordCases(cases);
+    })();
+  }
+
+  /** Forgets every checkpoint of a run except the one at `keepPath` (its folder was deleted). */
+  pruneCheckpoints(runId: string, keepPath: string): void {
+    this.writable();
+    this.db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND path != ?').run(runId, this.rel(keepPath));
   }
 
   /** Writes a case PNG atomically (temporary file + rename) and returns its absolute path. */

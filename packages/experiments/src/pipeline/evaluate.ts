@@ -1,0 +1,103 @@
+/**
+ * Evaluation on the held-out fold (METHOD-NOTES "The loop" step 5): RL variants run the policy
+ * deterministically for T steps and segment the represented image; the others segment the image.
+ * Predictions are the Segmentation-Net's probabilities thresholded at 0.5. Per-case metrics come
+ * from @mrlseg/metrics; the case's fbRatio and interval are the ground truth's at the dataset's
+ * original resolution (SampleMeta.fbRatio), so a case lands in the same interval whatever the
+ * training size; distances (HD, HD95, ASSD) are in pixels of the training size.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CaseMetricRecord, IntervalsSchema, RlConfig } from '@mrlseg/types';
+import type { z } from 'zod';
+import { computeSegmentationMetrics, intervalLabel, toCaseMetricRecord } from '@mrlseg/metrics';
+import { runEpisodeDeterministic } from '@mrlseg/rl-core';
+import { encodeGreyPng } from '@mrlseg/data';
+import { makeBatch, type Slice } from './batches';
+
+export interface EvalNets {
+  seg: tf.LayersModel;
+  /** Reinforcement-Net of RL variants; null: segment the raw image. */
+  rl: tf.LayersModel | null;
+  rlConfig: RlConfig;
+}
+
+export interface CasePrediction {
+  slice: Slice;
+  /** Binary prediction, row-major S x S. */
+  prediction: Uint8Array;
+  /** 1 where the final represented state masked the pixel (RL variants), else null. */
+  actions: Uint8Array | null;
+}
+
+/** Predicts the slices in batches; `onBatch(done, total)` after each batch. */
+export function predictSlices(nets: EvalNets, slices: readonly Slice[], batchSize: number, onBatch?: (done: number, total: number) => void): CasePrediction[] {
+  const out: CasePrediction[] = [];
+  for (let i = 0; i < slices.length; i += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, slices.length - i) }, (_, k) => i + k);
+    const { images, labels } = makeBatch(slices, idx, null);
+    labels.dispose();
+    let probs: Float32Array;
+    let retainedMap: Float32Array | null = null;
+    try {
+      if (nets.rl) {
+        const ep = runEpisodeDeterministic(nets.rl, nets.seg, images, nets.rlConfig);
+        try {
+          probs = ep.probabilities.dataSync() as Float32Array;
+          const retained = ep.retained[ep.retained.length - 1];
+          retainedMap = retained.dataSync() as Float32Array;
+        } finally {
+          ep.dispose();
+        }
+      } else {
+        const p = nets.seg.predict(images) as tf.Tensor;
+        probs = p.dataSync() as Float32Array;
+        p.dispose();
+      }
+    } finally {
+      images.dispose();
+    }
+    const px = slices[i].size * slices[i].size;
+    idx.forEach((k, b) => {
+      const prediction = new Uint8Array(px);
+      for (let j = 0; j < px; j++) prediction[j] = probs[b * px + j] > 0.5 ? 1 : 0;
+      let actions: Uint8Array | null = null;
+      if (retainedMap) {
+        actions = new Uint8Array(px);
+        for (let j = 0; j < px; j++) actions[j] = retainedMap[b * px + j] > 0.5 ? 0 : 1;
+      }
+      out.push({ slice: slices[k], prediction, actions });
+    });
+    onBatch?.(Math.min(i + batchSize, slices.length), slices.length);
+  }
+  return out;
+}
+
+/** The stored metric record of one predicted case. */
+export function caseRecord(runId: string, p: CasePrediction, intervals: z.infer<typeof IntervalsSchema>): CaseMetricRecord {
+  const s = p.slice;
+  const m = computeSegmentationMetrics(p.prediction, s.mask, { width: s.size, height: s.size, intervals });
+  const fb = s.meta.fbRatio;
+  return toCaseMetricRecord(
+    { ...m, fbRatio: fb, foregroundFraction: fb / (1 + fb), interval: intervalLabel(fb, intervals) },
+    { runId, caseId: s.id, patient: s.patient },
+  );
+}
+
+/** Mean Dice of predictions (cases with an undefined Dice left out), for training curves. */
+export function meanDice(preds: readonly CasePrediction[], intervals: z.infer<typeof IntervalsSchema>): number | null {
+  const d = preds.map((p) => caseRecord('curve', p, intervals).dice).filter((v): v is number => v !== null);
+  return d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
+}
+
+/** PNGs of a case: image (grey), prediction, ground truth and (RL) action mask (white = masked). */
+export async function casePngs(p: CasePrediction): Promise<{ image: Buffer; prediction: Buffer; groundTruth: Buffer; actions: Buffer | null }> {
+  const s = p.slice;
+  const grey = new Uint8Array(s.image.length);
+  for (let i = 0; i < grey.length; i++) grey[i] = Math.max(0, Math.min(255, Math.round(s.image[i] * 255)));
+  return {
+    image: await encodeGreyPng(grey, s.size, s.size),
+    prediction: await encodeGreyPng(p.prediction, s.size, s.size, { binary: true }),
+    groundTruth: await encodeGreyPng(s.mask, s.size, s.size, { binary: true }),
+    actions: p.actions ? await encodeGreyPng(p.actions, s.size, s.size, { binary: true }) : null,
+  };
+}

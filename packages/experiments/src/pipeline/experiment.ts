@@ -1,0 +1,211 @@
+/**
+ * An experiment = variants x folds x seeds over one dataset (`planRuns`), run one after the other
+ * into the results store. With `resume`, the most recent experiment made from the same config
+ * (same config hash) is continued: completed runs are kept, the others continue from their last
+ * checkpoint. The data are loaded and preprocessed once; the split is patient-level
+ * (`makeFolds` of @mrlseg/data, seed 0 unless `folds.splitFile` names a saved split), so the
+ * folds are the same for every variant and seed.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentConfig } from '@mrlseg/types';
+import { applySplit, loadSplit, makeFolds, openDataset, saveSplit, type SampleRef, type Split } from '@mrlseg/data';
+import { exportMrlSegOnnx, exportOnnx } from '@mrlseg/models';
+import type { ResultsStore } from '../store/store';
+import { applyVariant, variantSpec } from '../config/variants';
+import { configHash, planRuns, runId as makeRunId, slug, type RunPlan } from '../config/load-config';
+import { gitCommit, packageVersions } from '../config/provenance';
+import { toSlice, type Slice } from './batches';
+import type { ProgressListener } from './events';
+import { loadRunNets, RunInterrupted, trainRun, type RunPhases } from './train-run';
+
+export interface RunExperimentOptions {
+  store: ResultsStore;
+  /** TensorFlow.js backend in use (recorded with every run). */
+  backend: string;
+  /** Continue the latest experiment with the same config. */
+  resume?: boolean;
+  /** Phases to run now (default all); later phases are left for a later call with `resume`. */
+  phases?: Partial<RunPhases>;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /**
+   * Export the best completed run (highest mean Dice; the only run when there is one) as ONNX to
+   * this file; RL variants as one graph with the T deterministic steps unrolled.
+   */
+  exportOnnx?: string;
+  /** Write per-case PNGs (default true). */
+  writePngs?: boolean;
+  /** Folder of the git repository to record the commit of (default: the working directory). */
+  repoDir?: string;
+}
+
+export interface RunOutcome {
+  runId: string;
+  plan: RunPlan;
+  status: 'completed' | 'failed' | 'incomplete' | 'skipped';
+  meanDice: number | null;
+  cases: number;
+  error?: string;
+}
+
+export interface ExperimentResult {
+  experimentId: string;
+  resumed: boolean;
+  runs: RunOutcome[];
+  /** Run exported to ONNX and the file written, when `exportOnnx` was given. */
+  onnx: { runId: string; path: string } | null;
+  samples: number;
+}
+
+const stamp = (d = new Date()) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+
+function describeDataset(c: ExperimentConfig): string {
+  return c.dataset.root ? `${c.dataset.format}:${c.dataset.root}` : `${c.dataset.format}(count=${c.dataset.synthetic.count}, size=${c.dataset.synthetic.size}, seed=${c.dataset.synthetic.seed})`;
+}
+
+/** Loads every usable slice of the dataset, preprocessed (no augmentation). */
+export async function loadSlices(config: ExperimentConfig, emit: ProgressListener = () => {}): Promise<{ refs: SampleRef[]; slices: Map<string, Slice> }> {
+  const ds = openDataset(config.dataset);
+  const { refs, problems } = await ds.scan();
+  for (const p of problems.slice(0, 10)) emit({ type: 'message', level: 'warn', text: `dataset: ${p.file}: ${p.message}` });
+  if (problems.length > 10) emit({ type: 'message', level: 'warn', text: `dataset: ${problems.length - 10} more problem(s) not shown` });
+  if (refs.length === 0) {
+    throw new Error(`dataset ${config.dataset.root ?? config.dataset.format} (format ${config.dataset.format}) has no usable samples${problems.length ? `; first problem: ${problems[0].file}: ${problems[0].message}` : ''}`);
+  }
+  const samples = await ds.loadMany(refs, config.preprocessing);
+  return { refs, slices: new Map(samples.map((s) => [s.meta.id, toSlice(s)])) };
+}
+
+async function splitFor(config: ExperimentConfig, refs: SampleRef[], store: ResultsStore, experimentId: string): Promise<Split | null> {
+  if (config.folds.k === 0) return null;
+  let split: Split;
+  if (config.folds.splitFile && existsSync(config.folds.splitFile)) {
+    split = await loadSplit(config.folds.splitFile);
+    if (split.k !== config.folds.k) throw new Error(`folds.splitFile ${config.folds.splitFile} has k = ${split.k}, the config folds.k = ${config.folds.k}`);
+  } else {
+    split = makeFolds(refs, {
+      k: config.folds.k,
+      seed: 0,
+      stratify: config.folds.stratify,
+      intervals: config.dataset.intervals,
+      dataset: { format: config.dataset.format, root: config.dataset.root },
+    });
+    if (config.folds.splitFile) await saveSplit(config.folds.splitFile, split);
+  }
+  await saveSplit(join(store.runDir(experimentId), 'split.json'), split);
+  return split;
+}
+
+/** Runs (or resumes) an experiment; see the module comment. */
+export async function runExperiment(config: ExperimentConfig, opts: RunExperimentOptions): Promise<ExperimentResult> {
+  const { store } = opts;
+  const emit: ProgressListener = opts.onProgress ?? (() => {});
+  const phases: RunPhases = { pretrain: true, rl: true, eval: true, ...opts.phases };
+  const plans = planRuns(config);
+  for (const p of plans) variantSpec(p.variant);
+  const hash = configHash(config);
+  const commit = gitCommit(opts.repoDir);
+  let experimentId: string;
+  const prior = opts.resume ? store.latestExperimentByHash(hash) : undefined;
+  if (opts.resume && !prior) {
+    throw new Error(`--resume: no experiment made from this config (hash ${hash}) in the store ${store.dir}; run it without --resume first`);
+  }
+  if (prior) experimentId = prior.id;
+  else {
+    const base = `${slug(config.name)}-${stamp()}`;
+    experimentId = base;
+    for (let i = 2; store.getExperiment(experimentId); i++) experimentId = `${base}-${i}`;
+    store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: hash, gitCommit: commit });
+  }
+
+  const { refs, slices } = await loadSlices(config, emit);
+  emit({ type: 'experiment', experimentId, runs: plans.length, dataset: describeDataset(config), samples: refs.length, resumed: Boolean(prior) });
+  const split = await splitFor(config, refs, store, experimentId);
+  const versions = packageVersions();
+
+  const outcomes: RunOutcome[] = [];
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i];
+    const id = makeRunId(experimentId, plan);
+    const existing = store.getRun(id);
+    if (existing?.status === 'completed') {
+      const cs = store.allCases(id);
+      const d = cs.map((c) => c.dice).filter((v): v is number => v !== null);
+      const md = d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
+      emit({ type: 'run-end', runId: id, status: 'skipped', meanDice: md, durationMs: 0 });
+      outcomes.push({ runId: id, plan, status: 'skipped', meanDice: md, cases: cs.length });
+      continue;
+    }
+    const runConfig = applyVariant({ ...config, seed: plan.seed, seeds: undefined }, plan.variant);
+    const { train, test } = split ? applySplit(split, refs, plan.fold) : { train: refs, test: [] as SampleRef[] };
+    const resumedFrom = existing ? (store.lastCheckpoint(id)?.path ?? null) : null;
+    store.startRun({ id, experimentId, variant: plan.variant, fold: plan.fold, seed: plan.seed, dataset: describeDataset(config), backend: opts.backend, gitCommit: commit, config: runConfig, packageVersions: versions });
+    emit({ type: 'run-start', runId: id, variant: plan.variant, fold: plan.fold, seed: plan.seed, index: i, total: plans.length, resumedFrom });
+    const t0 = performance.now();
+    try {
+      const r = await trainRun({
+        store,
+        runId: id,
+        config: runConfig,
+        train: train.map((ref) => slices.get(ref.id)!),
+        test: test.map((ref) => slices.get(ref.id)!),
+        resume: Boolean(existing),
+        phases,
+        signal: opts.signal,
+        onProgress: emit,
+        writePngs: opts.writePngs,
+      });
+      const status = r.pending.length ? 'incomplete' : 'completed';
+      store.finishRun(id, { status, timings: r.timings, error: r.pending.length ? `stopped before ${r.pending.join(', ')} (continue with mrlseg train --resume)` : null });
+      emit({ type: 'run-end', runId: id, status, meanDice: r.meanDice, durationMs: performance.now() - t0 });
+      outcomes.push({ runId: id, plan, status, meanDice: r.meanDice, cases: r.cases });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (e instanceof RunInterrupted) {
+        store.finishRun(id, { status: 'incomplete', error: msg });
+        emit({ type: 'run-end', runId: id, status: 'incomplete', meanDice: null, durationMs: performance.now() - t0, error: msg });
+        throw e;
+      }
+      store.finishRun(id, { status: 'failed', error: msg });
+      emit({ type: 'run-end', runId: id, status: 'failed', meanDice: null, durationMs: performance.now() - t0, error: msg });
+      outcomes.push({ runId: id, plan, status: 'failed', meanDice: null, cases: 0, error: msg });
+    }
+  }
+
+  let onnx: ExperimentResult['onnx'] = null;
+  if (opts.exportOnnx) {
+    const done = outcomes.filter((o) => o.status === 'completed' || o.status === 'skipped');
+    if (!done.length) emit({ type: 'message', level: 'warn', text: 'ONNX export skipped: no completed run' });
+    else {
+      const best = done.reduce((a, b) => ((b.meanDice ?? -1) > (a.meanDice ?? -1) ? b : a));
+      const path = await exportRunOnnx(store, best.runId, opts.exportOnnx);
+      onnx = { runId: best.runId, path };
+      emit({ type: 'message', level: 'info', text: `exported run ${best.runId} (${best.plan.variant}, mean Dice ${best.meanDice?.toFixed(4) ?? 'n/a'}) to ${path}` });
+    }
+  }
+  return { experimentId, resumed: Boolean(prior), runs: outcomes, onnx, samples: refs.length };
+}
+
+/**
+ * Writes the ONNX model of a run (its last checkpoint) to `file` and records the path on the run:
+ * RL variants as the whole MRL-Seg inference (T steps unrolled; outputs `probabilities`,
+ * `actions`), the others as the segmentation network (output `probabilities`).
+ */
+export async function exportRunOnnx(store: ResultsStore, runId: string, file: string): Promise<string> {
+  const run = store.getRun(runId);
+  if (!run) throw new Error(`exportRunOnnx: no run ${runId} in ${store.dir}`);
+  const cfg = run.config as ExperimentConfig;
+  const { seg, rl } = await loadRunNets(store, runId);
+  try {
+    const bytes = rl
+      ? exportMrlSegOnnx(rl, seg, { steps: cfg.rl.episodeLength, maskValue: cfg.rl.maskValue, name: `mrlseg-${run.variant}`, docString: `MRL-Seg run ${runId}` })
+      : exportOnnx(seg, { name: `mrlseg-${run.variant}`, docString: `MRL-Seg run ${runId}` });
+    writeFileSync(file, bytes);
+  } finally {
+    seg.dispose();
+    rl?.dispose();
+  }
+  store.setOnnxPath(runId, file);
+  return file;
+}

@@ -1,0 +1,301 @@
+/**
+ * One run of the protocol (METHOD-NOTES "The loop"): pre-train the segmentation network ->
+ * initialise the Reinforcement-Net from it -> RL training with optional Segmentation-Net
+ * fine-tuning -> deterministic evaluation on the held-out fold. Every finished epoch writes a
+ * checkpoint and its curve entry in one store transaction, so a run can be resumed at the next
+ * epoch with nothing lost; seeds are derived from (run seed, phase, epoch), so a resumed run
+ * computes what an uninterrupted one would.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { SEG_NET_PRESETS, type ExperimentConfig, type SegNetSizes } from '@mrlseg/types';
+import { buildReinforcementNet, buildResUnet, buildSegmentationNet, buildUnet, initFromSegmentationNet, segmentationLoss } from '@mrlseg/models';
+import { createA2CTrainer, trainableVariables } from '@mrlseg/rl-core';
+import { mixSeed } from '@mrlseg/data';
+import type { ResultsStore } from '../store/store';
+import { variantSpec } from '../config/variants';
+import { batchesOf, epochOrder, makeBatch, PHASE_SEED, type Slice } from './batches';
+import { loadTrainExtras, loadTrainNets, saveTrainState } from './checkpoint';
+import { caseRecord, casePngs, meanDice, predictSlices, type CasePrediction } from './evaluate';
+import type { ProgressListener, TrainPhase } from './events';
+import { learningRateAt } from './schedule';
+
+/** Thrown when the abort signal stops a run between two steps (Ctrl-C). */
+export class RunInterrupted extends Error {
+  constructor(readonly runId: string, readonly where: string) {
+    super(`run ${runId} interrupted during ${where}; the last finished epoch is checkpointed, continue with --resume`);
+    this.name = 'RunInterrupted';
+  }
+}
+
+export interface RunPhases {
+  pretrain: boolean;
+  rl: boolean;
+  eval: boolean;
+}
+
+export interface TrainRunInput {
+  store: ResultsStore;
+  runId: string;
+  /** The run's config (after applyVariant, seed = the run's seed). */
+  config: ExperimentConfig;
+  train: readonly Slice[];
+  /** Held-out slices; empty when training on everything. */
+  test: readonly Slice[];
+  /** Continue from the run's last checkpoint. */
+  resume: boolean;
+  phases: RunPhases;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Write the per-case PNGs (default true). */
+  writePngs?: boolean;
+}
+
+export interface TrainRunResult {
+  /** Phases still to do (when `phases` stopped early); empty when the run is complete. */
+  pending: TrainPhase[];
+  meanDice: number | null;
+  cases: number;
+  timings: Record<string, number>;
+}
+
+/** Segmentation-Net sizes of the config's preset ('custom' = model.segNet). */
+export function segNetSizes(config: ExperimentConfig): SegNetSizes {
+  return config.model.preset === 'custom' ? config.model.segNet : SEG_NET_PRESETS[config.model.preset];
+}
+
+/** Builds the run's segmentation network (Segmentation-Net, U-Net or ResU-Net) with the run's seed. */
+export function buildSegModel(config: ExperimentConfig): tf.LayersModel {
+  const spec = variantSpec(config.variant);
+  const inputSize = config.preprocessing.size;
+  const seed = config.seed;
+  if (spec.net === 'unet') return buildUnet({ inputSize, baseWidth: config.model.baseWidth, seed });
+  if (spec.net === 'resunet') return buildResUnet({ inputSize, baseWidth: config.model.baseWidth, seed });
+  return buildSegmentationNet(segNetSizes(config), { inputSize, seed });
+}
+
+/** Builds the Reinforcement-Net with the run's seed (+1, so it differs from the Segmentation-Net's). */
+export function buildRlModel(config: ExperimentConfig): tf.LayersModel {
+  if (config.rl.maskHistory) {
+    throw new Error('rl.maskHistory = true needs a two-channel Reinforcement-Net, which @mrlseg/models does not build; set rl.maskHistory to false');
+  }
+  return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: config.seed + 1 });
+}
+
+function setLearningRate(opt: tf.Optimizer, lr: number): void {
+  // tf.AdamOptimizer reads this field at every applyGradients call.
+  (opt as unknown as { learningRate: number }).learningRate = lr;
+}
+
+function makeOptimizer(config: ExperimentConfig, lr: number): tf.Optimizer {
+  return config.training.optimizer === 'sgd' ? tf.train.sgd(lr) : tf.train.adam(lr);
+}
+
+const checkpointName = (phase: 'pretrain' | 'rl', epoch: number) => `${phase}-${String(epoch).padStart(4, '0')}`;
+
+/** Trains (or continues) and evaluates one run, writing everything to the store. */
+export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
+  const { store, runId, config, train, test, phases, signal } = input;
+  const emit: ProgressListener = input.onProgress ?? (() => {});
+  const spec = variantSpec(config.variant);
+  const E = config.training.epochs;
+  const R = spec.rl ? config.training.rlEpochs : 0;
+  const seed = config.seed;
+  if (train.length === 0) throw new Error(`run ${runId}: no training slices`);
+  const check = (where: string) => {
+    if (signal?.aborted) throw new RunInterrupted(runId, where);
+  };
+
+  // ---- state: fresh or from the last checkpoint
+  let seg: tf.LayersModel;
+  let rl: tf.LayersModel | null = null;
+  let pretrainDone = 0; // epochs of pre-training finished
+  let rlDone = 0;
+  const last = input.resume ? store.lastCheckpoint(runId) : undefined;
+  const segOpt = makeOptimizer(config, config.training.lr);
+  const rlOpt = spec.rl ? makeOptimizer(config, config.training.rlLr) : null;
+  const optimizers = (): Record<string, tf.Optimizer> => (rlOpt ? { seg: segOpt, rl: rlOpt } : { seg: segOpt });
+  let rewardFilter: tf.Tensor4D | null = null;
+  if (last) {
+    const loaded = await loadTrainNets(last.path);
+    seg = loaded.seg;
+    rl = loaded.rl;
+    if (loaded.state.phase === 'pretrain') pretrainDone = loaded.state.epoch + 1;
+    else {
+      pretrainDone = E;
+      rlDone = loaded.state.epoch + 1;
+    }
+    rewardFilter = (await loadTrainExtras(last.path, optimizers())).rewardFilter;
+  } else {
+    seg = buildSegModel(config);
+  }
+  const segVars = trainableVariables(seg);
+  const lossFn = segmentationLoss(config.training.loss);
+  const intervals = config.dataset.intervals;
+  const batch = config.training.batchSize;
+  const evalBatch = Math.max(1, Math.min(16, batch));
+
+  const validate = (epoch: number, total: number, withRl: boolean): number | null => {
+    if (test.length === 0) return null;
+    if ((epoch + 1) % config.training.validateEvery !== 0 && epoch !== total - 1) return null;
+    return meanDice(predictSlices({ seg, rl: withRl ? rl : null, rlConfig: config.rl }, test, evalBatch), intervals);
+  };
+
+  const saveEpoch = async (phase: 'pretrain' | 'rl', epoch: number, epochs: number, rec: { loss: number | null; reward: number | null; valDice: number | null; lr: number; durationMs: number }) => {
+    const dir = join(store.runDir(runId, 'checkpoints'), checkpointName(phase, epoch));
+    await saveTrainState(dir, { runId, phase, epoch, epochs }, { seg, rl: phase === 'rl' ? rl : null, optimizers: optimizers(), rewardFilter });
+    store.recordEpochCheckpoint({ runId, phase, epoch, ...rec }, dir);
+    // Keep only the newest checkpoint folder: it is where --resume continues.
+    const parent = store.runDir(runId, 'checkpoints');
+    for (const f of readdirSync(parent)) if (f !== checkpointName(phase, epoch)) rmSync(join(parent, f), { recursive: true, force: true });
+    store.pruneCheckpoints(runId, dir);
+    emit({ type: 'epoch', runId, phase, epoch, epochs, ...rec });
+  };
+
+  const pending: TrainPhase[] = [];
+  try {
+    // ---- phase 1: (pre-)training of the segmentation network
+    if (pretrainDone < E) {
+      if (!phases.pretrain) pending.push('pretrain');
+      else {
+        const steps = Math.ceil(train.length / batch);
+        emit({ type: 'phase-start', runId, phase: 'pretrain', epochs: E, startEpoch: pretrainDone, stepsPerEpoch: steps });
+        for (let e = pretrainDone; e < E; e++) {
+          const t0 = performance.now();
+          const lr = learningRateAt(config.training.lrSchedule, config.training.lr, e, E);
+          setLearningRate(segOpt, lr);
+          const order = batchesOf(epochOrder(train.length, seed, PHASE_SEED.pretrain, e), batch);
+          let lossSum = 0;
+          let n = 0;
+          for (let s = 0; s < order.length; s++) {
+            check(`pretrain epoch ${e + 1}`);
+            const { images, labels } = makeBatch(train, order[s], { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.pretrain, epoch: e });
+            const loss = segOpt.minimize(() => lossFn(labels, seg.apply(images, { training: true }) as tf.Tensor), true, segVars)!;
+            const l = (await loss.data())[0];
+            tf.dispose([images, labels, loss]);
+            if (!Number.isFinite(l)) throw new Error(`run ${runId}: pre-training loss became ${l} at epoch ${e + 1}, step ${s + 1} (lower training.lr?)`);
+            lossSum += l * order[s].length;
+            n += order[s].length;
+            emit({ type: 'step', runId, phase: 'pretrain', epoch: e, step: s + 1, steps, loss: l, reward: null });
+          }
+          check(`pretrain epoch ${e + 1}`);
+          const valDice = validate(e, E, false);
+          await saveEpoch('pretrain', e, E, { loss: lossSum / n, reward: null, valDice, lr, durationMs: performance.now() - t0 });
+        }
+        pretrainDone = E;
+      }
+    }
+
+    // ---- phase 2: RL (Reinforcement-Net initialised from the Segmentation-Net)
+    if (spec.rl && rlDone < R) {
+      if (!phases.rl || pending.length) pending.push('rl');
+      else {
+        if (!rl) {
+          rl = buildRlModel(config);
+          if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
+        }
+        const rlBatch = config.training.rlBatchSize;
+        const steps = Math.ceil(train.length / rlBatch);
+        // Fine-tuning continues the segmentation optimizer at the learning rate pre-training ended with.
+        setLearningRate(segOpt, learningRateAt(config.training.lrSchedule, config.training.lr, Math.max(0, E - 1), Math.max(1, E)));
+        emit({ type: 'phase-start', runId, phase: 'rl', epochs: R, startEpoch: rlDone, stepsPerEpoch: steps });
+        for (let e = rlDone; e < R; e++) {
+          const t0 = performance.now();
+          const lr = learningRateAt(config.training.rlLrSchedule, config.training.rlLr, e, R);
+          setLearningRate(rlOpt!, lr);
+          const trainer = createA2CTrainer({
+            policyNet: rl,
+            segNet: seg,
+            rl: config.rl,
+            optimizer: rlOpt!,
+            segOptimizer: config.rl.finetuneSeg ? segOpt : undefined,
+            segLoss: config.rl.finetuneSeg ? (y, p) => lossFn(y, p) : undefined,
+            seed: mixSeed(seed, PHASE_SEED.rl, e),
+            rewardFilterInit: rewardFilter ?? undefined,
+          });
+          const order = batchesOf(epochOrder(train.length, seed, PHASE_SEED.rl, e), rlBatch);
+          let lossSum = 0;
+          let rewardSum = 0;
+          let n = 0;
+          try {
+            for (let s = 0; s < order.length; s++) {
+              check(`rl epoch ${e + 1}`);
+              const { images, labels } = makeBatch(train, order[s], { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.rl, epoch: e });
+              let r;
+              try {
+                r = trainer.trainStep(images, labels);
+              } finally {
+                tf.dispose([images, labels]);
+              }
+              if (!Number.isFinite(r.loss)) throw new Error(`run ${runId}: RL loss became ${r.loss} at epoch ${e + 1}, step ${s + 1} (lower training.rlLr?)`);
+              lossSum += r.loss * order[s].length;
+              rewardSum += r.episodeReward * order[s].length;
+              n += order[s].length;
+              emit({ type: 'step', runId, phase: 'rl', epoch: e, step: s + 1, steps, loss: r.loss, reward: r.episodeReward });
+            }
+            rewardFilter?.dispose();
+            rewardFilter = trainer.rewardFilter.clone();
+          } finally {
+            trainer.dispose();
+          }
+          check(`rl epoch ${e + 1}`);
+          const valDice = validate(e, R, true);
+          await saveEpoch('rl', e, R, { loss: lossSum / n, reward: rewardSum / n, valDice, lr, durationMs: performance.now() - t0 });
+        }
+        rlDone = R;
+      }
+    }
+
+    // ---- phase 3: evaluation on the held-out fold
+    let md: number | null = null;
+    let cases = 0;
+    const timings: Record<string, number> = {};
+    if (!phases.eval || pending.length) {
+      if (test.length) pending.push('eval');
+    } else if (test.length) {
+      if (spec.rl && !rl) {
+        // R = 0 for an RL variant: initialise the agent as the protocol would and evaluate it untrained.
+        rl = buildRlModel(config);
+        if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
+      }
+      const t0 = performance.now();
+      emit({ type: 'phase-start', runId, phase: 'eval', epochs: 1, startEpoch: 0, stepsPerEpoch: Math.ceil(test.length / evalBatch) });
+      const preds: CasePrediction[] = predictSlices({ seg, rl: spec.rl ? rl : null, rlConfig: config.rl }, test, evalBatch, (done) =>
+        emit({ type: 'step', runId, phase: 'eval', epoch: 0, step: Math.ceil(done / evalBatch), steps: Math.ceil(test.length / evalBatch), loss: null, reward: null }),
+      );
+      check('evaluation');
+      const records = preds.map((p) => caseRecord(runId, p, intervals));
+      if (input.writePngs ?? true) {
+        for (const p of preds) {
+          const png = await casePngs(p);
+          store.writeCaseArtifact(runId, p.slice.id, 'image', png.image);
+          store.writeCaseArtifact(runId, p.slice.id, 'prediction', png.prediction);
+          store.writeCaseArtifact(runId, p.slice.id, 'groundTruth', png.groundTruth);
+          if (png.actions) store.writeCaseArtifact(runId, p.slice.id, 'actions', png.actions);
+        }
+      }
+      store.replaceCases(runId, records);
+      const d = records.map((r) => r.dice).filter((v): v is number => v !== null);
+      md = d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
+      cases = records.length;
+      timings.eval = performance.now() - t0;
+    }
+    for (const ep of store.epochs(runId)) timings[ep.phase] = (timings[ep.phase] ?? 0) + ep.durationMs;
+    return { pending, meanDice: md, cases, timings };
+  } finally {
+    seg.dispose();
+    rl?.dispose();
+    segOpt.dispose();
+    rlOpt?.dispose();
+    rewardFilter?.dispose();
+  }
+}
+
+/** Loads the final networks of a finished run from its last checkpoint (for export or re-evaluation). */
+export async function loadRunNets(store: ResultsStore, runId: string): Promise<{ seg: tf.LayersModel; rl: tf.LayersModel | null }> {
+  const last = store.lastCheckpoint(runId);
+  if (!last) throw new Error(`run ${runId} has no checkpoint in ${store.dir} (did its training finish an epoch?)`);
+  const { seg, rl } = await loadTrainNets(last.path);
+  return { seg, rl };
+}
