@@ -24,7 +24,9 @@ const TABS: [View, string][] = [
 /** Views that need one run. */
 const RUN_VIEWS: View[] = ['cases', 'curves', 'try'];
 
-export function App({ api = new ApiClient() }: { api?: ApiClient }) {
+const DEFAULT_API = new ApiClient();
+
+export function App({ api = DEFAULT_API }: { api?: ApiClient }) {
   return (
     <ApiContext.Provider value={api}>
       <Shell />

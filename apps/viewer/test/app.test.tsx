@@ -1,0 +1,210 @@
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { GreyImage } from '../src/lib/overlay';
+import { App } from '../src/App';
+import { EXPERIMENT, makeCase, makeEpoch, makeRun } from './fixtures';
+
+// Decoding PNGs needs a real canvas; the API's images are replaced by 2 x 2 arrays in which pixel 0
+// is prediction only, 1 ground truth only, 2 overlap and 3 masked by the agent.
+vi.mock('../src/lib/png', async (orig) => {
+  const real = await orig<typeof import('../src/lib/png')>();
+  const g = (values: number[]): GreyImage => ({ width: 2, height: 2, data: Uint8ClampedArray.from(values) });
+  return {
+    ...real,
+    decodeToGrey: vi.fn(async (_data: unknown, what: string) => {
+      if (what.startsWith('image.png')) return g([10, 20, 30, 40]);
+      if (what.startsWith('prediction.png')) return g([255, 0, 255, 0]);
+      if (what.startsWith('groundTruth.png')) return g([0, 255, 255, 0]);
+      if (what.startsWith('actions.png')) return g([0, 0, 0, 255]);
+      return g([0, 128, 255, 64]); // an uploaded file
+    }),
+  };
+});
+vi.mock('../src/lib/onnx', () => ({
+  loadModel: vi.fn(async () => ({ session: { release: async () => {} }, inputName: 'image', layout: 'NHWC', width: 2, height: 2, probabilitiesName: 'probabilities', actionsName: 'actions' })),
+  segmentInBrowser: vi.fn(async () => ({
+    input: { width: 2, height: 2, data: Uint8ClampedArray.from([0, 128, 255, 64]) },
+    mask: { width: 2, height: 2, data: Uint8ClampedArray.from([255, 0, 255, 0]) },
+    actions: { width: 2, height: 2, data: Uint8ClampedArray.from([0, 0, 0, 255]) },
+    foregroundPixels: 2,
+    inferenceMs: 3,
+  })),
+}));
+
+const only = makeRun('r-only', 'onlyseg');
+const ours = makeRun('r-ours', 'rl-fb-adp-seg', { durationMs: 3_723_000 });
+const failed = makeRun('r-fail', 'rl-seg', { status: 'failed', durationMs: null, error: 'out of memory' });
+const ids = ['a', 'b', 'c', 'd'];
+const fb = [0.01, 0.01, 0.03, 0.03];
+const CASES: Record<string, ReturnType<typeof makeCase>[]> = {
+  'r-only': ids.map((id, i) => ({ ...makeCase('r-only', id, fb[i], [0.5, 0.6, 0.7, 0.8][i], [5, 6, 3, 3][i]), interval: i < 2 ? '0-2%' : '2-4%' })),
+  'r-ours': ids.map((id, i) => ({ ...makeCase('r-ours', id, fb[i], [0.6, 0.7, 0.8, 0.9][i], [4, 4, 2, 2][i]), interval: i < 2 ? '0-2%' : '2-4%' })),
+  'r-fail': [],
+};
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+let requests: string[] = [];
+let failWith: { status: number; body: unknown } | null = null;
+
+/** A stand-in for the eval API: the same routes and JSON shapes ({ items }, pages, { error }). */
+async function mockFetch(input: string | URL | Request): Promise<Response> {
+  const url = new URL(String(input), 'http://viewer.test');
+  requests.push(url.pathname + url.search);
+  if (failWith) return json(failWith.body, failWith.status);
+  const p = url.pathname;
+  if (p === '/api/v1/experiments') return json({ items: [EXPERIMENT] });
+  if (p === '/api/v1/runs') return json({ items: [only, ours, failed] });
+  let m = /^\/api\/v1\/runs\/([^/]+)\/cases$/.exec(p);
+  if (m) {
+    const q = url.searchParams;
+    const key = (q.get('sort') ?? 'caseId') as 'caseId' | 'dice';
+    const sign = q.get('order') === 'desc' ? -1 : 1;
+    let items = [...(CASES[decodeURIComponent(m[1])] ?? [])].filter((c) => !q.get('interval') || c.interval === q.get('interval'));
+    items.sort((a, b) => sign * (key === 'caseId' ? a.caseId.localeCompare(b.caseId) : (a[key] ?? 0) - (b[key] ?? 0)));
+    const page = Number(q.get('page') ?? 1);
+    const size = Number(q.get('pageSize') ?? 50);
+    const total = items.length;
+    items = items.slice((page - 1) * size, page * size);
+    return json({ items, total, page, pageSize: size });
+  }
+  m = /^\/api\/v1\/runs\/([^/]+)\/epochs$/.exec(p);
+  if (m) return json({ items: [makeEpoch(m[1], 'pretrain', 0, 0.9, 0.3), makeEpoch(m[1], 'pretrain', 1, 0.6, 0.5), makeEpoch(m[1], 'rl', 0, 1.2, null, 0.01), makeEpoch(m[1], 'rl', 1, 1.0, 0.55, 0.05)] });
+  if (/\/cases\/[^/]+\/\w+\.png$/.test(p)) return new Response(new Uint8Array([137, 80, 78, 71]), { status: 200, headers: { 'Content-Type': 'image/png' } });
+  if (p.endsWith('/model.onnx')) return new Response(new Uint8Array([8, 1]), { status: 200 });
+  return json({ error: { status: 404, code: 'not_found', message: `no route ${p}` } }, 404);
+}
+
+function open(search: string) {
+  window.history.replaceState(null, '', `/${search}`);
+  return render(<App />);
+}
+
+beforeEach(() => {
+  requests = [];
+  failWith = null;
+  vi.stubGlobal('fetch', vi.fn(mockFetch));
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe('runs list', () => {
+  it('shows a loading state, then each run with status, dataset, variant, seed, backend and duration', async () => {
+    open('?view=runs');
+    expect(screen.getByRole('status').textContent).toMatch(/Loading experiments and runs/);
+    const table = await screen.findByRole('table', { name: 'runs' });
+    const rows = within(table).getAllByRole('row').slice(1);
+    expect(rows.map((r) => within(r).getAllByRole('cell').slice(1, 8).map((c) => c.textContent))).toEqual([
+      ['OnlySeg', 'completed', 'synthetic', '0', '1', 'wasm', '1 min 5 s'],
+      ['RL+FB+ADP+Seg', 'completed', 'synthetic', '0', '1', 'wasm', '1 h 2 min'],
+      ['RL+Seg', 'failed', 'synthetic', '0', '1', 'wasm', '–'],
+    ]);
+  });
+
+  it('shows the API error message when the API fails', async () => {
+    failWith = { status: 500, body: { error: { status: 500, code: 'internal', message: 'store is locked' } } };
+    open('?view=runs');
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('Could not load experiments and runs.');
+    expect(alert.textContent).toContain('/api/v1/experiments: HTTP 500 - store is locked');
+  });
+
+  it('selects runs to compare and opens the comparison with them in the URL', async () => {
+    open('?view=runs');
+    fireEvent.click(await screen.findByLabelText('compare r-only'));
+    fireEvent.click(screen.getByLabelText('compare r-ours'));
+    fireEvent.click(screen.getByRole('button', { name: /Compare 2 selected/ }));
+    expect(window.location.search).toBe('?view=compare&compare=r-only%2Cr-ours');
+    const cmp = await screen.findByRole('table', { name: 'run comparison' });
+    expect(within(cmp).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['', 'OnlySeg · fold 0 · seed 1', 'RL+FB+ADP+Seg · fold 0 · seed 1']);
+    const dice = await screen.findByRole('table', { name: /Dice/ });
+    expect(within(dice).getAllByRole('row')[2].textContent).toContain('85.00±7.07*'); // tested against the first run
+  });
+});
+
+describe('tables view', () => {
+  it('shows Dice per interval with asterisks, completed runs only, sortable', async () => {
+    open('?view=tables&exp=exp1');
+    const table = await screen.findByRole('table', { name: /Dice \(%\)/ });
+    const body = () => within(table).getAllByRole('row').slice(1);
+    expect(body().map((r) => within(r).getByRole('rowheader').textContent)).toEqual(['OnlySeg', 'RL+FB+ADP+Seg']);
+    expect(within(body()[0]).getAllByRole('cell')[0].textContent).toBe('55.00±7.07*');
+    expect(within(body()[1]).getAllByRole('cell')[5].className).toBe('best');
+    fireEvent.click(within(table).getByRole('button', { name: /Avg/ }));
+    expect(body().map((r) => within(r).getByRole('rowheader').textContent)).toEqual(['RL+FB+ADP+Seg', 'OnlySeg']);
+    expect(screen.getByRole('table', { name: 'ablation' })).toBeTruthy();
+    expect(screen.getAllByTestId('scatter-point')).toHaveLength(8);
+    expect(screen.getAllByTestId('bar').length).toBe(12); // Dice and HD charts x 2 variants x (2 filled intervals + Avg)
+    expect(requests.filter((r) => r.startsWith('/api/v1/runs/r-fail/cases'))).toEqual([]);
+  });
+});
+
+describe('case browser', () => {
+  it('opens the case of the URL with its three overlays, and moves with the keyboard', async () => {
+    open('?view=cases&exp=exp1&run=r-ours&sort=dice&order=desc&case=c');
+    const canvas = await screen.findByTestId('case-canvas');
+    expect([canvas.dataset.predictionOnly, canvas.dataset.groundTruthOnly, canvas.dataset.overlap]).toEqual(['1', '1', '1']);
+    expect(screen.getByRole('heading', { name: /^Case c patient c/ })).toBeTruthy();
+    expect(screen.getByTestId('represented-canvas')).toBeTruthy();
+    // sorted by Dice descending: d (0.9), c (0.8), b, a
+    await act(async () => {
+      fireEvent.keyDown(window, { key: 'ArrowRight' });
+    });
+    await waitFor(() => expect(new URLSearchParams(window.location.search).get('case')).toBe('b'));
+    for (const expected of ['c', 'd']) {
+      await act(async () => {
+        fireEvent.keyDown(window, { key: 'k' });
+      });
+      await waitFor(() => expect(new URLSearchParams(window.location.search).get('case')).toBe(expected));
+    }
+  });
+
+  it('filters by interval through the API and keeps the filter in the URL', async () => {
+    open('?view=cases&exp=exp1&run=r-ours');
+    const select = await screen.findByLabelText('interval filter');
+    fireEvent.change(select, { target: { value: '2-4%' } });
+    await waitFor(() => expect(requests).toContain('/api/v1/runs/r-ours/cases?page=1&pageSize=25&sort=caseId&order=asc&interval=2-4%25'));
+    const table = await screen.findByRole('table', { name: 'cases' });
+    await waitFor(() => expect(within(table).getAllByRole('rowheader').map((h) => h.textContent)).toEqual(['c', 'd']));
+    expect(new URLSearchParams(window.location.search).get('interval')).toBe('2-4%');
+  });
+
+  it('toggles a layer off', async () => {
+    open('?view=cases&exp=exp1&run=r-ours&case=a');
+    const box = (await screen.findByText('Prediction')).closest('label')!.querySelector('input')!;
+    expect(box.checked).toBe(true);
+    fireEvent.click(box);
+    expect(box.checked).toBe(false);
+  });
+
+  it('says so when the run of the link does not exist', async () => {
+    open('?view=cases&run=nope');
+    expect((await screen.findByRole('alert')).textContent).toContain('Run nope is not in this store.');
+  });
+});
+
+describe('training curves', () => {
+  it('plots loss, reward and validation Dice per epoch, one line per phase', async () => {
+    open('?view=curves&exp=exp1&run=r-ours');
+    await screen.findByRole('img', { name: 'Training loss per epoch' });
+    expect(within(screen.getByRole('img', { name: 'Training loss per epoch' })).getAllByTestId('line-series')).toHaveLength(2);
+    expect(within(screen.getByRole('img', { name: 'Mean RL reward per epoch' })).getAllByTestId('line-series')).toHaveLength(1);
+    expect(within(screen.getByRole('img', { name: 'Validation Dice per epoch' })).getAllByTestId('line-series')).toHaveLength(2);
+  });
+});
+
+describe('try it', () => {
+  it('segments an upload in the browser and shows the mask and the action mask', async () => {
+    open('?view=try&exp=exp1&run=r-ours');
+    const input = await screen.findByLabelText('image to segment');
+    fireEvent.change(input, { target: { files: [new File([new Uint8Array([1])], 'slice.png', { type: 'image/png' })] } });
+    const result = await screen.findByTestId('try-result');
+    expect(result.dataset.foreground).toBe('2');
+    expect(screen.getByTestId('try-mask')).toBeTruthy();
+    expect(screen.getByTestId('try-actions')).toBeTruthy();
+    expect(result.textContent).toContain('The agent masked 1 pixels.');
+    expect(requests).toContain('/api/v1/runs/r-ours/model.onnx');
+    expect(requests.some((r) => r.includes('segment'))).toBe(false);
+  });
+});
