@@ -24,3 +24,4 @@ export { trainRun, loadRunNets, buildSegModel, buildRlModel, segNetSizes, RunInt
 export { predictSlices, caseRecord, casePngs, type CasePrediction, type EvalNets } from './pipeline/evaluate';
 export { saveTrainState, readTrainState, loadTrainNets, loadTrainExtras, TRAIN_STATE_FORMAT, type TrainState } from './pipeline/checkpoint';
 export { toSlice, epochOrder, batchesOf, makeBatch, type Slice } from './pipeline/batches';
+export { buildReport, renderReport, compareAgainstBest, type Report, type ReportOptions, type ReportCell, type VariantSummary } from './report/build-report';

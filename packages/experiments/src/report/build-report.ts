@@ -1,0 +1,230 @@
+/**
+ * Paper-style reports from the results store (Tables I-V of Yang et al. 2024): Dice (%) and HD
+ * per fbRatio interval plus Avg as mean±std, one row per variant/baseline, and the ablation table
+ * (Table V: component check marks, mean Dice and mean HD). Tables are built and rendered by
+ * @mrlseg/metrics (buildComparisonTable, renderTable); this module selects runs, pools their
+ * held-out cases per variant and picks the test reference.
+ *
+ * Significance: each row is compared, per column, with the best other row by a paired Student's
+ * t-test over the same cases (p < 0.05 -> '*'): the best row (by Avg mean) is the reference of
+ * every other row, and the best row itself is tested against the runner-up, as the paper tests
+ * its method against "the second rank results".
+ *
+ * Pooling: a variant's cases are the held-out cases of all its completed runs (each case is in
+ * exactly one fold; with several seeds a case appears once per seed and is paired per seed), so
+ * ± is the standard deviation over cases, as in the per-interval columns.
+ */
+import { ABLATION_VARIANTS, VARIANT_LABELS, type ExperimentConfig, type ReportFormat, type RunRecord, type VariantId } from '@mrlseg/types';
+import { buildComparisonTable, renderTable, type IntervalSpec, type ResultTable, type TableCell, type TableRowInput } from '@mrlseg/metrics';
+import type { ResultsStore } from '../store/store';
+import { variantComponents } from '../config/variants';
+
+export interface ReportOptions {
+  /** Runs of this experiment (default: the most recent experiment in the store). */
+  experimentId?: string;
+  /** Exactly these runs (overrides experimentId). */
+  runIds?: string[];
+  /** Paired test for the asterisks (default 't', the paper's). */
+  test?: 't' | 'wilcoxon';
+  alpha?: number;
+}
+
+export interface VariantSummary {
+  variant: VariantId;
+  label: string;
+  runs: string[];
+  cases: number;
+  components: ReturnType<typeof variantComponents>;
+}
+
+export interface ReportCell {
+  mean: number | null;
+  std: number | null;
+  n: number;
+  count: number;
+  missing: number;
+  pValue: number | null;
+  significant: boolean;
+  best: boolean;
+}
+
+export interface Report {
+  experimentId: string | null;
+  dataset: string;
+  intervals: IntervalSpec;
+  variants: VariantSummary[];
+  /** Same numbers as the tables, keyed by variant id then column ('0-2%', ..., 'Avg'); Dice as a fraction in [0, 1], HD in pixels. */
+  byVariant: Record<string, { dice: Record<string, ReportCell>; hd: Record<string, ReportCell> }>;
+  tables: { dice: ResultTable; hd: ResultTable; ablation: ResultTable | null };
+  notes: string[];
+}
+
+const CHECK = '✓';
+
+function selectRuns(store: ResultsStore, opts: ReportOptions): { runs: RunRecord[]; experimentId: string | null } {
+  if (opts.runIds?.length) {
+    const runs = opts.runIds.map((id) => {
+      const r = store.getRun(id);
+      if (!r) throw new Error(`report: no run '${id}' in the store ${store.dir}`);
+      return r;
+    });
+    const exps = [...new Set(runs.map((r) => r.experimentId))];
+    return { runs, experimentId: exps.length === 1 ? exps[0] : null };
+  }
+  let experimentId = opts.experimentId;
+  if (experimentId === undefined) {
+    const all = store.listExperiments();
+    if (!all.length) throw new Error(`report: the store ${store.dir} holds no experiment yet (run mrlseg train or mrlseg demo first)`);
+    experimentId = all[all.length - 1].id;
+  } else if (!store.getExperiment(experimentId)) {
+    const known = store.listExperiments().map((e) => e.id);
+    throw new Error(`report: no experiment '${experimentId}' in the store ${store.dir} (known: ${known.slice(-5).join(', ') || 'none'})`);
+  }
+  return { runs: store.listRuns({ experimentId }), experimentId };
+}
+
+/** Builds the report's tables from the store (see the module comment). */
+export function buildReport(store: ResultsStore, opts: ReportOptions = {}): Report {
+  const { runs, experimentId } = selectRuns(store, opts);
+  const notes: string[] = [];
+  const done = runs.filter((r) => r.status === 'completed');
+  const notDone = runs.filter((r) => r.status !== 'completed');
+  if (notDone.length) notes.push(`${notDone.length} run(s) not completed and left out: ${notDone.map((r) => `${r.id} (${r.status})`).join(', ')}.`);
+  if (!done.length) throw new Error(`report: no completed run among ${runs.length} run(s)${experimentId ? ` of experiment ${experimentId}` : ''}`);
+  const cfg = done[0].config as ExperimentConfig;
+  const intervals: IntervalSpec = cfg.dataset?.intervals ?? 'ct';
+  const multiSeed = new Set(done.map((r) => r.seed)).size > 1;
+
+  // Pool each variant's cases over its runs.
+  const order = [...new Set(done.map((r) => r.variant))].sort((a, b) => {
+    const rank = (v: VariantId) => {
+      const i = ABLATION_VARIANTS.indexOf(v);
+      return i < 0 ? 100 + Object.keys(VARIANT_LABELS).indexOf(v) : i;
+    };
+    return rank(a) - rank(b);
+  });
+  type Pooled = { dice: Map<string, { fb: number; v: number | null }>; hd: Map<string, { fb: number; v: number | null }>; runs: string[] };
+  const pooled = new Map<VariantId, Pooled>();
+  for (const v of order) pooled.set(v, { dice: new Map(), hd: new Map(), runs: [] });
+  for (const r of done) {
+    const p = pooled.get(r.variant)!;
+    p.runs.push(r.id);
+    for (const c of store.allCases(r.id)) {
+      const key = multiSeed ? `${c.caseId}@s${r.seed}` : c.caseId;
+      if (p.dice.has(key)) notes.push(`${VARIANT_LABELS[r.variant]}: case ${key} appears in more than one run; the one of ${r.id} is used.`);
+      p.dice.set(key, { fb: c.fbRatio, v: c.dice });
+      p.hd.set(key, { fb: c.fbRatio, v: c.hd });
+    }
+  }
+  // Paired tables need the same cases in every row.
+  const keySets = order.map((v) => new Set(pooled.get(v)!.dice.keys()));
+  const common = [...keySets[0]].filter((k) => keySets.every((s) => s.has(k))).sort();
+  const union = new Set(keySets.flatMap((s) => [...s]));
+  if (common.length < union.size) notes.push(`${union.size - common.length} case(s) not evaluated for every variant were left out, to keep the tests paired.`);
+  if (!common.length) throw new Error('report: the selected runs share no evaluated case (were they trained on different datasets or folds?)');
+
+  const rowsFor = (metric: 'dice' | 'hd', variants: VariantId[]): TableRowInput[] =>
+    variants.map((v) => {
+      const m = pooled.get(v)![metric];
+      return { label: VARIANT_LABELS[v], cases: common.map((k) => ({ caseId: k, fbRatio: m.get(k)!.fb, value: m.get(k)!.v })) };
+    });
+
+  const base = { intervals, test: opts.test ?? 't', alpha: opts.alpha ?? 0.05 } as const;
+  const diceOpts = { ...base, scale: 100, best: 'max' as const, title: 'Dice (%) at various foreground-background ratios' };
+  const hdOpts = { ...base, scale: 1, best: 'min' as const, title: 'HD (pixels) at various foreground-background ratios' };
+  const dice = compareAgainstBest(rowsFor('dice', order), diceOpts, 'max');
+  const hd = compareAgainstBest(rowsFor('hd', order), hdOpts, 'min');
+
+  const ablationVariants = ABLATION_VARIANTS.filter((v) => pooled.has(v));
+  let ablation: ResultTable | null = null;
+  if (ablationVariants.length) {
+    const d = compareAgainstBest(rowsFor('dice', ablationVariants), diceOpts, 'max');
+    const h = compareAgainstBest(rowsFor('hd', ablationVariants), hdOpts, 'min');
+    const avg = d.columns.length - 1;
+    const mark = (on: boolean): TableCell => ({ mean: null, std: null, n: 0, count: 0, missing: 0, pValue: null, pairs: 0, significant: false, best: false, text: on ? CHECK : '' });
+    ablation = {
+      title: 'Ablation analysis of key components (Table V)',
+      rowHeader: 'Variant',
+      columns: ['w/o pre-training', 'Seg', 'RL', 'ADP', 'FB', 'Mean Dice (%)', 'Mean HD'],
+      rows: ablationVariants.map((v, i) => {
+        const c = variantComponents(v);
+        return { label: VARIANT_LABELS[v], cells: [mark(c.noPretraining), mark(c.seg), mark(c.rl), mark(c.adp), mark(c.fb), d.rows[i].cells[avg], h.rows[i].cells[avg]] };
+      }),
+      reference: d.reference,
+      test: d.test,
+      alpha: d.alpha,
+      notes: [...d.notes],
+    };
+  }
+
+  const byVariant: Report['byVariant'] = {};
+  const cellsOf = (t: ResultTable, i: number): Record<string, ReportCell> =>
+    Object.fromEntries(t.columns.map((col, j) => {
+      const c = t.rows[i].cells[j];
+      return [col, { mean: c.mean, std: c.std, n: c.n, count: c.count, missing: c.missing, pValue: c.pValue, significant: c.significant, best: c.best }];
+    }));
+  order.forEach((v, i) => {
+    byVariant[v] = { dice: cellsOf(dice, i), hd: cellsOf(hd, i) };
+  });
+
+  return {
+    experimentId,
+    dataset: done[0].dataset,
+    intervals,
+    variants: order.map((v) => ({ variant: v, label: VARIANT_LABELS[v], runs: pooled.get(v)!.runs, cases: common.length, components: variantComponents(v) })),
+    byVariant,
+    tables: { dice, hd, ablation },
+    notes,
+  };
+}
+
+/**
+ * A comparison table whose asterisks test every row against the best other row: rows against the
+ * best (by Avg mean), the best against the runner-up. One row: no tests.
+ */
+export function compareAgainstBest(rows: TableRowInput[], opts: Parameters<typeof buildComparisonTable>[1], direction: 'max' | 'min'): ResultTable {
+  const plain = buildComparisonTable(rows, { ...opts, reference: undefined });
+  if (rows.length < 2) return plain;
+  const avg = plain.columns.length - 1;
+  const ranked = plain.rows
+    .map((r, i) => ({ i, m: r.cells[avg].mean }))
+    .sort((a, b) => {
+      if (a.m === null) return b.m === null ? a.i - b.i : 1;
+      if (b.m === null) return -1;
+      return direction === 'max' ? b.m - a.m || a.i - b.i : a.m - b.m || a.i - b.i;
+    });
+  const best = rows[ranked[0].i].label;
+  const runnerUp = rows[ranked[1].i].label;
+  const vsBest = buildComparisonTable(rows, { ...opts, reference: best });
+  const vsRunnerUp = buildComparisonTable(rows, { ...opts, reference: runnerUp });
+  const alpha = vsBest.alpha;
+  const testName = vsBest.test === 't' ? "Student's t-test" : 'Wilcoxon signed-rank test';
+  return {
+    ...vsBest,
+    rows: vsBest.rows.map((r, i) => (r.label === best ? vsRunnerUp.rows[i] : r)),
+    notes: [
+      `*: p < ${alpha} in a paired ${testName} against the best other row (every row against ${best}, the best by Avg; ${best} against the runner-up ${runnerUp}); cases matched by id.`,
+      ...vsBest.notes.filter((n) => !n.startsWith('*:')),
+    ],
+  };
+}
+
+/** Renders a report: 'md' and 'latex' as consecutive tables, 'csv' as blocks separated by blank lines, 'json' as one object. */
+export function renderReport(report: Report, format: ReportFormat): string {
+  const tables = [report.tables.dice, report.tables.hd, ...(report.tables.ablation ? [report.tables.ablation] : [])];
+  const header = `Experiment ${report.experimentId ?? '(selected runs)'} on ${report.dataset}; variants: ${report.variants.map((v) => `${v.label} (${v.runs.length} run(s), ${v.cases} cases)`).join(', ')}.`;
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(report, null, 2)}\n`;
+    case 'md':
+      return [`${header}\n`, ...tables.map((t) => renderTable(t, 'md')), ...report.notes.map((n) => `${n}\n`)].join('\n');
+    case 'csv':
+      return tables.map((t) => `${csvTitle(t.title)}\n${renderTable(t, 'csv')}`).join('\n');
+    case 'latex':
+      return [`% ${header}`, ...tables.map((t) => renderTable(t, 'latex').replaceAll(CHECK, '$\\checkmark$')), ...report.notes.map((n) => `% ${n}`)].join('\n') + '\n';
+    default:
+      throw new Error(`renderReport: format must be one of md, csv, latex, json, got '${String(format)}'`);
+  }
+}
+
+const csvTitle = (t: string) => (/[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);

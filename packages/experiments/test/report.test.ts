@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExperimentConfigSchema, type VariantId } from '@mrlseg/types';
+import { applyVariant, buildReport, openStore, renderReport, type ResultsStore } from '../src/index';
+
+// Two-sided p of Student's t with 3 degrees of freedom, closed form (independent of @stdlib):
+// F(t) = 1/2 + (1/pi) [ (t/sqrt3) / (1 + t^2/3) + atan(t/sqrt3) ].
+const p3 = (t: number) => {
+  const u = Math.abs(t) / Math.sqrt(3);
+  return 2 * (1 - (0.5 + (u / (1 + u * u) + Math.atan(u)) / Math.PI));
+};
+
+const CASES = [
+  { id: 'p1_0', fb: 0.01 },
+  { id: 'p1_1', fb: 0.015 },
+  { id: 'p2_0', fb: 0.03 },
+  { id: 'p2_1', fb: 0.035 },
+];
+const DICE: Partial<Record<VariantId, number[]>> = {
+  'rl-fb-adp-seg': [0.9, 0.8, 0.7, 0.6],
+  'rl-seg': [0.8, 0.6, 0.6, 0.4],
+  onlyseg: [0.5, 0.5, 0.4, 0.3],
+};
+const HD: Partial<Record<VariantId, (number | null)[]>> = {
+  'rl-fb-adp-seg': [2, 4, 6, 8],
+  'rl-seg': [3, 5, 7, 9],
+  onlyseg: [10, null, 10, 20],
+};
+
+let dir: string;
+let store: ResultsStore;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mrlseg-report-'));
+  store = openStore(dir);
+  const cfg = ExperimentConfigSchema.parse({ dataset: { intervals: 'ct' } });
+  store.createExperiment({ id: 'e1', name: 'report', dataset: 'synthetic', config: cfg, configHash: 'h', gitCommit: null });
+  for (const v of Object.keys(DICE) as VariantId[]) {
+    const id = `e1-${v}`;
+    store.startRun({ id, experimentId: 'e1', variant: v, fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: applyVariant(cfg, v) });
+    store.recordCases(
+      CASES.map((c, i) => ({
+        runId: id,
+        caseId: c.id,
+        patient: c.id.slice(0, 2),
+        fbRatio: c.fb,
+        foregroundFraction: c.fb / (1 + c.fb),
+        interval: c.fb < 0.02 ? '0-2%' : '2-4%',
+        dice: DICE[v]![i],
+        iou: null,
+        precision: null,
+        recall: null,
+        hd: HD[v]![i],
+        hd95: null,
+        assd: null,
+        nsd: null,
+        emptyGt: false,
+        emptyPred: HD[v]![i] === null,
+      })),
+    );
+    store.finishRun(id, { status: 'completed' });
+  }
+  // An unfinished run is reported, never counted.
+  store.startRun({ id: 'e1-unet', experimentId: 'e1', variant: 'unet', fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: cfg });
+  store.finishRun('e1-unet', { status: 'incomplete', error: 'killed' });
+});
+afterAll(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('buildReport numbers against hand computation', () => {
+  it('orders rows as Table V and leaves the incomplete run out with a note', () => {
+    const r = buildReport(store);
+    expect(r.experimentId).toBe('e1');
+    expect(r.variants.map((v) => v.variant)).toEqual(['onlyseg', 'rl-seg', 'rl-fb-adp-seg']);
+    expect(r.tables.dice.columns).toEqual(['0-2%', '2-4%', '4-6%', '6-8%', '8-10%', 'Avg']);
+    expect(r.notes.join(' ')).toMatch(/e1-unet \(incomplete\)/);
+  });
+
+  it.each([
+    // variant, column, Dice text (mean±sample std, in %)
+    ['rl-fb-adp-seg', '0-2%', '85.00±7.07'],
+    ['rl-fb-adp-seg', '2-4%', '65.00±7.07'],
+    ['rl-seg', '0-2%', '70.00±14.14'],
+    ['onlyseg', '2-4%', '35.00±7.07'],
+  ] as const)('Dice %s %s = %s', (v, col, text) => {
+    const r = buildReport(store);
+    const row = r.tables.dice.rows[r.variants.findIndex((x) => x.variant === v)];
+    expect(row.cells[r.tables.dice.columns.indexOf(col)].text.replace('*', '')).toBe(text);
+  });
+
+  it('Avg Dice and its paired t-tests: every row against the best, the best against the runner-up', () => {
+    const r = buildReport(store);
+    const avg = (v: VariantId) => r.byVariant[v].dice.Avg;
+    expect(avg('rl-fb-adp-seg').mean).toBeCloseTo(0.75, 12);
+    expect(avg('rl-fb-adp-seg').std).toBeCloseTo(Math.sqrt(0.05 / 3), 12);
+    // best vs runner-up rl-seg: d = [.1, .2, .1, .2], t = 0.15 / (sqrt(0.01/3) / 2)
+    const t1 = 0.15 / (Math.sqrt(0.01 / 3) / 2);
+    expect(avg('rl-fb-adp-seg').pValue).toBeCloseTo(p3(t1), 8);
+    expect(avg('rl-seg').pValue).toBeCloseTo(p3(t1), 8);
+    // onlyseg vs best: d = [.4, .3, .3, .3], mean .325, sd .05, t = 13
+    expect(avg('onlyseg').pValue).toBeCloseTo(p3(13), 8);
+    expect(avg('onlyseg').significant).toBe(true);
+    expect(r.tables.dice.rows[2].cells[5].text).toBe('75.00±12.91*');
+    expect(r.tables.dice.rows[2].cells[5].best).toBe(true);
+    expect(r.tables.dice.notes[0]).toMatch(/against the best other row .*RL\+FB\+ADP\+Seg against the runner-up RL\+Seg/);
+  });
+
+  it('HD: lower is better, a missing value is excluded and noted', () => {
+    const r = buildReport(store);
+    expect(r.byVariant['rl-fb-adp-seg'].hd.Avg).toMatchObject({ mean: 5, best: true });
+    expect(r.byVariant.onlyseg.hd.Avg).toMatchObject({ mean: 40 / 3, count: 3, missing: 1 });
+    expect(r.tables.hd.notes.join(' ')).toMatch(/OnlySeg: undefined values .* Avg: 1/);
+    // rl-seg vs best rl-fb-adp-seg: d = [1, 1, 1, 1] constant -> p = 0
+    expect(r.byVariant['rl-seg'].hd.Avg.pValue).toBe(0);
+  });
+
+  it('ablation table: Table V check marks and the Avg cells', () => {
+    const t = buildReport(store).tables.ablation!;
+    expect(t.columns).toEqual(['w/o pre-training', 'Seg', 'RL', 'ADP', 'FB', 'Mean Dice (%)', 'Mean HD']);
+    expect(t.rows.map((r) => r.label)).toEqual(['OnlySeg', 'RL+Seg', 'RL+FB+ADP+Seg']);
+    expect(t.rows[2].cells.slice(0, 5).map((c) => c.text)).toEqual(['', '✓', '✓', '✓', '✓']);
+    expect(t.rows[0].cells.slice(0, 5).map((c) => c.text)).toEqual(['', '✓', '', '', '']);
+    expect(t.rows[2].cells[5].text).toBe('75.00±12.91*');
+    expect(t.rows[2].cells[6].text).toBe('5.00±2.58*');
+  });
+
+  it('renders md, csv, latex and json with the same numbers', () => {
+    const r = buildReport(store);
+    const md = renderReport(r, 'md');
+    expect(md).toContain('| RL+FB+ADP+Seg | **85.00±7.07** | **65.00±7.07** | n/a');
+    expect(md).toContain('**75.00±12.91***');
+    const csv = renderReport(r, 'csv');
+    expect(csv.split('\n')).toContain('RL+Seg,70.00±14.14,50.00±14.14,n/a,n/a,n/a,60.00±16.33*');
+    const tex = renderReport(r, 'latex');
+    expect(tex).toContain('$\\checkmark$');
+    expect(tex).toContain('75.00$\\pm$12.91*');
+    const json = JSON.parse(renderReport(r, 'json'));
+    expect(json.byVariant['rl-seg'].dice['0-2%'].mean).toBeCloseTo(0.7, 12);
+    expect(json.variants.map((v: { variant: string }) => v.variant)).toEqual(['onlyseg', 'rl-seg', 'rl-fb-adp-seg']);
+  });
+
+  it('selects runs by id and names unknown experiments and runs', () => {
+    const r = buildReport(store, { runIds: ['e1-onlyseg', 'e1-rl-seg'] });
+    expect(r.variants.map((v) => v.variant)).toEqual(['onlyseg', 'rl-seg']);
+    expect(() => buildReport(store, { experimentId: 'nope' })).toThrow(/no experiment 'nope' .*known: e1/);
+    expect(() => buildReport(store, { runIds: ['ghost'] })).toThrow(/no run 'ghost'/);
+  });
+});
