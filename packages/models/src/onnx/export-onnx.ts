@@ -191,9 +191,8 @@ export function emitLayersModel(g: OnnxGraph, model: tf.LayersModel, input: stri
         const ws = weights(layer);
         const d = ins[0].shape[ins[0].shape.length - 1] as number;
         if (ins[0].layout !== 'tokens') throw new Error(`exportOnnx: layer '${layer.name}': layer normalisation is supported on tokens only`);
-        let i = 0;
-        const gamma = cfg.scale ? ws[i++].data : new Float32Array(d).fill(1);
-        const beta = cfg.center ? ws[i++].data : new Float32Array(d);
+        const gamma = cfg.scale ? ws[0].data : new Float32Array(d).fill(1);
+        const beta = cfg.center ? ws[cfg.scale ? 1 : 0].data : new Float32Array(d);
         const y = g.node('LayerNormalization', [ins[0].name, g.floatTensor(wname(layer, 'gamma'), gamma, [d]), g.floatTensor(wname(layer, 'beta'), beta, [d])], { axis: -1, epsilon: cfg.epsilon as number }, { hint: hint(layer) })[0];
         out = { name: y, layout: 'tokens', shape: outShape };
         break;
