@@ -127,7 +127,8 @@ export function createApp(ctx: AppContext): Express {
     app.use(express.static(viewer, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
     // Client-side routes of the single-page viewer get its index.html.
     app.get('/{*path}', (req, res, next) => {
-      if (!req.accepts('html')) return next();
+      // Missing files (a path with an extension) stay 404; client routes get the page.
+      if (/\.[A-Za-z0-9]+$/.test(req.path) || !req.accepts('html')) return next();
       res.sendFile(join(viewer, 'index.html'));
     });
   } else {

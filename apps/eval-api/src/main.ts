@@ -4,8 +4,6 @@
  */
 import { ConfigError } from '@mrlseg/types';
 import { parseServerArgs, USAGE } from './config';
-import { createContext, startServer } from './server';
-import { createLogger } from './logger';
 
 async function main(): Promise<number> {
   let cfg;
@@ -20,6 +18,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // Loaded only once the flags are valid: --help and flag errors answer without loading
+  // onnxruntime, sharp and SQLite.
+  const { createContext, startServer } = await import('./server');
+  const { createLogger } = await import('./logger');
   const log = createLogger(cfg.logLevel);
   let running;
   try {
