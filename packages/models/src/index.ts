@@ -8,6 +8,17 @@ export {
 export { buildBenchUnet, runBenchUnet, bceLoss, type BenchResult } from './bench-unet';
 export { registerConv2DBackpropInput, planBackpropInput, type BackpropInputAttrs } from './runtime/conv2d-backprop-input';
 export { registerResizeNearestGradFix } from './runtime/resize-nearest-grad';
+export { registerWasmDataKernels } from './runtime/wasm-data-kernels';
+export {
+  createDataParallelTrainer,
+  shardBounds,
+  type DataParallelTrainer,
+  type DataParallelOptions,
+  type TensorData,
+  type ModelFactoryRef,
+  type ModuleRef,
+  type OptimizerSpec,
+} from './runtime/data-parallel';
 
 export { PositionEmbedding, TransformerBlock, layerNorm, gelu } from './layers/custom-layers';
 export { buildSegmentationNet, type BuildOptions } from './segmentation-net';
@@ -24,3 +35,4 @@ export { computeBceDiceLoss } from './losses/bce-dice-loss';
 export { computeUnifiedFocalLoss, UFL_DEFAULTS, type UnifiedFocalOptions } from './losses/unified-focal-loss';
 export { segmentationLoss, type SegmentationLoss } from './losses/segmentation-loss';
 export { exportOnnx, exportMrlSegOnnx, emitLayersModel, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExportOptions } from './onnx/export-onnx';
+export { onnxModelInfo, type OnnxModelInfo, type OnnxValueInfo } from './onnx/onnx-info';

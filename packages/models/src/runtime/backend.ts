@@ -1,12 +1,14 @@
 /**
  * Backend setup for the backend-agnostic TensorFlow.js libraries: the pure-JS 'cpu' backend and
- * the 'wasm' backend (XNNPACK), with the one training kernel the latter lacks registered.
+ * the 'wasm' backend (XNNPACK), with the training kernel the latter lacks registered and its slow
+ * training kernels replaced (see the files of this folder).
  * Native backends (tfjs-node, tfjs-node-gpu) are loaded by the trainer app only.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerConv2DBackpropFilter } from './conv2d-backprop-filter';
 import { registerConv2DBackpropInput } from './conv2d-backprop-input';
 import { registerResizeNearestGradFix } from './resize-nearest-grad';
+import { registerWasmDataKernels } from './wasm-data-kernels';
 
 export type PortableBackend = 'wasm' | 'cpu';
 
@@ -35,6 +37,7 @@ export async function usePortableBackend(name: PortableBackend): Promise<string>
     if (!ok) throw new Error("usePortableBackend: the 'wasm' backend failed to initialise");
     registerConv2DBackpropFilter('wasm');
     registerConv2DBackpropInput('wasm');
+    registerWasmDataKernels('wasm');
   } else {
     const ok = await tf.setBackend('cpu');
     if (!ok) throw new Error("usePortableBackend: the 'cpu' backend failed to initialise");

@@ -1,0 +1,236 @@
+/**
+ * Data-movement kernels of the U-Net training step for TensorFlow.js' wasm backend, written as
+ * plain loops over the wasm heap. The backend's own versions copy one pixel at a time through
+ * typed-array views (Concat), go through its generic strided Slice (SplitV, the gradient of a
+ * channel concat), or run per-element C++ loops with index arithmetic (ResizeNearestNeighborGrad,
+ * MaxPoolGrad); these were about a quarter of a bench-unet train step (kernel profile in
+ * docs/performance.md).
+ *
+ * Each replacement handles the common float32 cases and hands every other call (other dtypes,
+ * align-corners resizing, non-integer scale factors) to the backend's original kernel.
+ *
+ * Shapes follow TensorFlow.js' kernels: NHWC images, concat/split along any axis.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { baseOf, heapF32, isWasmBackend, type WasmBackendInternals } from './wasm-heap';
+
+type TensorInfo = tf.TensorInfo;
+type KernelArgs = { inputs: Record<string, TensorInfo> | TensorInfo[]; backend: unknown; attrs?: Record<string, unknown> };
+type KernelFn = (args: KernelArgs) => TensorInfo | TensorInfo[];
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
+
+/**
+ * Concatenation along `axis` of float32 tensors: out[outer, inner_1 | inner_2 | ...] with
+ * outer = prod(shape[:axis]) and inner_i = prod(shape_i[axis:]). Returns null for other dtypes.
+ */
+export function concatWasm(backend: WasmBackendInternals, inputs: TensorInfo[], axis: number): TensorInfo | null {
+  if (inputs.length === 0 || inputs.some((t) => t.dtype !== 'float32')) return null;
+  const rank = inputs[0].shape.length;
+  const ax = normAxis(axis, rank);
+  const outShape = inputs[0].shape.slice();
+  outShape[ax] = inputs.reduce((s, t) => s + t.shape[ax], 0);
+  const out = backend.makeOutput(outShape, 'float32');
+  const heap = heapF32(backend);
+  const outer = size(inputs[0].shape.slice(0, ax));
+  const inners = inputs.map((t) => size(t.shape.slice(ax)));
+  const total = inners.reduce((a, b) => a + b, 0);
+  const bases = inputs.map((t) => baseOf(backend, t));
+  const ob = baseOf(backend, out);
+  let col = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    const n = inners[i];
+    const src0 = bases[i];
+    if (n >= 64) {
+      for (let o = 0; o < outer; o++) heap.copyWithin(ob + o * total + col, src0 + o * n, src0 + (o + 1) * n);
+    } else {
+      for (let o = 0; o < outer; o++) {
+        const d = ob + o * total + col;
+        const s = src0 + o * n;
+        for (let j = 0; j < n; j++) heap[d + j] = heap[s + j];
+      }
+    }
+    col += n;
+  }
+  return out;
+}
+
+/** Split along `axis` into pieces of `sizes` (the inverse of concatWasm; float32 only, else null). */
+export function splitWasm(backend: WasmBackendInternals, x: TensorInfo, sizes: number[], axis: number): TensorInfo[] | null {
+  if (x.dtype !== 'float32') return null;
+  const ax = normAxis(axis, x.shape.length);
+  const outer = size(x.shape.slice(0, ax));
+  const rest = size(x.shape.slice(ax + 1));
+  const total = x.shape[ax] * rest;
+  const outs = sizes.map((s) => {
+    const shape = x.shape.slice();
+    shape[ax] = s;
+    return backend.makeOutput(shape, 'float32');
+  });
+  const heap = heapF32(backend);
+  const xb = baseOf(backend, x);
+  let col = 0;
+  for (let i = 0; i < outs.length; i++) {
+    const n = sizes[i] * rest;
+    const ob = baseOf(backend, outs[i]);
+    if (n >= 64) {
+      for (let o = 0; o < outer; o++) heap.copyWithin(ob + o * n, xb + o * total + col, xb + o * total + col + n);
+    } else {
+      for (let o = 0; o < outer; o++) {
+        const d = ob + o * n;
+        const s = xb + o * total + col;
+        for (let j = 0; j < n; j++) heap[d + j] = heap[s + j];
+      }
+    }
+    col += n;
+  }
+  return outs;
+}
+
+/**
+ * Gradient of nearest-neighbour upsampling by integer factors (fy, fx) = (H'/H, W'/W) without
+ * align-corners: dx[b, y, x, c] = sum_{i < fy, j < fx} dy[b, y fy + i, x fx + j, c] (with or
+ * without half-pixel centres the source of output row y' is floor(y' / fy) for integer factors).
+ * Returns null when the factors are not integers or alignCorners is set.
+ */
+export function resizeNearestGradWasm(backend: WasmBackendInternals, images: TensorInfo, dy: TensorInfo, alignCorners: boolean): TensorInfo | null {
+  const [B, H, W, C] = images.shape;
+  const [, H2, W2] = dy.shape;
+  if (alignCorners || dy.dtype !== 'float32' || H2 % H !== 0 || W2 % W !== 0) return null;
+  const fy = H2 / H;
+  const fx = W2 / W;
+  const out = backend.makeOutput([B, H, W, C], 'float32');
+  const heap = heapF32(backend);
+  const ob = baseOf(backend, out);
+  const db = baseOf(backend, dy);
+  heap.fill(0, ob, ob + B * H * W * C);
+  for (let b = 0; b < B; b++) {
+    for (let y2 = 0; y2 < H2; y2++) {
+      const y = (y2 / fy) | 0;
+      const rowOut = ob + (b * H + y) * W * C;
+      let s = db + (b * H2 + y2) * W2 * C;
+      for (let x = 0; x < W; x++) {
+        const d = rowOut + x * C;
+        for (let j = 0; j < fx; j++) {
+          for (let c = 0; c < C; c++) heap[d + c] += heap[s + c];
+          s += C;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Max-pooling gradient: every dy[b, oy, ox, c] goes to the first position (row-major within the
+ * window, as the cpu backend's maxPoolPositions) holding the window's maximum of `input`.
+ * Windows and padding from tf.backend_util.computePool2DInfo. Shapes: input B x H x W x C.
+ */
+export function maxPoolGradWasm(
+  backend: WasmBackendInternals,
+  dy: TensorInfo,
+  input: TensorInfo,
+  attrs: { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+): TensorInfo | null {
+  if (input.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = info;
+  const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  const out = backend.makeOutput(input.shape, 'float32');
+  const heap = heapF32(backend);
+  const ob = baseOf(backend, out);
+  const xb = baseOf(backend, input);
+  const db = baseOf(backend, dy);
+  heap.fill(0, ob, ob + B * H * W * C);
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = oy * sh - top;
+      const ya = Math.max(0, y0);
+      const yb = Math.min(H, y0 + fh);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = ox * sw - left;
+        const xa = Math.max(0, x0);
+        const xe = Math.min(W, x0 + fw);
+        const dIdx = db + ((b * OH + oy) * OW + ox) * C;
+        for (let c = 0; c < C; c++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let y = ya; y < yb; y++) {
+            let p = xb + ((b * H + y) * W + xa) * C + c;
+            for (let x = xa; x < xe; x++, p += C) {
+              const v = heap[p];
+              if (v > best) {
+                best = v;
+                at = p;
+              }
+            }
+          }
+          if (at >= 0) heap[ob + (at - xb)] += heap[dIdx + c];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Zero-copy Identity: shares the data (reference counted), like the cpu backend's Identity. */
+function identityShared(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs as Record<string, TensorInfo>;
+  (args.backend as { incRef(id: unknown): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/**
+ * Replaces Concat, SplitV, ResizeNearestNeighborGrad, MaxPoolGrad and Identity on `backendName`
+ * (wasm) with the versions above, keeping the originals for the cases they do not handle.
+ * Idempotent. @returns the kernel names registered now.
+ */
+export function registerWasmDataKernels(backendName = 'wasm'): string[] {
+  const done: string[] = [];
+  const replace = (name: string, make: (original: KernelFn) => KernelFn) => {
+    const existing = tf.getKernel(name, backendName) as (tf.KernelConfig & { mrlseg?: boolean }) | undefined;
+    if (!existing || existing.mrlseg) return;
+    const original = existing.kernelFunc as unknown as KernelFn;
+    tf.unregisterKernel(name, backendName);
+    const config: tf.KernelConfig & { mrlseg: boolean } = {
+      ...existing,
+      kernelName: name,
+      backendName,
+      mrlseg: true,
+      kernelFunc: make(original) as unknown as tf.KernelFunc,
+    };
+    tf.registerKernel(config);
+    done.push(name);
+  };
+  replace('Concat', (original) => (args) => {
+    const inputs = (Array.isArray(args.inputs) ? args.inputs : Object.values(args.inputs)).filter((t) => size(t.shape) > 0);
+    const axis = args.attrs?.axis as number;
+    const r = isWasmBackend(args.backend) && inputs.length > 1 ? concatWasm(args.backend, inputs, axis) : null;
+    return r ?? original(args);
+  });
+  replace('SplitV', (original) => (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const a = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+    const ax = normAxis(a.axis, x.shape.length);
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, a.numOrSizeSplits, ax);
+    const r = isWasmBackend(args.backend) ? splitWasm(args.backend, x, sizes, ax) : null;
+    return r ?? original(args);
+  });
+  replace('ResizeNearestNeighborGrad', (original) => (args) => {
+    const { images, dy } = args.inputs as Record<string, TensorInfo>;
+    const r = isWasmBackend(args.backend) ? resizeNearestGradWasm(args.backend, images, dy, !!args.attrs?.alignCorners) : null;
+    return r ?? original(args);
+  });
+  replace('MaxPoolGrad', (original) => (args) => {
+    const { dy, input } = args.inputs as Record<string, TensorInfo>;
+    const r = isWasmBackend(args.backend) ? maxPoolGradWasm(args.backend, dy, input, args.attrs as never) : null;
+    return r ?? original(args);
+  });
+  replace('Identity', (original) => (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    return x.dtype === 'string' ? original(args) : identityShared(args);
+  });
+  return done;
+}

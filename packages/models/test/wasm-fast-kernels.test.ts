@@ -1,0 +1,172 @@
+/**
+ * The faster wasm training kernels (runtime/conv2d-filter-grad-taps.ts, runtime/wasm-data-kernels.ts)
+ * against the pure-JS cpu backend's kernels on the same seeded inputs: copies must be exact,
+ * gradients equal within float tolerance; and no tensor may leak.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usePortableBackend } from '../src/index';
+import { planFilterGradTaps } from '../src/runtime/conv2d-filter-grad-taps';
+
+function seeded(n: number, seed: number, ints = false): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const u = (s >>> 0) / 4294967296;
+    out[i] = ints ? Math.floor(u * 4) : u * 2 - 1;
+  }
+  return out;
+}
+const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+};
+const n = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Runs `f` on both backends with tensors built from the same arrays; returns both flat results. */
+async function onBoth(inputs: { shape: number[]; seed: number; ints?: boolean }[], f: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
+  const run = async (backend: 'cpu' | 'wasm') => {
+    await tf.setBackend(backend);
+    const ts = inputs.map((i) => tf.tensor(seeded(n(i.shape), i.seed, i.ints), i.shape));
+    const before = tf.memory().numTensors;
+    const r = f(...ts);
+    const outs = Array.isArray(r) ? r : [r];
+    const vals = await Promise.all(outs.map(async (o) => Array.from(await o.data())));
+    tf.dispose(outs);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(ts);
+    return vals;
+  };
+  return { cpu: await run('cpu'), wasm: await run('wasm') };
+}
+
+beforeAll(async () => {
+  await usePortableBackend('wasm');
+});
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('planFilterGradTaps: grid and tap offsets', () => {
+  it.each([
+    // x shape, dy shape, filter, dilations -> Hp, Wp, M, tail, offsets
+    [[2, 8, 6, 3], [2, 8, 6, 5], [3, 3, 3, 5], [1, 1], 10, 8, 160, 18, [0, 1, 2, 8, 9, 10, 16, 17, 18]],
+    [[1, 9, 9, 2], [1, 9, 9, 2], [3, 3, 2, 2], [2, 2], 13, 13, 169, 56, [0, 2, 4, 26, 28, 30, 52, 54, 56]],
+    [[1, 5, 4, 1], [1, 4, 3, 1], [2, 2, 1, 1], [1, 1], 5, 4, 20, 5, [0, 1, 4, 5]],
+  ] as const)('x %j dy %j w %j dil %j', (x, dy, w, dil, Hp, Wp, M, tail, offsets) => {
+    const p = planFilterGradTaps(x, dy, w, 0, 0, [dil[0], dil[1]]);
+    expect(p).toEqual({ Hp, Wp, M, tail, offsets: [...offsets] });
+  });
+});
+
+describe('Conv2DBackpropFilter by taps (wasm) with dilation equals a plain loop', () => {
+  it.each([
+    [[1, 9, 9, 2], [3, 3, 2, 3], 2, 'same'],
+    [[2, 10, 8, 3], [3, 3, 3, 2], 2, 'valid'],
+  ] as [[number, number, number, number], [number, number, number, number], number, 'same' | 'valid'][])('x %j w %j dilation %i %s', async (xShape, wShape, dil, pad) => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(seeded(n(xShape), 5), xShape);
+    const yShape = tf.conv2d(x, tf.zeros(wShape) as tf.Tensor4D, 1, pad, 'NHWC', dil).shape;
+    const dy = tf.tensor4d(seeded(n(yShape), 6), yShape);
+    const got = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: wShape, dilations: [dil, dil] }) as tf.Tensor;
+    const xv = await x.data();
+    const dyv = await dy.data();
+    const [B, H, W, Ci] = xShape;
+    const [KH, KW, , Co] = wShape;
+    const [, OH, OW] = yShape;
+    const pt = pad === 'same' ? Math.floor(((OH - 1) + (KH - 1) * dil + 1 - H) / 2) : 0;
+    const pl = pad === 'same' ? Math.floor(((OW - 1) + (KW - 1) * dil + 1 - W) / 2) : 0;
+    const ref = new Float64Array(KH * KW * Ci * Co);
+    for (let kh = 0; kh < KH; kh++)
+      for (let kw = 0; kw < KW; kw++)
+        for (let ci = 0; ci < Ci; ci++)
+          for (let co = 0; co < Co; co++) {
+            let s = 0;
+            for (let b = 0; b < B; b++)
+              for (let oy = 0; oy < OH; oy++)
+                for (let ox = 0; ox < OW; ox++) {
+                  const iy = oy + kh * dil - pt;
+                  const ix = ox + kw * dil - pl;
+                  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += xv[((b * H + iy) * W + ix) * Ci + ci] * dyv[((b * OH + oy) * OW + ox) * Co + co];
+                }
+            ref[((kh * KW + kw) * Ci + ci) * Co + co] = s;
+          }
+    expect(relErr(await got.data(), ref)).toBeLessThan(1e-5);
+    tf.dispose([x, dy, got]);
+  });
+});
+
+describe('data-movement kernels: wasm equals cpu exactly', () => {
+  it.each([
+    [[[2, 3, 4, 5], [2, 3, 4, 70]], 3],
+    [[[2, 3, 4, 5], [2, 2, 4, 5], [2, 1, 4, 5]], 1],
+    [[[1, 2, 3], [2, 2, 3]], 0],
+    [[[4, 8, 8, 64], [4, 8, 8, 32]], -1],
+  ] as [number[][], number][])('concat %j along axis %i', async (shapes, axis) => {
+    const { cpu, wasm } = await onBoth(shapes.map((shape, i) => ({ shape, seed: 11 + i })), (...t) => tf.concat(t, axis));
+    expect(wasm).toEqual(cpu);
+  });
+
+  it.each([
+    [[2, 3, 4, 75], [5, 70], 3],
+    [[2, 6, 4, 5], [1, 2, 3], 1],
+    [[4, 8, 8, 96], [64, 32], -1],
+  ] as [number[], number[], number][])('split %j into %j along axis %i', async (shape, sizes, axis) => {
+    const { cpu, wasm } = await onBoth([{ shape, seed: 21 }], (x) => tf.split(x, sizes, axis));
+    expect(wasm).toEqual(cpu);
+  });
+
+  it.each([
+    [[2, 3, 4, 2], [6, 8], false, false],
+    [[1, 4, 3, 3], [12, 9], false, false],
+    [[2, 3, 3, 1], [6, 6], false, true],
+    [[1, 3, 4, 2], [5, 7], true, false],
+  ] as [[number, number, number, number], [number, number], boolean, boolean][])(
+    'resize-nearest gradient %j -> %j (alignCorners %s, halfPixel %s)',
+    async (shape, to, alignCorners, halfPixel) => {
+      const dyShape = [shape[0], to[0], to[1], shape[3]];
+      const { cpu, wasm } = await onBoth([{ shape: dyShape, seed: 31 }], (r) =>
+        tf.tidy(() => {
+          const x = tf.zeros(shape);
+          return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, to, alignCorners, halfPixel), r)))(x);
+        }),
+      );
+      expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-6);
+    },
+  );
+
+  it.each([
+    [[2, 8, 8, 3], 2, 2, 'valid'],
+    [[1, 9, 7, 2], 3, 2, 'same'],
+    [[2, 6, 6, 4], 2, 1, 'same'],
+  ] as [number[], number, number, 'valid' | 'same'][])('max-pool gradient %j size %i stride %i %s (with ties)', async (shape, size, stride, pad) => {
+    // Overlapping windows (size > stride) add several dy into one cell, in another order than cpu.
+    const { cpu, wasm } = await onBoth([{ shape, seed: 41, ints: true }], (x) =>
+      tf.tidy(() => {
+        const y = tf.maxPool(x as tf.Tensor4D, size, stride, pad);
+        const r = tf.tensor(seeded(y.size, 42), y.shape);
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), r)))(x);
+      }),
+    );
+    if (size <= stride) expect(wasm).toEqual(cpu);
+    else expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-6);
+    expect(wasm[0].some((v) => v !== 0)).toBe(true);
+  });
+
+  it('identity shares data: a clone outlives its source', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.tensor([1, 2, 3]);
+    const b = tf.clone(a);
+    a.dispose();
+    expect(Array.from(await b.data())).toEqual([1, 2, 3]);
+    b.dispose();
+  });
+});
