@@ -3,13 +3,14 @@
  * rendered by @mrlseg/experiments (buildReport + rendering); this module only picks the
  * content type for each format.
  */
-import type { ResultsStore } from '@mrlseg/experiments';
+import { buildReport, renderReport, type ResultsStore } from '@mrlseg/experiments';
+import { HttpError } from './errors';
 import type { ReportFormat, RunRecord } from '@mrlseg/types';
 
 export interface RenderedReport {
   contentType: string;
-  /** Text for md/csv/latex, a JSON value for json. */
-  body: unknown;
+  /** The rendered report (JSON text for json). */
+  body: string;
 }
 
 export type ReportRenderer = (store: ResultsStore, run: RunRecord, format: ReportFormat) => RenderedReport;
@@ -21,6 +22,18 @@ export const REPORT_CONTENT_TYPES: Record<ReportFormat, string> = {
   json: 'application/json',
 };
 
-export const experimentsReport: ReportRenderer = () => {
-  throw new Error('pending experiments report API');
+/**
+ * The report of the experiment a run belongs to (every completed run of it, one row per
+ * variant), rendered by @mrlseg/experiments. An experiment without a completed run -> 404.
+ */
+export const experimentsReport: ReportRenderer = (store, run, format) => {
+  let report;
+  try {
+    report = buildReport(store, { experimentId: run.experimentId });
+  } catch (e) {
+    // buildReport's own refusals ("report: no completed run ...") are the client's 404.
+    if (e instanceof Error && e.message.startsWith('report:')) throw new HttpError(404, 'no_report', `no report for run '${run.id}': ${e.message}`);
+    throw e;
+  }
+  return { contentType: REPORT_CONTENT_TYPES[format], body: renderReport(report, format) };
 };

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunRecordSchema } from '@mrlseg/types';
+import { buildReport, openStore, renderReport } from '@mrlseg/experiments';
 import type { RunningServer } from '../src/index';
 import { CASES, EXPERIMENT, makeFixtureStore, RUN, RUN_NO_MODEL, type Fixture } from './helpers/fixture';
 import { startTestServer } from './helpers/server';
@@ -126,6 +127,34 @@ describe('store routes', () => {
     expect(res.headers['content-type']).toBe('application/octet-stream');
     expect(Buffer.compare(res.body, readFileSync(fx.modelPath))).toBe(0);
     expect((await request(srv.url).get(`/api/v1/runs/${RUN_NO_MODEL}/model.onnx`)).status).toBe(404);
+  });
+
+  it.each([
+    ['md', 'text/markdown'],
+    ['csv', 'text/csv'],
+    ['latex', 'application/x-latex'],
+    ['json', 'application/json'],
+  ] as const)('GET /runs/:id/report?format=%s is the experiments package rendering of its experiment', async (format, type) => {
+    const res = await request(srv.url).get(`/api/v1/runs/${RUN}/report?format=${format}`).buffer(true).parse((r, cb) => {
+      let t = '';
+      r.on('data', (c: Buffer) => (t += c));
+      r.on('end', () => cb(null, t));
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain(type);
+    const store = openStore(fx.dir, { readonly: true });
+    try {
+      expect(res.body).toBe(renderReport(buildReport(store, { experimentId: EXPERIMENT }), format));
+    } finally {
+      store.close();
+    }
+    expect(res.body).toContain('OnlySeg');
+    expect(res.body).toContain('U-Net');
+  });
+
+  it('report: bad format -> 400, unknown run -> 404', async () => {
+    expect((await request(srv.url).get(`/api/v1/runs/${RUN}/report?format=docx`)).status).toBe(400);
+    expect((await request(srv.url).get(`/api/v1/runs/nope/report`)).status).toBe(404);
   });
 
   it('serves the OpenAPI document with every endpoint', async () => {

@@ -124,11 +124,8 @@ export function storeRouter(getStore: () => ResultsStore, report: ReportRenderer
     const rec = run(req);
     const q = parseWith(ReportQuerySchema, req.query, 'report query');
     const out = report(getStore(), rec, q.format);
-    if (q.format === 'json') {
-      res.json(out.body);
-      return;
-    }
-    res.type(out.contentType).send(out.body);
+    res.setHeader('Content-Type', out.contentType);
+    res.send(out.body);
   });
 
   return r;

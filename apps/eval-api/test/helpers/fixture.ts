@@ -1,7 +1,7 @@
 /**
  * A real results store for the API tests, written through @mrlseg/experiments' store API: one
  * experiment, a completed run with an ONNX export (the tiny exact model) and six cases with PNG
- * artifacts and training curves, and a second run without a model.
+ * artifacts and training curves, and a second (baseline) run over the same cases without a model.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,8 @@ export async function makeFixtureStore(): Promise<Fixture> {
     }
     const modelPath = writeTinyModel(join(store.runDir(RUN), 'model.onnx'), { size: MODEL_SIZE, actions: true });
     store.recordCases(CASES.map((c) => ({ ...c, runId: RUN })));
+    // The baseline run: the same held-out cases, each Dice 0.05 lower (so the report pairs them).
+    store.recordCases(CASES.map((c) => ({ ...c, runId: RUN_NO_MODEL, dice: c.dice === null ? null : Math.max(0, c.dice - 0.05) })));
     const img = new Uint8Array(16 * 16).map((_, i) => i % 256);
     const gt = new Uint8Array(16 * 16).map((_, i) => (i % 16 < 8 ? 1 : 0));
     const pred = new Uint8Array(16 * 16).map((_, i) => (i % 16 < 6 ? 1 : 0));
