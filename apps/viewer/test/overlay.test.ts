@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { applyWindow, composeOverlay, representedImage, resizeNearest, type GreyImage, type OverlayOptions } from '../src/lib/overlay';
 

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { inputGeometry, maskedUnion, planes, resizeBilinear01, threshold } from '../src/lib/preprocess';
 

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { exportAblationTable, exportIntervalTable } from '../src/lib/export';
 import { ablationFlags, buildAblationTable, buildIntervalTable, intervalSpecOf, sortTable } from '../src/lib/tables';

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_STATE, parseViewState, serializeViewState } from '../src/lib/url-state';
 

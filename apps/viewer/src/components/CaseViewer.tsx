@@ -173,7 +173,7 @@ function Layers({ imgs, ct }: { imgs: CaseImages; ct: { min: number; max: number
             </div>
           ))}
         </fieldset>
-        <fieldset>
+        <fieldset className="wl">
           <legend>Window / level{ct ? ' (HU)' : ''}</legend>
           <label>
             Level {hu(wl.level).toFixed(0)}

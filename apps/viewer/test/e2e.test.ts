@@ -1,0 +1,227 @@
+// @vitest-environment node
+/**
+ * End to end in headless Chromium (Debian's /usr/bin/chromium through playwright-core) against the
+ * real evaluation API serving a store made by a short real run of the experiments pipeline:
+ * the tables show the variants, a case view shows the three overlays, an upload is segmented in
+ * the browser. Screenshots go to apps/viewer/test-artifacts/ (git-ignored).
+ *
+ * The store and the API are other projects: this test drives them as child processes (a generated
+ * script under test-artifacts/ for the pipeline, `mrlseg-api` for the server), so the viewer itself
+ * never imports Node-side code. The store is reused between runs while `ready.json` matches the
+ * script (MRLSEG_E2E_FRESH=1 rebuilds it).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = '/usr/bin/chromium';
+const VIEWER = resolve(import.meta.dirname, '..');
+const ROOT = resolve(VIEWER, '..', '..');
+const ARTIFACTS = join(VIEWER, 'test-artifacts');
+const STORE = join(ARTIFACTS, 'e2e-store');
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`viewer e2e: skipped, ${CHROMIUM} is absent (apt-get install chromium to run it)`);
+
+/** A tiny real experiment: 8 synthetic 32 px slices, fold 0 of 2, 1 epoch pre-training + 1 RL epoch, three ablation variants. */
+const MAKE_STORE = `
+import { exportRunOnnx, openStore, runExperiment } from '@mrlseg/experiments';
+import { usePortableBackend } from '@mrlseg/models';
+import { ExperimentConfigSchema } from '@mrlseg/types';
+const dir = process.argv[2];
+await usePortableBackend('wasm');
+const cfg = ExperimentConfigSchema.parse({
+  name: 'viewer-e2e',
+  dataset: { format: 'synthetic', synthetic: { count: 8, slicesPerPatient: 2, size: 32, seed: 1 } },
+  preprocessing: { size: 32, augmentation: { enabled: false } },
+  model: { segNet: { channels: [4, 8, 8, 8], hidden: 8, layers: 1, heads: 1, mlp: 8, decoderChannels: [8, 8, 4, 4] } },
+  rl: { episodeLength: 2 },
+  training: { epochs: 1, batchSize: 4, rlEpochs: 1, rlBatchSize: 4 },
+  folds: { k: 2, only: [0] },
+  variants: ['onlyseg', 'rl-seg', 'rl-fb-adp-seg'],
+});
+const store = openStore(dir);
+const res = await runExperiment(cfg, { store, backend: 'wasm', repoDir: process.cwd() });
+for (const o of res.runs) if (o.status === 'completed') await exportRunOnnx(store, o.runId, dir + '/' + o.runId + '.onnx');
+store.close();
+console.log(JSON.stringify({ experimentId: res.experimentId, runs: res.runs.map((r) => ({ id: r.runId, variant: r.plan.variant, status: r.status })) }));
+`;
+
+interface StoreInfo {
+  hash: string;
+  experimentId: string;
+  runs: { id: string; variant: string; status: string }[];
+}
+
+function ensureStore(): StoreInfo {
+  const hash = createHash('sha256').update(MAKE_STORE).digest('hex').slice(0, 16);
+  const marker = join(STORE, 'ready.json');
+  if (!process.env.MRLSEG_E2E_FRESH && existsSync(marker)) {
+    const info = JSON.parse(readFileSync(marker, 'utf8')) as StoreInfo;
+    if (info.hash === hash) return info;
+  }
+  rmSync(STORE, { recursive: true, force: true });
+  mkdirSync(STORE, { recursive: true });
+  const script = join(ARTIFACTS, 'make-store.mts');
+  writeFileSync(script, MAKE_STORE);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, STORE], { cwd: VIEWER, encoding: 'utf8', timeout: 240_000 });
+  if (r.status !== 0) throw new Error(`viewer e2e: making the store failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Omit<StoreInfo, 'hash'>;
+  const info = { hash, ...out };
+  writeFileSync(marker, JSON.stringify(info));
+  return info;
+}
+
+function ensureViewerBuilt(): void {
+  if (existsSync(join(VIEWER, 'dist', 'index.html'))) return;
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: VIEWER, encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`viewer e2e: vite build failed:\n${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
+}
+
+function startApi(): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [join(ROOT, 'apps', 'eval-api', 'bin', 'mrlseg-api.mjs'), '--store', STORE, '--port', '0', '--host', '127.0.0.1', '--viewer', join(VIEWER, 'dist'), '--log-level', 'warn'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolveUrl, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`viewer e2e: mrlseg-api did not start within 60 s:\n${err}`)), 60_000);
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl({ proc, url: m[1] });
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`viewer e2e: mrlseg-api exited with ${code}:\n${err}`));
+    });
+  });
+}
+
+describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API', () => {
+  let api: { proc: ChildProcess; url: string };
+  let browser: BrowserContext;
+  let page: Page;
+  let info: StoreInfo;
+  const pageErrors: string[] = [];
+  const userDir = join(ARTIFACTS, `chromium-profile-${process.pid}`);
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    ensureViewerBuilt();
+    info = ensureStore();
+    api = await startApi();
+    rmSync(userDir, { recursive: true, force: true });
+    // A fresh profile (playwright passes it as --user-data-dir).
+    browser = await chromium.launchPersistentContext(userDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()} (${m.location().url})`);
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    api?.proc.kill('SIGTERM');
+    rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('lists the runs of the store', async () => {
+    expect(info.runs.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
+    await page.goto(`${api.url}/?view=runs`);
+    const rows = page.getByRole('table', { name: 'runs' }).locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    const text = await rows.allInnerTexts();
+    for (const v of ['OnlySeg', 'RL+Seg', 'RL+FB+ADP+Seg']) expect(text.join('\n')).toContain(v);
+    expect(text.join('\n')).toContain('completed');
+    await page.screenshot({ path: join(ARTIFACTS, 'runs-1280.png'), fullPage: true });
+  });
+
+  it('shows Dice per interval with the variants by name, and the ablation table', async () => {
+    await page.goto(`${api.url}/?view=tables&exp=${encodeURIComponent(info.experimentId)}`);
+    const dice = page.getByRole('table', { name: /Dice \(%\) at various/ });
+    await dice.waitFor({ timeout: 30_000 });
+    const heads = await dice.locator('thead th').allInnerTexts();
+    expect(heads.map((h) => h.trim())).toEqual(['Method', '0-2%', '2-4%', '4-6%', '6-8%', '8-10%', 'Avg']);
+    const rowNames = await dice.locator('tbody th').allInnerTexts();
+    expect(rowNames).toEqual(['OnlySeg', 'RL+Seg', 'RL+FB+ADP+Seg']);
+    const avg = await dice.locator('tbody tr td:last-child').allInnerTexts();
+    for (const cell of avg) expect(cell).toMatch(/^\d+\.\d\d±\d+\.\d\d\*?$/);
+    await expect.poll(() => page.getByRole('table', { name: 'ablation' }).locator('tbody tr').count()).toBe(3);
+    await page.screenshot({ path: join(ARTIFACTS, 'tables-1280.png'), fullPage: true });
+  });
+
+  it('opens a case with prediction, ground truth and overlap drawn on the canvas', async () => {
+    const rl = info.runs.find((r) => r.variant === 'rl-fb-adp-seg')!;
+    await page.goto(`${api.url}/?view=cases&exp=${encodeURIComponent(info.experimentId)}&run=${encodeURIComponent(rl.id)}&sort=dice&order=desc`);
+    const first = page.getByRole('table', { name: 'cases' }).locator('tbody tr').first();
+    await first.click();
+    const canvas = page.getByTestId('case-canvas');
+    await expect.poll(async () => Number(await canvas.getAttribute('data-overlap')), { timeout: 20_000 }).toBeGreaterThan(0);
+    expect(Number(await canvas.getAttribute('data-prediction-only')) + Number(await canvas.getAttribute('data-ground-truth-only'))).toBeGreaterThan(0);
+    // the pixels themselves: count red, green and yellow on the canvas
+    const colours = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const n = { red: 0, green: 0, yellow: 0 };
+      for (let i = 0; i < d.length; i += 4) {
+        const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+        if (r > 150 && g > 150 && b < 110) n.yellow++;
+        else if (r > 150 && g < 110 && b < 110) n.red++;
+        else if (g > 150 && r < 110 && b < 110) n.green++;
+      }
+      return n;
+    });
+    expect(colours.yellow).toBeGreaterThan(0);
+    expect(colours.red + colours.green).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('represented-canvas').count()).toBe(1);
+    const before = new URL(page.url()).searchParams.get('case');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => new URL(page.url()).searchParams.get('case')).not.toBe(before);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => new URL(page.url()).searchParams.get('case')).toBe(before);
+    await expect.poll(async () => Number(await canvas.getAttribute('data-overlap')), { timeout: 20_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'case-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 800, height: 1100 });
+    await page.screenshot({ path: join(ARTIFACTS, 'case-tablet-800.png'), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('segments an uploaded image in the browser (onnxruntime-web) and shows the mask and the action mask', async () => {
+    const rl = info.runs.find((r) => r.variant === 'rl-fb-adp-seg')!;
+    const caseDir = join(STORE, 'artifacts', rl.id, 'cases');
+    const image = join(caseDir, readdirSync(caseDir)[0], 'image.png');
+    const segmentCalls: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/segment')) segmentCalls.push(r.url());
+    });
+    await page.goto(`${api.url}/?view=try&exp=${encodeURIComponent(info.experimentId)}&run=${encodeURIComponent(rl.id)}`);
+    await page.getByLabel('image to segment').setInputFiles(image);
+    const result = page.getByTestId('try-result');
+    await result.waitFor({ timeout: 60_000 });
+    const fg = Number(await result.getAttribute('data-foreground'));
+    expect(Number.isInteger(fg)).toBe(true);
+    expect(await page.getByTestId('try-mask').count()).toBe(1);
+    expect(await page.getByTestId('try-actions').count()).toBe(1);
+    const size = await page.getByTestId('try-mask').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+    expect(size).toEqual([32, 32]);
+    expect(segmentCalls).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, 'try-it-1280.png'), fullPage: true });
+  });
+
+  it('raised no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
