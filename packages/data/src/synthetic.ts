@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { encodeGreyPng } from './image-io';
 import { countForeground, fbRatioOf } from './fb-ratio';
 import type { RawSlice, SampleRef } from './types';
-import { makeRng, mixSeed, type Rng } from './util';
+import { makeRng, mixSeed } from './util';
 
 export interface SyntheticOptions {
   /** Number of 2-D slices. */
@@ -63,8 +63,19 @@ function anatomy(seed: number, patient: number, size: number): Anatomy {
   };
 }
 
-/** Approximately standard normal from three uniforms (Irwin-Hall), fast enough for per-pixel noise. */
-const gauss = (r: Rng) => (r() + r() + r() - 1.5) * 2;
+/** 4096 standard-normal values (Box-Muller from a fixed seed): per-pixel noise is one table lookup. */
+const NORMAL_TABLE = (() => {
+  const r = makeRng(0x6a05);
+  const t = new Float32Array(4096);
+  for (let i = 0; i < t.length; i += 2) {
+    const u = Math.max(r(), 1e-12);
+    const v = r();
+    const m = Math.sqrt(-2 * Math.log(u));
+    t[i] = m * Math.cos(2 * Math.PI * v);
+    t[i + 1] = m * Math.sin(2 * Math.PI * v);
+  }
+  return t;
+})();
 
 /**
  * Generates slice `index` (0-based) of the synthetic dataset.
@@ -79,7 +90,14 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
   const patient = Math.floor(index / slicesPerPatient);
   const slice = index % slicesPerPatient;
   const a = anatomy(seed, patient, size);
-  const r = makeRng(mixSeed(seed, patient, slice, 0x51ce));
+  // Noise: a xorshift32 stream seeded per slice picks entries of NORMAL_TABLE.
+  let xs = mixSeed(seed, patient, slice, 0x51ce) | 1;
+  const noise = () => {
+    xs ^= xs << 13;
+    xs ^= xs >>> 17;
+    xs ^= xs << 5;
+    return NORMAL_TABLE[(xs >>> 0) & 4095];
+  };
   // Position of this slice through the lesion, in (-1, 1); area follows a sphere's cross-section.
   const t = slicesPerPatient === 1 ? 0 : (2 * (slice + 0.5)) / slicesPerPatient - 1;
   const area = a.lesionArea * (0.35 + 0.65 * (1 - t * t));
@@ -92,6 +110,16 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
   const organHalf = 1 + 0.04 * t; // organ size drifts a little through the slices
   const image = new Float32Array(size * size);
   const mask = new Uint8Array(size * size);
+  // Organ texture: sum of separable products amp * sin(x term) * cos(y term), tabulated per row/column.
+  const nt = a.tex.length;
+  const texX = new Float32Array(nt * size);
+  const texY = new Float32Array(nt * size);
+  a.tex.forEach((k, q) => {
+    for (let c = 0; c < size; c++) {
+      texX[q * size + c] = k.amp * Math.sin(k.fx * (c + 0.5) * 2 * Math.PI + k.phase);
+      texY[q * size + c] = Math.cos(k.fy * (c + 0.5) * 2 * Math.PI - k.phase);
+    }
+  });
   const spineCx = a.bodyCx;
   const spineCy = a.bodyCy + a.bodyB * 0.62;
   const spineR2 = (size * 0.06) ** 2;
@@ -104,7 +132,7 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
       const bx = (px - a.bodyCx) / a.bodyA;
       const by = (py - a.bodyCy) / a.bodyB;
       if (bx * bx + by * by > 1) {
-        v = 8 + 3 * gauss(r); // air
+        v = 8 + 3 * noise(); // air
       } else {
         v = 95;
         const ox = px - a.organCx;
@@ -113,7 +141,7 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
         const w = (-ox * sa + oy * ca) / (a.organB * organHalf);
         if (u * u + w * w <= 1) {
           v = 150;
-          for (const k of a.tex) v += k.amp * Math.sin(k.fx * px * 6.283 + k.phase) * Math.cos(k.fy * py * 6.283 - k.phase);
+          for (let q = 0; q < nt; q++) v += texX[q * size + x] * texY[q * size + y];
           const lx = (px - lcx) * ca + (py - lcy) * sa;
           const ly = -(px - lcx) * sa + (py - lcy) * ca;
           if ((lx * lx) / (la * la) + (ly * ly) / (lb * lb) <= 1) {
@@ -123,7 +151,7 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
         } else if ((px - spineCx) ** 2 + (py - spineCy) ** 2 <= spineR2) {
           v = 225;
         }
-        v += 6 * gauss(r);
+        v += 6 * noise();
       }
       image[i] = Math.min(255, Math.max(0, Math.round(v)));
     }
