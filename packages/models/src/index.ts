@@ -35,3 +35,4 @@ export { computeBceDiceLoss } from './losses/bce-dice-loss';
 export { computeUnifiedFocalLoss, UFL_DEFAULTS, type UnifiedFocalOptions } from './losses/unified-focal-loss';
 export { segmentationLoss, type SegmentationLoss } from './losses/segmentation-loss';
 export { exportOnnx, exportMrlSegOnnx, emitLayersModel, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExportOptions } from './onnx/export-onnx';
+export { onnxModelInfo, type OnnxModelInfo, type OnnxValueInfo } from './onnx/onnx-info';
