@@ -6,14 +6,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertMap, assertSameShape, assertOpenInterval } from './validate';
 
-/** Probabilities are clipped to [eps, 1 - eps] before the logarithm (finite CE at p = 0 or 1). */
+/** p and 1 - p are clipped to [eps, 1] before the logarithm (finite CE at p = 0 or 1). */
 export const DEFAULT_CE_EPS = 1e-7;
 
 /**
  * Per-pixel binary cross-entropy, Eq. (4).
  * @param probability - Segmentation-Net output p, B x H x W x 1, values in [0, 1].
  * @param label - ground truth y, B x H x W x 1; values > 0.5 count as lesion (1), others as 0.
- * @param eps - clip of p to [eps, 1 - eps], in (0, 0.5).
+ * @param eps - lower clip of p and 1 - p, in (0, 0.5).
  * @returns P, B x H x W x 1, in nats (>= 0; at most -log(eps)).
  */
 export function computePixelCrossEntropy(probability: tf.Tensor4D, label: tf.Tensor4D, eps = DEFAULT_CE_EPS): tf.Tensor4D {
@@ -23,9 +23,12 @@ export function computePixelCrossEntropy(probability: tf.Tensor4D, label: tf.Ten
   assertSameShape(fn, 'probability', probability, 'label', label);
   assertOpenInterval(fn, 'eps', eps, 0, 0.5);
   return tf.tidy(() => {
-    const p = tf.clipByValue(probability.toFloat(), eps, 1 - eps);
+    const p = probability.toFloat();
     const y = tf.cast(tf.greater(label, 0.5), 'float32');
-    const ce = tf.neg(tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p)))));
+    // Clip p and 1 - p separately: 1 - eps is not representable in float32 for eps = 1e-7.
+    const logP = tf.log(tf.clipByValue(p, eps, 1));
+    const log1mP = tf.log(tf.clipByValue(tf.sub(1, p), eps, 1));
+    const ce = tf.neg(tf.add(tf.mul(y, logP), tf.mul(tf.sub(1, y), log1mP)));
     return ce as tf.Tensor4D;
   });
 }

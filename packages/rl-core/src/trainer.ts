@@ -67,6 +67,9 @@ export interface A2CTrainer {
 /** Mean pixel binary cross-entropy (Eq. 4), the default fine-tuning loss. */
 export const meanPixelCrossEntropy: SegLossFn = (yTrue, yPred) => tf.tidy(() => tf.mean(computePixelCrossEntropy(yPred, yTrue)) as tf.Scalar);
 
+/** tf.Optimizer's Symbol.hasInstance reads properties of its operand, so guard null first. */
+const isOptimizer = (x: unknown): x is tf.Optimizer => x != null && typeof x === 'object' && x instanceof tf.Optimizer;
+
 /** Creates the synchronous A2C trainer. Validates the config and networks up front. */
 export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
   const fn = 'createA2CTrainer';
@@ -74,7 +77,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
   const { policyNet, segNet, rl, optimizer } = o;
   if (!(policyNet instanceof tf.LayersModel)) throw new TypeError(`${fn}: policyNet must be a tf.LayersModel`);
   if (!(segNet instanceof tf.LayersModel)) throw new TypeError(`${fn}: segNet must be a tf.LayersModel`);
-  if (!(optimizer instanceof tf.Optimizer)) throw new TypeError(`${fn}: optimizer must be a tf.Optimizer`);
+  if (!isOptimizer(optimizer)) throw new TypeError(`${fn}: optimizer must be a tf.Optimizer`);
   if (!rl || typeof rl !== 'object') throw new TypeError(`${fn}: rl (RlConfig from @mrlseg/types) is required`);
   if (rl.workers !== 1) {
     throw new RangeError(
@@ -82,7 +85,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
         'use rl.workers = 1 (synchronous A2C, the same estimator)',
     );
   }
-  if (rl.finetuneSeg && !(o.segOptimizer instanceof tf.Optimizer)) {
+  if (rl.finetuneSeg && !isOptimizer(o.segOptimizer)) {
     throw new TypeError(`${fn}: rl.finetuneSeg is true, so segOptimizer (a tf.Optimizer) is required; or set rl.finetuneSeg = false`);
   }
   const inChannels = policyNet.inputs[0]?.shape[3];
