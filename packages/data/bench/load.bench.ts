@@ -4,10 +4,13 @@
  * Real formats read ../shared/data (MRLSEG_SHARED_DATA) and are skipped with a note when absent.
  */
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatasetSchema, PreprocessingSchema, type DatasetFormat } from '@mrlseg/types';
 import { generateSyntheticSlice, openDataset } from '../src/index';
+import { writeNifti } from '../test/fixtures';
 
 const arg = (name: string, d: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,8 +58,29 @@ for (const [format, root] of cases) {
   const cpu = cpuSeconds(c0);
   console.log(JSON.stringify({ what: `${format} load+preprocess to ${size}`, slices: refs.length, seconds: +s.toFixed(3), slicesPerSecond: +(refs.length / s).toFixed(1), slicesPerCpuSecond: +(refs.length / cpu).toFixed(1) }));
 }
-// kits19 volumes: the shared subset has labels only, so a synthetic imaging volume is not benchmarked here;
-// report the per-case streaming scan instead (list = one pass per segmentation).
+// kits19 volumes: the shared subset has labels only; pair a synthetic int16 imaging volume (HU) of
+// the same shape with a fixture segmentation in a temp folder and time load+preprocess via loadMany
+// (one streamed pass per volume for all requested slices) and via load() per slice.
+{
+  const root = join(tmpdir(), `mrlseg-bench-kits-${process.pid}`);
+  const dims: [number, number, number] = [24, 512, 512];
+  await writeNifti(join(root, 'case_00000', 'imaging.nii.gz'), dims, (i, j, k) => ((i * 7 + j + k) % 400) - 100, { datatype: 4 });
+  await writeNifti(join(root, 'case_00000', 'segmentation.nii.gz'), dims, (i, j, k) => (Math.hypot(j - 256, k - 256) < 10 + i ? 2 : 0));
+  const ds = openDataset(DatasetSchema.parse({ format: 'kits19', root }));
+  const refs = await ds.list();
+  let t = performance.now();
+  let c0 = process.cpuUsage();
+  await ds.loadMany(refs, pre);
+  let s = (performance.now() - t) / 1000;
+  console.log(JSON.stringify({ what: `kits19 loadMany+preprocess to ${size} (24x512x512 int16, gz)`, slices: refs.length, seconds: +s.toFixed(3), slicesPerSecond: +(refs.length / s).toFixed(1), slicesPerCpuSecond: +(refs.length / cpuSeconds(c0)).toFixed(1) }));
+  t = performance.now();
+  c0 = process.cpuUsage();
+  for (const r of refs.slice(0, 4)) await ds.load(r, pre);
+  s = (performance.now() - t) / 1000;
+  console.log(JSON.stringify({ what: `kits19 load() per slice (re-streams the volume; use loadMany or the cache)`, slices: 4, seconds: +s.toFixed(3), slicesPerSecond: +(4 / s).toFixed(1), slicesPerCpuSecond: +(4 / cpuSeconds(c0)).toFixed(1) }));
+  await rm(root, { recursive: true, force: true });
+}
+// The per-case streaming scan of the real label volumes (list = one pass per segmentation).
 {
   const root = join(shared, 'kits19-nifti-labels');
   if (!existsSync(root)) console.log(JSON.stringify({ what: 'kits19 scan', skipped: `${root} absent` }));

@@ -208,3 +208,32 @@ describe('pancreas-ct DICOM series + NIfTI labels', () => {
     expect(s.meta.preprocessing?.ctWindow).toEqual([-100, 100]);
   });
 });
+
+describe('preprocessed-slice cache', () => {
+  it('is keyed by the preprocessing hash, returns identical samples, and is refreshed when a file changes', async () => {
+    const root = tempDir();
+    await writeImage(join(root, 'images', 'p_1.png'), Uint8Array.from({ length: 100 }, (_, i) => i * 2), 10, 10);
+    await writeImage(join(root, 'masks', 'p_1.png'), maskBytes(10, 10, (x, y) => x === y), 10, 10);
+    const cacheDir = join(tempDir(), 'cache');
+    const ds = openDataset(cfg({ format: 'folder', root }), { cacheDir });
+    const [r] = await ds.list();
+    const a = await ds.load(r, noPre);
+    const other = PreprocessingSchema.parse({ size: 32, augmentation: { enabled: false } });
+    await ds.load(r, other);
+    expect(readdirSync(cacheDir).sort()).toEqual([a.meta.preprocessing!.configHash, (await ds.load(r, other)).meta.preprocessing!.configHash].sort());
+    const b = await ds.load(r, noPre); // from the cache
+    expect(b.image).toEqual(a.image);
+    expect(b.mask).toEqual(a.mask);
+    expect(b.meta).toEqual(a.meta);
+    // Augmentation is applied after the cache, so it still varies with the seed.
+    const aug = PreprocessingSchema.parse({ size: 16 });
+    const x = await ds.load(r, aug, { augment: true, seed: 1 });
+    const y = await ds.load(r, aug, { augment: true, seed: 1 });
+    expect(x.image).toEqual(y.image);
+    expect(x.meta.preprocessing!.augmentation.length).toBeGreaterThan(0);
+    // A changed file gets a new key (size/mtime), not the stale entry.
+    await writeImage(join(root, 'images', 'p_1.png'), new Uint8Array(100).fill(255), 10, 10);
+    const c = await ds.load(r, noPre);
+    expect(c.image[0]).toBeCloseTo(1, 6);
+  });
+});

@@ -14,7 +14,7 @@ describe('synthetic generator', () => {
     expect(generateSynthetic({ ...opts, count: 18 })[17].slice).toEqual(a);
   });
   it('lesion fbRatios span about 0.01 % to 10 % and every slice has a lesion', () => {
-    const all = generateSynthetic({ ...opts, count: 600, size: 128 });
+    const all = generateSynthetic({ ...opts, count: 600, size: 64 });
     const fb = all.map((s) => s.ref.fbRatio);
     expect(Math.min(...fb)).toBeLessThan(5e-4);
     expect(Math.max(...fb)).toBeGreaterThan(0.06);

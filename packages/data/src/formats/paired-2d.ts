@@ -103,7 +103,8 @@ export function pairedLoader(
           return ref;
         } catch (err) {
           const file = err instanceof DataFileError || (err as { file?: string }).file ? (err as { file: string }).file : e.image;
-          problems.push({ file, message: reasonOf(err) });
+          // The file is reported separately: keep the message free of it.
+          problems.push({ file, message: reasonOf(err).replace(`${file}: `, '').replace(` '${file}'`, '') });
           return null;
         } finally {
           onProgress?.(++done, list.length);
