@@ -21,7 +21,7 @@ vi.mock('../src/lib/png', async (orig) => {
   };
 });
 vi.mock('../src/lib/onnx', () => ({
-  loadModel: vi.fn(async () => ({ session: { release: async () => {} }, inputName: 'image', layout: 'NHWC', width: 2, height: 2, probabilitiesName: 'probabilities', actionsName: 'actions' })),
+  loadModel: vi.fn(async () => ({ session: { release: async () => {} }, inputName: 'image', layout: 'NHWC', width: 2, height: 2, probabilitiesName: 'probabilities', actionsName: 'actions', loadMs: 12 })),
   segmentInBrowser: vi.fn(async () => ({
     input: { width: 2, height: 2, data: Uint8ClampedArray.from([0, 128, 255, 64]) },
     mask: { width: 2, height: 2, data: Uint8ClampedArray.from([255, 0, 255, 0]) },
@@ -203,6 +203,7 @@ describe('try it', () => {
     expect(result.dataset.foreground).toBe('2');
     expect(screen.getByTestId('try-mask')).toBeTruthy();
     expect(screen.getByTestId('try-actions')).toBeTruthy();
+    expect(result.textContent).toContain('(model loaded in 12 ms)');
     expect(result.textContent).toContain('The agent masked 1 pixels.');
     expect(requests).toContain('/api/v1/runs/r-ours/model.onnx');
     expect(requests.some((r) => r.includes('segment'))).toBe(false);

@@ -115,15 +115,14 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     mkdirSync(ARTIFACTS, { recursive: true });
     ensureViewerBuilt();
     info = ensureStore();
-    api = await startApi();
     rmSync(userDir, { recursive: true, force: true });
-    // A fresh profile (playwright passes it as --user-data-dir).
-    browser = await chromium.launchPersistentContext(userDir, {
+    // A fresh profile (playwright passes it as --user-data-dir); Chromium starts while the API does.
+    [api, browser] = await Promise.all([startApi(), chromium.launchPersistentContext(userDir, {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1280, height: 900 },
-    });
+    })]);
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
@@ -146,6 +145,14 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     for (const v of ['OnlySeg', 'RL+Seg', 'RL+FB+ADP+Seg']) expect(text.join('\n')).toContain(v);
     expect(text.join('\n')).toContain('completed');
     await page.screenshot({ path: join(ARTIFACTS, 'runs-1280.png'), fullPage: true });
+    // side by side: tick two runs and compare
+    await page.getByLabel(`compare ${info.runs[0].id}`).check();
+    await page.getByLabel(`compare ${info.runs[2].id}`).check();
+    await page.getByRole('button', { name: /Compare 2 selected/ }).click();
+    const dice = page.getByRole('table', { name: /Dice \(%\) at various/ });
+    await dice.waitFor({ timeout: 30_000 });
+    expect(await dice.locator('tbody th').allInnerTexts()).toEqual(['OnlySeg · fold 0 · seed 0', 'RL+FB+ADP+Seg · fold 0 · seed 0']);
+    await page.screenshot({ path: join(ARTIFACTS, 'compare-1280.png'), fullPage: true });
   });
 
   it('shows Dice per interval with the variants by name, and the ablation table', async () => {
@@ -160,6 +167,18 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     for (const cell of avg) expect(cell).toMatch(/^\d+\.\d\d±\d+\.\d\d\*?$/);
     await expect.poll(() => page.getByRole('table', { name: 'ablation' }).locator('tbody tr').count()).toBe(3);
     await page.screenshot({ path: join(ARTIFACTS, 'tables-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 800, height: 1100 });
+    await page.screenshot({ path: join(ARTIFACTS, 'tables-tablet-800.png'), fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('plots the training curves of a run', async () => {
+    const rl = info.runs.find((r) => r.variant === 'rl-fb-adp-seg')!;
+    await page.goto(`${api.url}/?view=curves&exp=${encodeURIComponent(info.experimentId)}&run=${encodeURIComponent(rl.id)}`);
+    await page.getByRole('img', { name: 'Training loss per epoch' }).waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('line-series').count()).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(ARTIFACTS, 'curves-1280.png'), fullPage: true });
   });
 
   it('opens a case with prediction, ground truth and overlap drawn on the canvas', async () => {

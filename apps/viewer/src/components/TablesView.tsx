@@ -54,8 +54,18 @@ function Tables({ data, navigate }: { data: RunCases[]; navigate: Navigate }) {
     const slash = id.indexOf('/');
     navigate({ view: 'cases', run: id.slice(0, slash), caseId: id.slice(slash + 1), interval: undefined, page: 1 });
   };
+  const api = useApi();
+  const first = data[0].run;
   return (
     <section>
+      <p className="footnote">
+        Computed in this browser from {data.length} completed run(s). The server's report of this experiment:{' '}
+        {(['md', 'csv', 'latex', 'json'] as const).map((f) => (
+          <a key={f} href={api.reportUrl(first.id, f)} download={`report-${first.experimentId}.${f === 'latex' ? 'tex' : f}`} style={{ marginRight: 8 }}>
+            {f === 'md' ? 'Markdown' : f === 'latex' ? 'LaTeX' : f.toUpperCase()}
+          </a>
+        ))}
+      </p>
       <IntervalTableView table={dice} name="dice-per-interval" />
       <IntervalTableView table={hd} name="hd-per-interval" />
       {ablation.length > 0 && (

@@ -7,7 +7,7 @@ import { variantLabel } from '../lib/tables';
 import { useApi } from './context';
 import { ErrorBox, Loading } from './Status';
 
-type Phase = { kind: 'idle' } | { kind: 'busy'; what: string } | { kind: 'error'; error: Error } | { kind: 'done'; result: BrowserSegmentation; file: string };
+type Phase = { kind: 'idle' } | { kind: 'busy'; what: string } | { kind: 'error'; error: Error } | { kind: 'done'; result: BrowserSegmentation; file: string; loadMs: number | null };
 
 const sizeOf = (run: RunRecord) => {
   const s = (run.config as { preprocessing?: { size?: unknown } } | undefined)?.preprocessing?.size;
@@ -40,6 +40,7 @@ export function TryIt({ run }: { run: RunRecord }) {
     try {
       setPhase({ kind: 'busy', what: 'the image' });
       const img = await decodeToGrey(file, file.name);
+      let loadMs: number | null = null;
       if (!model.current || model.current.runId !== run.id) {
         setPhase({ kind: 'busy', what: 'the ONNX model' });
         const bytes = await api.bytes(api.modelUrl(run.id));
@@ -47,11 +48,12 @@ export function TryIt({ run }: { run: RunRecord }) {
         const { loadModel } = await import('../lib/onnx');
         if (model.current) await model.current.model.session.release();
         model.current = { runId: run.id, model: await loadModel(bytes, sizeOf(run)) };
+        loadMs = model.current.model.loadMs;
       }
       setPhase({ kind: 'busy', what: 'the segmentation (in this browser)' });
       const { segmentInBrowser } = await import('../lib/onnx');
       const result = await segmentInBrowser(model.current.model, img);
-      setPhase({ kind: 'done', result, file: file.name });
+      setPhase({ kind: 'done', result, file: file.name, loadMs });
     } catch (err) {
       setPhase({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)) });
     }
@@ -81,7 +83,7 @@ export function TryIt({ run }: { run: RunRecord }) {
       </label>
       {phase.kind === 'busy' && <Loading what={phase.what} />}
       {phase.kind === 'error' && <ErrorBox error={phase.error} what="a segmentation" />}
-      {phase.kind === 'done' && <TryResult result={phase.result} file={phase.file} />}
+      {phase.kind === 'done' && <TryResult result={phase.result} file={phase.file} loadMs={phase.loadMs} />}
     </section>
   );
 }
@@ -99,7 +101,7 @@ function Canvas({ rgba, img, testId, label }: { rgba: Uint8ClampedArray; img: Gr
   );
 }
 
-function TryResult({ result, file }: { result: BrowserSegmentation; file: string }) {
+function TryResult({ result, file, loadMs }: { result: BrowserSegmentation; file: string; loadMs: number | null }) {
   const { input, mask, actions } = result;
   const overlay = composeOverlay(input, mask, null, actions, {
     prediction: { visible: true, opacity: 0.6 },
@@ -115,7 +117,7 @@ function TryResult({ result, file }: { result: BrowserSegmentation; file: string
     <div className="try-result" data-testid="try-result" data-foreground={result.foregroundPixels}>
       <p>
         <strong>{file}</strong>: {result.foregroundPixels} of {total} pixels foreground ({((100 * result.foregroundPixels) / total).toFixed(2)}%), model input {input.width}×{input.height},
-        inference {result.inferenceMs.toFixed(0)} ms in this browser.
+        inference {result.inferenceMs.toFixed(0)} ms in this browser{loadMs !== null && ` (model loaded in ${loadMs.toFixed(0)} ms)`}.
         {actions && ` The agent masked ${countOn(actions)} pixels.`}
       </p>
       <div className="canvases">

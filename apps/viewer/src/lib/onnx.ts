@@ -25,11 +25,15 @@ export interface BrowserModel {
   height: number;
   probabilitiesName: string;
   actionsName: string | null;
+  /** time to create the session (the first one also compiles the wasm runtime) */
+  loadMs: number;
 }
 
 export async function loadModel(bytes: ArrayBuffer, fallbackSize: number): Promise<BrowserModel> {
   configureOrt();
+  const t0 = performance.now();
   const session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
+  const loadMs = performance.now() - t0;
   const meta = session.inputMetadata?.[0];
   const shape = meta && meta.isTensor ? meta.shape : undefined;
   const geo = inputGeometry(shape, fallbackSize);
@@ -40,6 +44,7 @@ export async function loadModel(bytes: ArrayBuffer, fallbackSize: number): Promi
     ...geo,
     probabilitiesName: outs.includes('probabilities') ? 'probabilities' : outs[0],
     actionsName: outs.includes('actions') ? 'actions' : null,
+    loadMs,
   };
 }
 

@@ -1,5 +1,5 @@
 import { Axes, Legend, PLOT } from './Axes';
-import { extent, linearScale, SERIES_COLOURS } from './scale';
+import { extent, formatTick, linearScale, SERIES_COLOURS } from './scale';
 
 export interface LineSeries {
   name: string;
@@ -12,13 +12,16 @@ export function LineChart({ series, xLabel, yLabel, label }: { series: LineSerie
   const all = shown.flatMap((s) => s.points);
   const x = linearScale(extent(all.map((p) => p.x)), [PLOT.left, PLOT.width - PLOT.right]);
   const y = linearScale(extent(all.map((p) => p.y), 0.08), [PLOT.height - PLOT.bottom, PLOT.top]);
+  // epochs are whole numbers: no 1.2, 1.4 ... ticks
+  const integerX = all.every((p) => Number.isInteger(p.x));
+  const xTicks = integerX ? x.ticks(6).filter((t) => Number.isInteger(t)).map((t) => ({ value: t, label: formatTick(t) })) : undefined;
   return (
     <figure className="plot">
       {shown.length === 0 ? (
         <p className="muted">No {yLabel.toLowerCase()} recorded for this run.</p>
       ) : (
         <svg viewBox={`0 0 ${PLOT.width} ${PLOT.height}`} role="img" aria-label={label}>
-          <Axes x={x} y={y} xLabel={xLabel} yLabel={yLabel} />
+          <Axes x={x} y={y} xLabel={xLabel} yLabel={yLabel} xTicks={xTicks} />
           {shown.map((s) => {
             const colour = SERIES_COLOURS[series.indexOf(series.find((o) => o.name === s.name)!) % SERIES_COLOURS.length];
             return (
