@@ -84,7 +84,7 @@ describe('export-onnx and predict', () => {
     const a = await predictCommand({ model: p('seg'), image, out: p('ckpt.png'), probabilities: true });
     const b = await predictCommand({ model: p('seg.onnx'), image, out: p('onnx.png'), probabilities: true });
     const src = await decodeGrey(image);
-    expect([a.width, a.height]).toEqual([src.width, src.height]);
+    expect([a.width, a.height, b.width, b.height]).toEqual([src.width, src.height, src.width, src.height]);
     const pa = await decodeGrey(p('ckpt.png'));
     const pb = await decodeGrey(p('onnx.png'));
     expect([pa.width, pa.height]).toEqual([src.width, src.height]);
