@@ -17,7 +17,7 @@ export const ServerConfigSchema = z.object({
   rateLimit: z.coerce.number().int().min(0).default(600).describe('requests per minute per client IP (0: no limit)'),
   concurrency: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(4, availableParallelism()))).describe('inferences running at once'),
   maxQueue: z.coerce.number().int().min(0).default(256).describe('inferences allowed to wait; beyond that 503'),
-  intraOpThreads: z.coerce.number().int().min(0).default(0).describe('onnxruntime threads per inference (0: its default)'),
+  intraOpThreads: z.coerce.number().int().min(0).default(0).describe('onnxruntime threads per inference (0: cores / concurrency)'),
   fallbackSize: z.coerce.number().int().min(8).max(4096).default(256).describe('model input size when the ONNX graph leaves it symbolic'),
   cors: z.string().min(1).optional().describe('allowed origin for CORS (off when absent)'),
   viewer: z.string().min(1).optional().describe('built viewer folder served at / (default apps/viewer/dist)'),

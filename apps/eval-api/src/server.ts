@@ -3,6 +3,7 @@
  * inference queue, listens, and on close drains connections and releases ONNX sessions.
  */
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Server } from 'node:http';
 import { openStore, type ResultsStore } from '@mrlseg/experiments';
 import type { Logger } from 'pino';
@@ -25,7 +26,9 @@ export interface RunningServer {
 export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): AppContext {
   let store: ResultsStore | undefined;
   if (cfg.store) store = openStore(cfg.store, { readonly: true });
-  const registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, intraOpThreads: cfg.intraOpThreads });
+  // Concurrent inferences share the cores instead of each spawning a thread per core.
+  const intraOpThreads = cfg.intraOpThreads > 0 ? cfg.intraOpThreads : Math.max(1, Math.floor(availableParallelism() / cfg.concurrency));
+  const registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, intraOpThreads });
   return {
     log,
     store,

@@ -32,7 +32,7 @@ export interface ModelRegistryOptions {
   store?: ResultsStore;
   /** Size used when the graph leaves height/width symbolic. */
   fallbackSize: number;
-  /** onnxruntime intra-op threads per session (0: onnxruntime's default). */
+  /** onnxruntime intra-op threads per session (0: onnxruntime's default, one per core). */
   intraOpThreads: number;
 }
 

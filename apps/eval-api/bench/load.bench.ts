@@ -1,0 +1,122 @@
+/**
+ * Load benchmark of POST /api/v1/segment: 32 concurrent clients on loopback (127.0.0.1 only)
+ * send a 512 x 512 PNG until a fixed number of requests is done (or a time cap), then print
+ * requests per second and p50/p95/max latency. The server runs as its own process
+ * (bin/mrlseg-api.mjs), as users run it; it stops by itself.
+ *
+ *   npx tsx apps/eval-api/bench/load.bench.ts [--model tiny|seg-net] [--requests 256] [--clients 32]
+ *       [--size 512] [--model-size 128] [--concurrency n] [--max-seconds 120]
+ *
+ * Models: `tiny` (probabilities = input, at the image size: measures the API itself: upload,
+ * decode, resize, queue, PNG encoding) or `seg-net` (an untrained Segmentation-Net, cpu preset,
+ * exported by @mrlseg/models at --model-size: the realistic cost, dominated by inference).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { encodeGreyPng } from '@mrlseg/data';
+import { writeTinyModel } from '../test/helpers/tiny-onnx';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'tiny' },
+    requests: { type: 'string', default: '256' },
+    clients: { type: 'string', default: '32' },
+    size: { type: 'string', default: '512' },
+    'model-size': { type: 'string', default: '128' },
+    concurrency: { type: 'string' },
+    'max-seconds': { type: 'string', default: '120' },
+  },
+});
+const total = Number(values.requests);
+const clients = Number(values.clients);
+const size = Number(values.size);
+const modelSize = Number(values['model-size']);
+const maxMs = Number(values['max-seconds']) * 1000;
+for (const [k, v] of Object.entries({ requests: total, clients, size, 'model-size': modelSize, 'max-seconds': maxMs })) {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`load.bench: --${k} must be a positive integer`);
+}
+if (values.model !== 'tiny' && values.model !== 'seg-net') throw new Error(`load.bench: --model must be tiny or seg-net, got ${values.model}`);
+
+const tmp = mkdtempSync(join(tmpdir(), 'mrlseg-load-'));
+const modelPath = join(tmp, 'model.onnx');
+if (values.model === 'tiny') {
+  writeTinyModel(modelPath, { size });
+} else {
+  const { buildSegmentationNet, exportOnnx } = await import('@mrlseg/models');
+  const { SEG_NET_PRESETS } = await import('@mrlseg/types');
+  const seg = buildSegmentationNet(SEG_NET_PRESETS.cpu, { inputSize: modelSize, seed: 1 });
+  writeFileSync(modelPath, exportOnnx(seg));
+  seg.dispose();
+}
+
+// A 512 x 512 ultrasound-like test image: a bright ellipse on speckle.
+const px = new Uint8Array(size * size);
+let s = 12345;
+for (let y = 0; y < size; y++) {
+  for (let x = 0; x < size; x++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const inside = ((x - size / 2) / (size / 5)) ** 2 + ((y - size / 2) / (size / 7)) ** 2 < 1;
+    px[y * size + x] = Math.min(255, (inside ? 170 : 60) + (s >>> 26));
+  }
+}
+const png = await encodeGreyPng(px, size, size);
+
+const bin = resolve(import.meta.dirname, '..', 'bin', 'mrlseg-api.mjs');
+const args = [bin, '--port', '0', '--host', '127.0.0.1', '--model', modelPath, '--rate-limit', '0', '--log-level', 'warn', '--max-queue', String(clients * 2)];
+if (values.concurrency) args.push('--concurrency', values.concurrency);
+const server = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+try {
+  const url = await new Promise<string>((ok, fail) => {
+    let err = '';
+    server.stderr!.on('data', (c) => {
+      err += c;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) ok(m[1]);
+    });
+    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${err}`)));
+  });
+  const health = (await (await fetch(`${url}/health`)).json()) as { queue: { concurrency: number } };
+
+  const send = async () => {
+    const form = new FormData();
+    form.append('image', new Blob([png], { type: 'image/png' }), 'bench.png');
+    const t0 = performance.now();
+    const res = await fetch(`${url}/api/v1/segment`, { method: 'POST', body: form });
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (res.status !== 200 || body.length < 8) throw new Error(`segment answered ${res.status}: ${new TextDecoder().decode(body).slice(0, 200)}`);
+    return performance.now() - t0;
+  };
+
+  // Warm-up: the session is created on the first request.
+  await send();
+  const latencies: number[] = [];
+  let issued = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (issued < total && performance.now() - start < maxMs) {
+        issued++;
+        latencies.push(await send());
+      }
+    }),
+  );
+  const wall = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
+  const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+  console.log(
+    [
+      `POST /api/v1/segment, ${size} x ${size} PNG (${png.length} bytes), model ${values.model}${values.model === 'seg-net' ? ` (cpu preset, ${modelSize} px input)` : ` (${size} px input)`}`,
+      `clients ${clients}, server inference concurrency ${health.queue.concurrency}, requests ${latencies.length} in ${wall.toFixed(2)} s`,
+      `throughput ${(latencies.length / wall).toFixed(1)} requests/s`,
+      `latency p50 ${fmt(q(50))}, p95 ${fmt(q(95))}, max ${fmt(latencies[latencies.length - 1])}`,
+    ].join('\n'),
+  );
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(tmp, { recursive: true, force: true });
+}
