@@ -140,21 +140,24 @@ export function sliceGeometry(info: NiftiInfo, axis: SliceAxis): { width: number
   return axis === 0 ? { width: nz, height: ny, slices: nx } : { width: nx, height: ny, slices: nz };
 }
 
+type TypedCtor = Uint8ArrayConstructor | Int8ArrayConstructor | Int16ArrayConstructor | Uint16ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor;
+const CTORS: Record<number, TypedCtor> = { 2: Uint8Array, 256: Int8Array, 4: Int16Array, 512: Uint16Array, 8: Int32Array, 768: Uint32Array, 16: Float32Array, 64: Float64Array };
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Streams every voxel of the first 3-D volume once, calling `visit(slice, pixel, value)` with the
- * slice index along `axis` and the row-major pixel index in that slice. Values are raw (no
- * scl_slope). Throws a DataFileError naming the file when it is truncated or corrupt.
+ * Streams the first 3-D volume's voxels once, in file order (i fastest), handing each decoded
+ * chunk to `onChunk(values, count, firstVoxel)`. Values are raw (no scl_slope). Throws a
+ * DataFileError naming the file when it is truncated or corrupt.
  */
-async function streamVoxels(info: NiftiInfo, axis: SliceAxis, visit: (slice: number, pixel: number, value: number) => void): Promise<void> {
+async function streamValues(info: NiftiInfo, onChunk: (values: ArrayLike<number>, count: number, firstVoxel: number) => void): Promise<void> {
   const [nx, ny, nz] = info.dims;
   const total = nx * ny * nz;
   const bpv = info.bytesPerVoxel;
+  const Ctor = CTORS[info.datatype];
   const read = readerFor(info.datatype, info.littleEndian);
+  const native = info.littleEndian === HOST_LE;
   let pos = 0; // decompressed bytes seen
-  let v = 0; // voxels visited
-  let i = 0;
-  let j = 0;
-  let k = 0;
+  let v = 0; // voxels delivered
   let carry = Buffer.alloc(0);
   const s = voxelStream(info.file, info.gz);
   try {
@@ -170,20 +173,20 @@ async function streamVoxels(info: NiftiInfo, axis: SliceAxis, visit: (slice: num
       }
       pos += chunk.length;
       const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       const n = Math.min(Math.floor(buf.length / bpv), total - v);
-      for (let q = 0; q < n; q++) {
-        const value = read(dv, q * bpv);
-        if (axis === 0) visit(i, j * nz + k, value);
-        else visit(k, j * nx + i, value);
-        if (++i === nx) {
-          i = 0;
-          if (++j === ny) {
-            j = 0;
-            k++;
-          }
-        }
+      let values: ArrayLike<number>;
+      if (native) {
+        // Copy into an aligned buffer so the typed array can view it.
+        const ab = new ArrayBuffer(n * bpv);
+        new Uint8Array(ab).set(buf.subarray(0, n * bpv));
+        values = new Ctor(ab);
+      } else {
+        const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        const out = new Float64Array(n);
+        for (let q = 0; q < n; q++) out[q] = read(dv, q * bpv);
+        values = out;
       }
+      onChunk(values, n, v);
       v += n;
       carry = Buffer.from(buf.subarray(n * bpv));
       if (v >= total) break;
@@ -196,6 +199,30 @@ async function streamVoxels(info: NiftiInfo, axis: SliceAxis, visit: (slice: num
   if (v < total) {
     throw new DataFileError(info.file, `truncated NIfTI: ${v} of ${total} voxels (${info.dims.join('x')}) present`);
   }
+}
+
+/**
+ * Streams every voxel once, calling `visit(slice, pixel, value)` with the slice index along
+ * `axis` and the row-major pixel index in that slice (raw values).
+ */
+async function streamVoxels(info: NiftiInfo, axis: SliceAxis, visit: (slice: number, pixel: number, value: number) => void): Promise<void> {
+  const [nx, ny, nz] = info.dims;
+  await streamValues(info, (values, n, v0) => {
+    let i = v0 % nx;
+    let j = Math.floor(v0 / nx) % ny;
+    let k = Math.floor(v0 / (nx * ny));
+    for (let q = 0; q < n; q++) {
+      if (axis === 0) visit(i, j * nz + k, values[q]);
+      else visit(k, j * nx + i, values[q]);
+      if (++i === nx) {
+        i = 0;
+        if (++j === ny) {
+          j = 0;
+          k++;
+        }
+      }
+    }
+  });
 }
 
 /**
@@ -233,9 +260,23 @@ export async function readSlices(info: NiftiInfo, axis: SliceAxis, wanted: numbe
   for (const w of wanted) out.set(w, new Float32Array(width * height));
   const slope = scale ? info.slope : 1;
   const inter = scale ? info.inter : 0;
-  await streamVoxels(info, axis, (slice, pixel, value) => {
-    const a = out.get(slice);
-    if (a) a[pixel] = value * slope + inter;
+  const targets: (Float32Array | undefined)[] = Array.from({ length: slices }, (_, n) => out.get(n));
+  const [nx, ny, nz] = info.dims;
+  await streamValues(info, (values, n, v0) => {
+    let i = v0 % nx;
+    let j = Math.floor(v0 / nx) % ny;
+    let k = Math.floor(v0 / (nx * ny));
+    for (let q = 0; q < n; q++) {
+      const a = targets[axis === 0 ? i : k];
+      if (a) a[axis === 0 ? j * nz + k : j * nx + i] = values[q] * slope + inter;
+      if (++i === nx) {
+        i = 0;
+        if (++j === ny) {
+          j = 0;
+          k++;
+        }
+      }
+    }
   });
   return out;
 }

@@ -20,21 +20,25 @@ export async function writeNifti(
   file: string,
   dims: [number, number, number],
   value: (i: number, j: number, k: number) => number,
-  opts: { datatype?: 2 | 4 | 512; spacing?: [number, number, number]; slope?: number; inter?: number; gzip?: boolean } = {},
+  opts: { datatype?: 2 | 4 | 512; spacing?: [number, number, number]; slope?: number; inter?: number; gzip?: boolean; bigEndian?: boolean } = {},
 ): Promise<Buffer> {
   const dt = opts.datatype ?? 2;
   const bpv = dt === 2 ? 1 : 2;
   const [nx, ny, nz] = dims;
+  const be = opts.bigEndian === true;
   const hdr = Buffer.alloc(352);
-  hdr.writeInt32LE(348, 0);
-  [3, nx, ny, nz, 1, 1, 1, 1].forEach((d, n) => hdr.writeInt16LE(d, 40 + 2 * n));
-  hdr.writeInt16LE(dt, 70);
-  hdr.writeInt16LE(bpv * 8, 72);
+  const i32 = (v: number, o: number) => (be ? hdr.writeInt32BE(v, o) : hdr.writeInt32LE(v, o));
+  const i16 = (v: number, o: number) => (be ? hdr.writeInt16BE(v, o) : hdr.writeInt16LE(v, o));
+  const f32 = (v: number, o: number) => (be ? hdr.writeFloatBE(v, o) : hdr.writeFloatLE(v, o));
+  i32(348, 0);
+  [3, nx, ny, nz, 1, 1, 1, 1].forEach((d, n) => i16(d, 40 + 2 * n));
+  i16(dt, 70);
+  i16(bpv * 8, 72);
   const sp = opts.spacing ?? [1, 1, 1];
-  [1, sp[0], sp[1], sp[2], 0, 0, 0, 0].forEach((d, n) => hdr.writeFloatLE(d, 76 + 4 * n));
-  hdr.writeFloatLE(352, 108);
-  hdr.writeFloatLE(opts.slope ?? 0, 112);
-  hdr.writeFloatLE(opts.inter ?? 0, 116);
+  [1, sp[0], sp[1], sp[2], 0, 0, 0, 0].forEach((d, n) => f32(d, 76 + 4 * n));
+  f32(352, 108);
+  f32(opts.slope ?? 0, 112);
+  f32(opts.inter ?? 0, 116);
   hdr.write('n+1\0', 344, 'latin1');
   const data = Buffer.alloc(nx * ny * nz * bpv);
   let o = 0;
@@ -43,8 +47,8 @@ export async function writeNifti(
       for (let i = 0; i < nx; i++, o += bpv) {
         const v = value(i, j, k);
         if (dt === 2) data.writeUInt8(v, o);
-        else if (dt === 4) data.writeInt16LE(v, o);
-        else data.writeUInt16LE(v, o);
+        else if (dt === 4) (be ? data.writeInt16BE(v, o) : data.writeInt16LE(v, o));
+        else be ? data.writeUInt16BE(v, o) : data.writeUInt16LE(v, o);
       }
   const raw = Buffer.concat([hdr, data]);
   const bytes = opts.gzip === false ? raw : gzipSync(raw);

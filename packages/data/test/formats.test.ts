@@ -61,6 +61,19 @@ describe('kits19 (NIfTI volumes, slices along the first axis)', () => {
     expect(hi.image[0]).toBeCloseTo(0.5, 6);
   });
 
+  it('reads big-endian volumes and applies scl_slope/scl_inter to imaging (not to labels)', async () => {
+    const root = tempDir();
+    await writeNifti(join(root, 'case_00000', 'segmentation.nii.gz'), [3, 4, 5], seg, { datatype: 512, bigEndian: true });
+    // stored = (HU + 1000) / 2 -> slope 2, inter -1000
+    await writeNifti(join(root, 'case_00000', 'imaging.nii.gz'), [3, 4, 5], (i, j, k) => (hu(i, j, k) + 1000) / 2 , { datatype: 4, bigEndian: true, slope: 2, inter: -1000 });
+    const ds = openDataset(cfg({ format: 'kits19', root }));
+    const refs = await ds.list();
+    expect(refs.map((r) => r.foregroundPixels)).toEqual([0, 2, 4]);
+    // Slice 2, pixel (row 0, col 0): stored 300 -> HU 2 * 300 - 1000 = -400 + 100 = -300 (even k keeps stored values integral).
+    const s = await ds.load(refs[2], { ...noPre, ctWindow: { mode: 'on', min: -310, max: -250 } });
+    expect(s.image[0]).toBeCloseTo((-300 + 310) / 60, 5); // top-left output samples voxel (2, 0, 0)
+  });
+
   it('a case without imaging is inspectable but loading it names the missing file', async () => {
     const root = await makeKits(false);
     const ds = openDataset(cfg({ format: 'kits19', root }));
