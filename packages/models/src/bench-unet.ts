@@ -4,7 +4,9 @@
  * Layers c1..c6 exactly as specified there; loss BCE against a random 0/1 target with 10 % ones;
  * Adam lr 1e-3.
  */
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { createDataParallelTrainer } from './runtime/data-parallel';
 
 /** Builds the bench-unet for S x S inputs (S divisible by 4). */
 export function buildBenchUnet(size: number): tf.LayersModel {
@@ -36,6 +38,8 @@ export interface BenchResult {
   batch: number;
   trainStepMs: number;
   predictMs: number;
+  /** Worker threads of the data-parallel train step (1: this thread). */
+  workers: number;
 }
 
 const median = (xs: number[]): number => {
@@ -54,11 +58,26 @@ export function bceLoss(target: tf.Tensor, prob: tf.Tensor): tf.Scalar {
 
 /**
  * Runs the benchmark on the active backend: one warm-up, then the median of `steps` train steps
- * and of `steps` plain forward passes. Deterministic data from `seed`.
+ * and of `steps` plain forward passes. Deterministic data from `seed`. With `workers` > 1 the
+ * train step is data-parallel over that many worker threads (wasm backend in each; see
+ * createDataParallelTrainer); predict always runs in this thread.
  */
-export async function runBenchUnet(opts: { size: number; batch: number; steps?: number; seed?: number }): Promise<BenchResult> {
+export async function runBenchUnet(opts: { size: number; batch: number; steps?: number; seed?: number; workers?: number }): Promise<BenchResult> {
   const steps = opts.steps ?? 5;
   const seed = opts.seed ?? 0;
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`runBenchUnet: workers must be a positive integer, got ${opts.workers}`);
+  if (workers > opts.batch) throw new Error(`runBenchUnet: workers (${workers}) must not exceed batch (${opts.batch})`);
+  if (workers > 1) {
+    const trainStepMs = await parallelTrainStepMs(opts.size, opts.batch, steps, seed, workers);
+    const single = await benchInThisThread(opts.size, opts.batch, steps, seed, false);
+    return { ...single, trainStepMs, workers };
+  }
+  return benchInThisThread(opts.size, opts.batch, steps, seed, true);
+}
+
+async function benchInThisThread(size: number, batch: number, steps: number, seed: number, timeTraining: boolean): Promise<BenchResult> {
+  const opts = { size, batch };
   const model = buildBenchUnet(opts.size);
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomUniform([opts.batch, opts.size, opts.size, 1], 0, 1, 'float32', seed);
@@ -74,10 +93,10 @@ export async function runBenchUnet(opts: { size: number; batch: number; steps?: 
     p.dispose();
   };
   try {
-    await trainStep();
+    if (timeTraining) await trainStep();
     await predict();
     const train: number[] = [];
-    for (let i = 0; i < steps; i++) {
+    for (let i = 0; i < (timeTraining ? steps : 0); i++) {
       const t0 = performance.now();
       await trainStep();
       train.push(performance.now() - t0);
@@ -93,13 +112,42 @@ export async function runBenchUnet(opts: { size: number; batch: number; steps?: 
       backend: tf.getBackend(),
       size: opts.size,
       batch: opts.batch,
-      trainStepMs: Math.round(median(train) * 10) / 10,
+      trainStepMs: timeTraining ? Math.round(median(train) * 10) / 10 : NaN,
       predictMs: Math.round(median(pred) * 10) / 10,
+      workers: 1,
     };
   } finally {
     x.dispose();
     y.dispose();
     optimizer.dispose();
     model.dispose();
+  }
+}
+
+/** Median data-parallel train step (ms) of the bench-unet over `workers` threads, after one warm-up. */
+async function parallelTrainStepMs(size: number, batch: number, steps: number, seed: number, workers: number): Promise<number> {
+  const trainer = await createDataParallelTrainer({
+    workers,
+    modelFactory: { module: fileURLToPath(import.meta.url), export: 'buildBenchUnet', args: [size] },
+    optimizer: { name: 'adam', learningRate: 1e-3 },
+  });
+  try {
+    const [xs, ys] = tf.tidy(() => {
+      const x = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', seed);
+      const y = tf.cast(tf.less(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', seed + 1), 0.1), 'float32');
+      return [x.dataSync() as Float32Array, y.dataSync() as Float32Array];
+    });
+    const x = { data: xs, shape: [batch, size, size, 1] };
+    const y = { data: ys, shape: [batch, size, size, 1] };
+    await trainer.step(x, y);
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await trainer.step(x, y);
+      times.push(performance.now() - t0);
+    }
+    return Math.round(median(times) * 10) / 10;
+  } finally {
+    await trainer.dispose();
   }
 }
