@@ -47,8 +47,11 @@ export async function writeNifti(
       for (let i = 0; i < nx; i++, o += bpv) {
         const v = value(i, j, k);
         if (dt === 2) data.writeUInt8(v, o);
-        else if (dt === 4) (be ? data.writeInt16BE(v, o) : data.writeInt16LE(v, o));
-        else be ? data.writeUInt16BE(v, o) : data.writeUInt16LE(v, o);
+        else if (dt === 4) {
+          if (be) data.writeInt16BE(v, o);
+          else data.writeInt16LE(v, o);
+        } else if (be) data.writeUInt16BE(v, o);
+        else data.writeUInt16LE(v, o);
       }
   const raw = Buffer.concat([hdr, data]);
   const bytes = opts.gzip === false ? raw : gzipSync(raw);
