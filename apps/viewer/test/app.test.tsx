@@ -170,12 +170,17 @@ describe('case browser', () => {
     expect(new URLSearchParams(window.location.search).get('interval')).toBe('2-4%');
   });
 
-  it('toggles a layer off', async () => {
+  it('toggles a layer off, and the setting stays when moving to the next case', async () => {
     open('?view=cases&exp=exp1&run=r-ours&case=a');
-    const box = (await screen.findByText('Prediction')).closest('label')!.querySelector('input')!;
-    expect(box.checked).toBe(true);
-    fireEvent.click(box);
-    expect(box.checked).toBe(false);
+    const box = async () => (await screen.findByText('Prediction')).closest('label')!.querySelector('input')!;
+    expect((await box()).checked).toBe(true);
+    fireEvent.click(await box());
+    expect((await box()).checked).toBe(false);
+    await act(async () => {
+      fireEvent.keyDown(window, { key: 'j' });
+    });
+    await screen.findByRole('heading', { name: /^Case b/ });
+    await waitFor(async () => expect((await box()).checked).toBe(false));
   });
 
   it('says so when the run of the link does not exist', async () => {

@@ -34,6 +34,8 @@ const rgb = (c: readonly number[]) => `rgb(${c.join(',')})`;
  */
 export function CaseViewer({ run, record, onPrev, onNext, position }: { run: RunRecord; record: CaseMetricRecord; onPrev?: () => void; onNext?: () => void; position?: string }) {
   const api = useApi();
+  // Layer and window settings live here, so they persist while stepping through cases.
+  const view = useState<ViewSettings>(DEFAULT_VIEW);
   const state = useAsync<CaseImages>(
     async (signal) => {
       const get = async (kind: 'image' | 'prediction' | 'groundTruth' | 'actions') => {
@@ -79,20 +81,31 @@ export function CaseViewer({ run, record, onPrev, onNext, position }: { run: Run
         {record.emptyPred && <dd className="warn">empty prediction</dd>}
       </dl>
       <Async state={state} what="the case images">
-        {(imgs) => <Layers imgs={imgs} ct={ctWindowOf(run)} />}
+        {(imgs) => <Layers imgs={imgs} ct={ctWindowOf(run)} view={view} />}
       </Async>
     </div>
   );
 }
 
-function Layers({ imgs, ct }: { imgs: CaseImages; ct: { min: number; max: number } | null }) {
-  const [layers, setLayers] = useState<Record<LayerKey, LayerStyle>>({
+interface ViewSettings {
+  layers: Record<LayerKey, LayerStyle>;
+  wl: { level: number; window: number };
+}
+
+const DEFAULT_VIEW: ViewSettings = {
+  layers: {
     prediction: { visible: true, opacity: 0.6 },
     groundTruth: { visible: true, opacity: 0.6 },
     overlap: { visible: true, opacity: 0.7 },
     actions: { visible: false, opacity: 0.4 },
-  });
-  const [wl, setWl] = useState({ level: 127.5, window: 255 });
+  },
+  wl: { level: 127.5, window: 255 },
+};
+
+function Layers({ imgs, ct, view: [settings, setSettings] }: { imgs: CaseImages; ct: { min: number; max: number } | null; view: [ViewSettings, (s: ViewSettings) => void] }) {
+  const { layers, wl } = settings;
+  const setLayers = (l: Record<LayerKey, LayerStyle>) => setSettings({ ...settings, layers: l });
+  const setWl = (w: ViewSettings['wl']) => setSettings({ ...settings, wl: w });
   const main = useRef<HTMLCanvasElement>(null);
   const represented = useRef<HTMLCanvasElement>(null);
   const opts: OverlayOptions = { ...layers, ...wl };
