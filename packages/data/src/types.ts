@@ -65,8 +65,16 @@ export interface FormatLoader {
 
 /** Thrown for a file that cannot be used; the message names the file. */
 export class DataFileError extends Error {
-  constructor(readonly file: string, reason: string) {
+  constructor(readonly file: string, readonly reason: string) {
     super(`${file}: ${reason}`);
     this.name = 'DataFileError';
   }
+}
+
+/** The problem record for an error met while scanning: the file it names (else `fallback`) and the reason. */
+export function problemOf(e: unknown, fallback: string): DataProblem {
+  if (e instanceof DataFileError) return { file: e.file, message: e.reason };
+  const file = typeof (e as { file?: unknown })?.file === 'string' ? (e as { file: string }).file : fallback;
+  const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return { file, message: msg.replace(`${file}: `, '').replace(` '${file}'`, '') };
 }

@@ -7,10 +7,10 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataProblem, FormatLoader, RawSlice, SampleRef, ScanResult } from '../types';
-import { DataFileError } from '../types';
+import { DataFileError, problemOf } from '../types';
 import { fbRatioOf } from '../fb-ratio';
 import { countLabelsPerSlice, readNiftiInfo, readSlices, sliceGeometry, type NiftiInfo } from '../nifti';
-import { isDir, isFile, naturalCompare, reasonOf } from '../util';
+import { isDir, isFile, naturalCompare } from '../util';
 
 export type KitsLesion = 'tumour' | 'kidney' | 'kidney+tumour';
 
@@ -51,7 +51,7 @@ export function kits19Loader(root: string, lesion: KitsLesion): FormatLoader {
                 imgInfo = undefined;
               }
             } catch (e) {
-              problems.push({ file: img, message: reasonOf(e) });
+              problems.push(problemOf(e, img));
             }
           }
           const counts = await countLabelsPerSlice(segInfo, 0, labels);
@@ -73,8 +73,7 @@ export function kits19Loader(root: string, lesion: KitsLesion): FormatLoader {
             });
           });
         } catch (e) {
-          const file = e instanceof DataFileError ? e.file : dir;
-          problems.push({ file, message: reasonOf(e) });
+          problems.push(problemOf(e, dir));
         } finally {
           onProgress?.(++done, cases.length);
         }

@@ -6,8 +6,8 @@
 import type { DatasetFormat } from '@mrlseg/types';
 import { decodeGrey, decodeRgb } from '../image-io';
 import { computeFbRatio } from '@mrlseg/metrics';
-import { DataFileError, type DataProblem, type FormatLoader, type RawSlice, type SampleRef, type ScanResult } from '../types';
-import { mapLimit, reasonOf } from '../util';
+import { DataFileError, problemOf, type DataProblem, type FormatLoader, type RawSlice, type SampleRef, type ScanResult } from '../types';
+import { mapLimit } from '../util';
 
 /** How the mask files of a sample become one binary lesion mask. */
 export type MaskRule =
@@ -102,9 +102,7 @@ export function pairedLoader(
           };
           return ref;
         } catch (err) {
-          const file = err instanceof DataFileError || (err as { file?: string }).file ? (err as { file: string }).file : e.image;
-          // The file is reported separately: keep the message free of it.
-          problems.push({ file, message: reasonOf(err).replace(`${file}: `, '').replace(` '${file}'`, '') });
+          problems.push(problemOf(err, e.image));
           return null;
         } finally {
           onProgress?.(++done, list.length);

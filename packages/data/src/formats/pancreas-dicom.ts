@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import type { DataProblem, FormatLoader, RawSlice, SampleRef, ScanResult } from '../types';
-import { DataFileError } from '../types';
+import { DataFileError, problemOf } from '../types';
 import { fbRatioOf } from '../fb-ratio';
 import { countAbovePerSlice, readNiftiInfo, readSlices, sliceGeometry } from '../nifti';
 import { mapLimit, naturalCompare, reasonOf } from '../util';
@@ -135,7 +135,7 @@ export function pancreasVolumeLoader(root: string, threshold: number): FormatLoa
             try {
               heads.push(await readHeader(f));
             } catch (e) {
-              problems.push({ file: f, message: reasonOf(e).replace(`${f}: `, '') });
+              problems.push(problemOf(e, f));
             }
           });
           heads.sort((a, b) => (a.z !== undefined && b.z !== undefined ? a.z - b.z : (a.instance ?? 0) - (b.instance ?? 0)) || naturalCompare(a.file, b.file));
@@ -167,7 +167,7 @@ export function pancreasVolumeLoader(root: string, threshold: number): FormatLoa
             });
           });
         } catch (e) {
-          problems.push({ file: e instanceof DataFileError ? e.file : dir, message: reasonOf(e) });
+          problems.push(problemOf(e, dir));
         } finally {
           onProgress?.(++done, patients.length);
         }
