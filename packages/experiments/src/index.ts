@@ -19,9 +19,10 @@ export { loadExperimentConfig, canonicalJson, configHash, planRuns, runId, slug,
 export { gitCommit, packageVersions } from './config/provenance';
 export type { ProgressEvent, ProgressListener, TrainPhase } from './pipeline/events';
 export { learningRateAt } from './pipeline/schedule';
-export { runExperiment, exportRunOnnx, loadSlices, type RunExperimentOptions, type ExperimentResult, type RunOutcome } from './pipeline/experiment';
+export { runExperiment, exportRunOnnx, loadSlices, evaluateStoredRun, pretrainKey, type RunExperimentOptions, type ExperimentResult, type RunOutcome } from './pipeline/experiment';
 export { trainRun, loadRunNets, buildSegModel, buildRlModel, segNetSizes, RunInterrupted, type RunPhases, type TrainRunInput, type TrainRunResult } from './pipeline/train-run';
-export { predictSlices, caseRecord, casePngs, type CasePrediction, type EvalNets } from './pipeline/evaluate';
+export { predictSlices, caseRecord, casePngs, evaluateAndStore, type CasePrediction, type EvalNets } from './pipeline/evaluate';
 export { saveTrainState, readTrainState, loadTrainNets, loadTrainExtras, TRAIN_STATE_FORMAT, type TrainState } from './pipeline/checkpoint';
 export { toSlice, epochOrder, batchesOf, makeBatch, type Slice } from './pipeline/batches';
 export { buildReport, renderReport, compareAgainstBest, type Report, type ReportOptions, type ReportCell, type VariantSummary } from './report/build-report';
+export { DEMO_CONFIG_INPUT, demoConfig } from './config/demo';

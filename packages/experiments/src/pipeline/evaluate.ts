@@ -12,7 +12,9 @@ import type { z } from 'zod';
 import { computeSegmentationMetrics, intervalLabel, toCaseMetricRecord } from '@mrlseg/metrics';
 import { runEpisodeDeterministic } from '@mrlseg/rl-core';
 import { encodeGreyPng } from '@mrlseg/data';
+import type { ResultsStore } from '../store/store';
 import { makeBatch, type Slice } from './batches';
+import type { ProgressListener } from './events';
 
 export interface EvalNets {
   seg: tf.LayersModel;
@@ -100,4 +102,41 @@ export async function casePngs(p: CasePrediction): Promise<{ image: Buffer; pred
     groundTruth: await encodeGreyPng(s.mask, s.size, s.size, { binary: true }),
     actions: p.actions ? await encodeGreyPng(p.actions, s.size, s.size, { binary: true }) : null,
   };
+}
+
+export interface EvaluateAndStoreInput {
+  store: ResultsStore;
+  runId: string;
+  nets: EvalNets;
+  test: readonly Slice[];
+  intervals: z.infer<typeof IntervalsSchema>;
+  batchSize: number;
+  emit?: ProgressListener;
+  writePngs: boolean;
+  /** Called between prediction and writing (throws to stop). */
+  check?: () => void;
+}
+
+/** Predicts the held-out slices, writes their PNGs and replaces the run's cases in the store. */
+export async function evaluateAndStore(i: EvaluateAndStoreInput): Promise<{ meanDice: number | null; cases: number }> {
+  const emit = i.emit ?? (() => {});
+  const steps = Math.ceil(i.test.length / i.batchSize);
+  emit({ type: 'phase-start', runId: i.runId, phase: 'eval', epochs: 1, startEpoch: 0, stepsPerEpoch: steps });
+  const preds = predictSlices(i.nets, i.test, i.batchSize, (done) =>
+    emit({ type: 'step', runId: i.runId, phase: 'eval', epoch: 0, step: Math.ceil(done / i.batchSize), steps, loss: null, reward: null }),
+  );
+  i.check?.();
+  const records = preds.map((p) => caseRecord(i.runId, p, i.intervals));
+  if (i.writePngs) {
+    for (const p of preds) {
+      const png = await casePngs(p);
+      i.store.writeCaseArtifact(i.runId, p.slice.id, 'image', png.image);
+      i.store.writeCaseArtifact(i.runId, p.slice.id, 'prediction', png.prediction);
+      i.store.writeCaseArtifact(i.runId, p.slice.id, 'groundTruth', png.groundTruth);
+      if (png.actions) i.store.writeCaseArtifact(i.runId, p.slice.id, 'actions', png.actions);
+    }
+  }
+  i.store.replaceCases(i.runId, records);
+  const d = records.map((r) => r.dice).filter((v): v is number => v !== null);
+  return { meanDice: d.length ? d.reduce((a, b) => a + b, 0) / d.length : null, cases: records.length };
 }

@@ -6,7 +6,7 @@
  * (`makeFolds` of @mrlseg/data, seed 0 unless `folds.splitFile` names a saved split), so the
  * folds are the same for every variant and seed.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentConfig } from '@mrlseg/types';
 import { applySplit, loadSplit, makeFolds, openDataset, saveSplit, type SampleRef, type Split } from '@mrlseg/data';
@@ -16,6 +16,7 @@ import { applyVariant, variantSpec } from '../config/variants';
 import { configHash, planRuns, runId as makeRunId, slug, type RunPlan } from '../config/load-config';
 import { gitCommit, packageVersions } from '../config/provenance';
 import { toSlice, type Slice } from './batches';
+import { evaluateAndStore } from './evaluate';
 import type { ProgressListener } from './events';
 import { loadRunNets, RunInterrupted, trainRun, type RunPhases } from './train-run';
 
@@ -62,6 +63,20 @@ const stamp = (d = new Date()) => d.toISOString().replace(/[-:]/g, '').replace('
 
 function describeDataset(c: ExperimentConfig): string {
   return c.dataset.root ? `${c.dataset.format}:${c.dataset.root}` : `${c.dataset.format}(count=${c.dataset.synthetic.count}, size=${c.dataset.synthetic.size}, seed=${c.dataset.synthetic.seed})`;
+}
+
+/** Hash of what determines a run's pre-training (runs with equal keys share it). */
+export function pretrainKey(c: ExperimentConfig, fold: number): string {
+  const t = c.training;
+  return `pre-${configHash({
+    dataset: c.dataset,
+    preprocessing: c.preprocessing,
+    model: c.model,
+    net: variantSpec(c.variant).net,
+    training: { epochs: t.epochs, batchSize: t.batchSize, optimizer: t.optimizer, lr: t.lr, lrSchedule: t.lrSchedule, loss: t.loss, validateEvery: t.validateEvery },
+    seed: c.seed,
+    fold,
+  })}`;
 }
 
 /** Loads every usable slice of the dataset, preprocessed (no augmentation). */
@@ -143,8 +158,16 @@ export async function runExperiment(config: ExperimentConfig, opts: RunExperimen
     store.startRun({ id, experimentId, variant: plan.variant, fold: plan.fold, seed: plan.seed, dataset: describeDataset(config), backend: opts.backend, gitCommit: commit, config: runConfig, packageVersions: versions });
     emit({ type: 'run-start', runId: id, variant: plan.variant, fold: plan.fold, seed: plan.seed, index: i, total: plans.length, resumedFrom });
     const t0 = performance.now();
+    const key = pretrainKey(runConfig, plan.fold);
+    const sharedDir = join(store.runDir(experimentId, 'pretrained'), key);
+    const sharedSource = join(sharedDir, '..', `${key}.source`);
     try {
       const r = await trainRun({
+        sharedPretrain: {
+          dir: sharedDir,
+          sourceRunId: () => (existsSync(sharedSource) ? readFileSync(sharedSource, 'utf8').trim() : null),
+          publish: (rid) => writeFileSync(sharedSource, rid),
+        },
         store,
         runId: id,
         config: runConfig,
@@ -208,4 +231,37 @@ export async function exportRunOnnx(store: ResultsStore, runId: string, file: st
   }
   store.setOnnxPath(runId, file);
   return file;
+}
+
+/**
+ * Re-evaluates a stored run from its last checkpoint on its held-out fold (the split saved with its
+ * experiment), replacing its cases and PNGs. The run's own config says how to load the data.
+ */
+export async function evaluateStoredRun(store: ResultsStore, runId: string, opts: { onProgress?: ProgressListener; writePngs?: boolean } = {}): Promise<{ meanDice: number | null; cases: number }> {
+  const run = store.getRun(runId);
+  if (!run) throw new Error(`eval: no run '${runId}' in the store ${store.dir}`);
+  if (run.fold < 0) throw new Error(`eval: run ${runId} was trained on all data (folds.k = 0): it has no held-out fold to evaluate`);
+  const config = run.config as ExperimentConfig;
+  const splitFile = join(store.runDir(run.experimentId), 'split.json');
+  if (!existsSync(splitFile)) throw new Error(`eval: the split of experiment ${run.experimentId} is missing (${splitFile})`);
+  const split = await loadSplit(splitFile);
+  const { refs, slices } = await loadSlices(config, opts.onProgress);
+  const { test } = applySplit(split, refs, run.fold);
+  const { seg, rl } = await loadRunNets(store, runId);
+  try {
+    if (variantSpec(run.variant).rl && !rl) throw new Error(`eval: run ${runId} is an RL variant but its last checkpoint has no Reinforcement-Net (RL training not done yet)`);
+    return await evaluateAndStore({
+      store,
+      runId,
+      nets: { seg, rl, rlConfig: config.rl },
+      test: test.map((r) => slices.get(r.id)!),
+      intervals: config.dataset.intervals,
+      batchSize: Math.max(1, Math.min(16, config.training.batchSize)),
+      emit: opts.onProgress,
+      writePngs: opts.writePngs ?? true,
+    });
+  } finally {
+    seg.dispose();
+    rl?.dispose();
+  }
 }

@@ -6,7 +6,7 @@
  * epoch with nothing lost; seeds are derived from (run seed, phase, epoch), so a resumed run
  * computes what an uninterrupted one would.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SEG_NET_PRESETS, type ExperimentConfig, type SegNetSizes } from '@mrlseg/types';
@@ -17,7 +17,7 @@ import type { ResultsStore } from '../store/store';
 import { variantSpec } from '../config/variants';
 import { batchesOf, epochOrder, makeBatch, PHASE_SEED, type Slice } from './batches';
 import { loadTrainExtras, loadTrainNets, saveTrainState } from './checkpoint';
-import { caseRecord, casePngs, meanDice, predictSlices, type CasePrediction } from './evaluate';
+import { evaluateAndStore, meanDice, predictSlices } from './evaluate';
 import type { ProgressListener, TrainPhase } from './events';
 import { learningRateAt } from './schedule';
 
@@ -50,6 +50,13 @@ export interface TrainRunInput {
   onProgress?: ProgressListener;
   /** Write the per-case PNGs (default true). */
   writePngs?: boolean;
+  /**
+   * Pre-training shared between runs whose pre-training is identical (same data, network, loss,
+   * schedule, seed and fold: the paper pre-trains one Segmentation-Net for all RL variants):
+   * `dir` holds the final pre-training checkpoint once a run has finished it; a fresh run starts
+   * from there (copying the source run's pre-training curve) instead of repeating it.
+   */
+  sharedPretrain?: { dir: string; sourceRunId: () => string | null; publish: (runId: string) => void };
 }
 
 export interface TrainRunResult {
@@ -127,6 +134,15 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       rlDone = loaded.state.epoch + 1;
     }
     rewardFilter = (await loadTrainExtras(last.path, optimizers())).rewardFilter;
+  } else if (input.sharedPretrain && existsSync(input.sharedPretrain.dir) && E > 0) {
+    const loaded = await loadTrainNets(input.sharedPretrain.dir);
+    seg = loaded.seg;
+    loaded.rl?.dispose();
+    pretrainDone = E;
+    rewardFilter = (await loadTrainExtras(input.sharedPretrain.dir, optimizers())).rewardFilter;
+    const source = input.sharedPretrain.sourceRunId();
+    if (source) store.copyEpochs(source, runId, 'pretrain');
+    emit({ type: 'message', level: 'info', text: `run ${runId}: pre-training shared with run ${source ?? '(unknown)'} (identical pre-training config)` });
   } else {
     seg = buildSegModel(config);
   }
@@ -184,6 +200,14 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           await saveEpoch('pretrain', e, E, { loss: lossSum / n, reward: null, valDice, lr, durationMs: performance.now() - t0 });
         }
         pretrainDone = E;
+        const shared = input.sharedPretrain;
+        if (shared && !existsSync(shared.dir)) {
+          const tmp = `${shared.dir}.tmp`;
+          rmSync(tmp, { recursive: true, force: true });
+          cpSync(join(store.runDir(runId, 'checkpoints'), checkpointName('pretrain', E - 1)), tmp, { recursive: true });
+          renameSync(tmp, shared.dir);
+          shared.publish(runId);
+        }
       }
     }
 
@@ -260,25 +284,9 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
         if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
       }
       const t0 = performance.now();
-      emit({ type: 'phase-start', runId, phase: 'eval', epochs: 1, startEpoch: 0, stepsPerEpoch: Math.ceil(test.length / evalBatch) });
-      const preds: CasePrediction[] = predictSlices({ seg, rl: spec.rl ? rl : null, rlConfig: config.rl }, test, evalBatch, (done) =>
-        emit({ type: 'step', runId, phase: 'eval', epoch: 0, step: Math.ceil(done / evalBatch), steps: Math.ceil(test.length / evalBatch), loss: null, reward: null }),
-      );
-      check('evaluation');
-      const records = preds.map((p) => caseRecord(runId, p, intervals));
-      if (input.writePngs ?? true) {
-        for (const p of preds) {
-          const png = await casePngs(p);
-          store.writeCaseArtifact(runId, p.slice.id, 'image', png.image);
-          store.writeCaseArtifact(runId, p.slice.id, 'prediction', png.prediction);
-          store.writeCaseArtifact(runId, p.slice.id, 'groundTruth', png.groundTruth);
-          if (png.actions) store.writeCaseArtifact(runId, p.slice.id, 'actions', png.actions);
-        }
-      }
-      store.replaceCases(runId, records);
-      const d = records.map((r) => r.dice).filter((v): v is number => v !== null);
-      md = d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
-      cases = records.length;
+      const ev = await evaluateAndStore({ store, runId, nets: { seg, rl: spec.rl ? rl : null, rlConfig: config.rl }, test, intervals, batchSize: evalBatch, emit, writePngs: input.writePngs ?? true, check: () => check('evaluation') });
+      md = ev.meanDice;
+      cases = ev.cases;
       timings.eval = performance.now() - t0;
     }
     for (const ep of store.epochs(runId)) timings[ep.phase] = (timings[ep.phase] ?? 0) + ep.durationMs;

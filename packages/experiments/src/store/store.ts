@@ -336,6 +336,14 @@ export class ResultsStore {
     })();
   }
 
+  /** Copies the curve of `phase` from run `from` to run `to` (shared pre-training). */
+  copyEpochs(from: string, to: string, phase: EpochRecord['phase']): void {
+    this.writable();
+    this.db
+      .prepare('INSERT OR REPLACE INTO epochs (run_id, phase, epoch, loss, reward, val_dice, lr, duration_ms) SELECT ?, phase, epoch, loss, reward, val_dice, lr, 0 FROM epochs WHERE run_id = ? AND phase = ?')
+      .run(to, from, phase);
+  }
+
   /** Inserts (or replaces) per-case metrics in one transaction. */
   recordCases(cases: readonly CaseMetricRecord[]): void {
     this.writable();

@@ -1,0 +1,56 @@
+/**
+ * `mrlseg demo`: the main job. Generates the synthetic imbalanced dataset, runs the five ablation
+ * variants of Table V on one fold with the small demo config, prints the ablation table and the
+ * per-interval tables, stores everything for the API and the viewer, and exports the best run to
+ * ONNX (`artifacts/<runId>/model.onnx` in the store).
+ */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_STORE_DIR, RunInterrupted, buildReport, demoConfig, exportRunOnnx, openStore, renderReport, runExperiment } from '@mrlseg/experiments';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
+import { createProgress } from '../progress';
+import { summarize, withInterrupt } from './train';
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('the main job: synthetic dataset, the five ablation variants on one fold, the ablation table, everything stored, best model exported to ONNX')
+    .option('--store <dir>', 'results store folder', DEFAULT_STORE_DIR)
+    .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
+    .option('--resume', 'continue an interrupted demo in this store')
+    .option('--json', 'print the report as JSON instead of Markdown tables')
+    .action(async (o: { store: string; backend: BackendChoice; resume?: boolean; json?: boolean }) => {
+      if (!BACKEND_CHOICES.includes(o.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
+      const t0 = performance.now();
+      const progress = createProgress();
+      const sel = await selectBackend(o.backend);
+      progress.log(`backend: ${sel.backend} (${sel.reason})`);
+      const config = demoConfig();
+      const store = openStore(o.store);
+      try {
+        const result = await withInterrupt(progress.log, (signal) =>
+          runExperiment(config, { store, backend: sel.backend, resume: o.resume, signal, onProgress: progress.listener }),
+        ).finally(() => progress.stop());
+        const report = buildReport(store, { experimentId: result.experimentId });
+        const best = Object.entries(report.byVariant).sort((a, b) => (b[1].dice.Avg.mean ?? -1) - (a[1].dice.Avg.mean ?? -1))[0];
+        const bestRun = report.variants.find((v) => v.variant === best[0])!.runs[0];
+        const onnx = await exportRunOnnx(store, bestRun, join(store.runDir(bestRun), 'model.onnx'));
+        if (o.json) console.log(renderReport(report, 'json'));
+        else {
+          console.log(summarize({ ...result, onnx: { runId: bestRun, path: onnx } }, o.store));
+          console.log(`\n${renderReport(report, 'md')}`);
+        }
+        console.error(`demo finished in ${((performance.now() - t0) / 60000).toFixed(1)} min on ${sel.backend}; store ${resolve(o.store)}; best: ${best[0]} -> ${onnx}`);
+        if (result.runs.some((r) => r.status === 'failed')) process.exitCode = 1;
+      } catch (e) {
+        if (e instanceof RunInterrupted) {
+          console.error(`mrlseg: ${e.message} (mrlseg demo --resume --store ${o.store})`);
+          process.exitCode = 130;
+          return;
+        }
+        throw e;
+      } finally {
+        store.close();
+      }
+    });
+}

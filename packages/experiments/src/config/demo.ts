@@ -1,0 +1,32 @@
+/**
+ * The demo's experiment (`mrlseg demo`): the five ablation variants of Table V on fold 0 of 4 of
+ * the synthetic imbalanced dataset, sized to finish well within 15 minutes on 2 cores with the
+ * wasm backend. `configs/synthetic-demo.json` is the same config as a file (a test keeps them equal).
+ */
+import { ABLATION_VARIANTS, ExperimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from '@mrlseg/types';
+
+export const DEMO_CONFIG_INPUT: ExperimentConfigInput = {
+  name: 'demo',
+  dataset: { format: 'synthetic', intervals: 'ct', synthetic: { count: 160, slicesPerPatient: 8, size: 64, seed: 7 } },
+  preprocessing: { size: 64, augmentation: { enabled: true, flip: true, rot90: true, rotateDegrees: 0, intensityJitter: 0.05 } },
+  model: { preset: 'custom', segNet: { channels: [8, 16, 32, 64], hidden: 64, layers: 1, heads: 2, mlp: 128, decoderChannels: [32, 16, 8, 8] } },
+  rl: { episodeLength: 4, rewardFilterSize: 5 },
+  training: {
+    epochs: 12,
+    batchSize: 8,
+    lr: 0.003,
+    lrSchedule: { type: 'step', stepSize: 8, factor: 0.3 },
+    rlEpochs: 3,
+    rlBatchSize: 8,
+    rlLr: 0.001,
+    validateEvery: 4,
+  },
+  folds: { k: 4, only: [0] },
+  seed: 0,
+  variants: [...ABLATION_VARIANTS],
+};
+
+/** The parsed demo config. */
+export function demoConfig(): ExperimentConfig {
+  return ExperimentConfigSchema.parse(DEMO_CONFIG_INPUT);
+}

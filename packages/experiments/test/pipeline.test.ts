@@ -1,0 +1,153 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExperimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from '@mrlseg/types';
+import { usePortableBackend } from '@mrlseg/models';
+import { DEMO_CONFIG_INPUT, RunInterrupted, demoConfig, exportRunOnnx, openStore, runExperiment, type ProgressEvent, type ResultsStore } from '../src/index';
+
+/** A few 32-px synthetic slices and a tiny network: seconds per run on wasm. */
+export const TINY: ExperimentConfigInput = {
+  name: 'tiny',
+  dataset: { format: 'synthetic', synthetic: { count: 16, slicesPerPatient: 2, size: 32, seed: 3 } },
+  preprocessing: { size: 32 },
+  model: { preset: 'custom', segNet: { channels: [4, 8, 8, 16], hidden: 16, layers: 1, heads: 2, mlp: 32, decoderChannels: [8, 8, 4, 4] } },
+  training: { epochs: 2, rlEpochs: 1, batchSize: 4, rlBatchSize: 4, lr: 0.003 },
+  folds: { k: 4, only: [0] },
+  seed: 5,
+};
+const tiny = (over: ExperimentConfigInput = {}): ExperimentConfig => ExperimentConfigSchema.parse({ ...TINY, ...over });
+
+const dirs: string[] = [];
+const fresh = (): ResultsStore => {
+  const d = mkdtempSync(join(tmpdir(), 'mrlseg-pipe-'));
+  dirs.push(d);
+  return openStore(d);
+};
+beforeAll(async () => {
+  await usePortableBackend('wasm');
+});
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const caseTable = (s: ResultsStore, runId: string) => s.allCases(runId).map((c) => [c.caseId, c.dice, c.hd, c.fbRatio, c.interval]);
+
+describe('the pipeline on a tiny synthetic config (wasm)', () => {
+  let store: ResultsStore;
+  let runId: string;
+  let events: ProgressEvent[];
+  beforeAll(async () => {
+    store = fresh();
+    events = [];
+    const r = await runExperiment(tiny({ variant: 'rl-fb-adp-seg' }), { store, backend: 'wasm', onProgress: (e) => events.push(e) });
+    runId = r.runs[0].runId;
+  }, 120_000);
+
+  it('writes a completed run with its provenance, curves, checkpoint and held-out cases', () => {
+    const run = store.getRun(runId)!;
+    expect(run).toMatchObject({ status: 'completed', variant: 'rl-fb-adp-seg', fold: 0, seed: 5, backend: 'wasm' });
+    expect((run.config as ExperimentConfig).rl).toMatchObject({ useFb: true, useAdp: true, pretrain: true });
+    expect(run.packageVersions['@mrlseg/experiments']).toBe('0.1.0');
+    expect(run.timings.pretrain).toBeGreaterThan(0);
+    expect(run.timings.rl).toBeGreaterThan(0);
+    expect(store.epochs(runId).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'rl:0']);
+    expect(store.epochs(runId)[2].reward).not.toBeNull();
+    expect(existsSync(join(run.checkpointPath!, 'rl', 'weights.bin'))).toBe(true);
+    const cases = store.allCases(runId);
+    expect(cases.length).toBe(4); // one of four patient-level folds of 8 patients x 2 slices
+    expect(new Set(cases.map((c) => c.patient)).size).toBe(2);
+    for (const kind of ['image', 'prediction', 'groundTruth', 'actions'] as const) {
+      expect(readFileSync(store.caseArtifactPath(runId, cases[0].caseId, kind)).subarray(1, 4).toString()).toBe('PNG');
+    }
+    const types = new Set(events.map((e) => e.type));
+    expect([...types].sort()).toEqual(['epoch', 'experiment', 'phase-start', 'run-end', 'run-start', 'step']);
+  });
+
+  it('leaves no tensors behind between runs', async () => {
+    const before = tf.memory().numTensors;
+    await runExperiment(tiny({ variant: 'onlyseg', training: { ...TINY.training, epochs: 1 } }), { store: fresh(), backend: 'wasm', writePngs: false });
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
+  it('exports the RL run as one ONNX graph', async () => {
+    const file = join(store.runDir(runId), 'model.onnx');
+    await exportRunOnnx(store, runId, file);
+    expect(readFileSync(file).length).toBeGreaterThan(1000);
+    expect(store.getRun(runId)!.onnxPath).toBe(file);
+  });
+});
+
+describe('reproducibility and resume', () => {
+  it('same config, seed and backend give the same metrics; another seed does not', async () => {
+    const cfg = tiny({ variant: 'rl-seg' });
+    const a = fresh();
+    const b = fresh();
+    const ra = await runExperiment(cfg, { store: a, backend: 'wasm', writePngs: false });
+    const rb = await runExperiment(cfg, { store: b, backend: 'wasm', writePngs: false });
+    expect(caseTable(b, rb.runs[0].runId)).toEqual(caseTable(a, ra.runs[0].runId));
+    expect(b.epochs(rb.runs[0].runId).map((e) => e.loss)).toEqual(a.epochs(ra.runs[0].runId).map((e) => e.loss));
+    const c = fresh();
+    const rc = await runExperiment(tiny({ variant: 'rl-seg', seed: 6 }), { store: c, backend: 'wasm', writePngs: false });
+    expect(c.epochs(rc.runs[0].runId).map((e) => e.loss)).not.toEqual(a.epochs(ra.runs[0].runId).map((e) => e.loss));
+  }, 120_000);
+
+  it('an interrupted run resumes at the next epoch and ends as the uninterrupted one', async () => {
+    const cfg = tiny({ variant: 'rl-fb-seg', training: { ...TINY.training, epochs: 3, rlEpochs: 2 } });
+    const whole = fresh();
+    const rw = await runExperiment(cfg, { store: whole, backend: 'wasm', writePngs: false });
+
+    const store = fresh();
+    const ac = new AbortController();
+    let seen = 0;
+    const stop = (e: ProgressEvent) => {
+      if (e.type === 'epoch' && ++seen === 4) ac.abort(); // after pretrain 0-2 and rl 0
+    };
+    await expect(runExperiment(cfg, { store, backend: 'wasm', writePngs: false, signal: ac.signal, onProgress: stop })).rejects.toThrow(RunInterrupted);
+    const id = rw.runs[0].runId.replace(rw.experimentId, store.listExperiments()[0].id);
+    expect(store.getRun(id)).toMatchObject({ status: 'incomplete', error: expect.stringMatching(/interrupted during rl epoch 2.*--resume/) });
+    expect(store.epochs(id)).toHaveLength(4);
+    expect(store.allCases(id)).toHaveLength(0);
+
+    const resumed: ProgressEvent[] = [];
+    const rr = await runExperiment(cfg, { store, backend: 'wasm', writePngs: false, resume: true, onProgress: (e) => resumed.push(e) });
+    expect(rr.resumed).toBe(true);
+    expect(resumed.find((e) => e.type === 'phase-start')).toMatchObject({ phase: 'rl', startEpoch: 1 });
+    expect(store.getRun(id)!.status).toBe('completed');
+    expect(store.epochs(id).map((e) => `${e.phase}:${e.epoch}`)).toEqual(whole.epochs(rw.runs[0].runId).map((e) => `${e.phase}:${e.epoch}`));
+    const got = caseTable(store, id);
+    const want = caseTable(whole, rw.runs[0].runId);
+    expect(got.map((r) => r[0])).toEqual(want.map((r) => r[0]));
+    got.forEach((r, i) => {
+      expect(r[1] ?? -1).toBeCloseTo((want[i][1] as number | null) ?? -1, 5);
+    });
+    // a completed experiment resumes to nothing
+    const again = await runExperiment(cfg, { store, backend: 'wasm', writePngs: false, resume: true });
+    expect(again.runs.map((r) => r.status)).toEqual(['skipped']);
+  }, 150_000);
+
+  it('variants with identical pre-training share it', async () => {
+    const store = fresh();
+    const r = await runExperiment(tiny({ variants: ['onlyseg', 'rl-seg'], training: { ...TINY.training, rlEpochs: 1 } }), { store, backend: 'wasm', writePngs: false });
+    const [only, rl] = r.runs.map((o) => o.runId);
+    expect(store.getRun(rl)!.timings.pretrain).toBe(0);
+    expect(store.epochs(rl).filter((e) => e.phase === 'pretrain').map((e) => e.loss)).toEqual(store.epochs(only).map((e) => e.loss));
+  }, 120_000);
+
+  it('--resume without a prior experiment is refused', async () => {
+    await expect(runExperiment(tiny(), { store: fresh(), backend: 'wasm', resume: true })).rejects.toThrow(/--resume: no experiment made from this config/);
+  });
+});
+
+describe('the demo config', () => {
+  it('is the file configs/synthetic-demo.json and runs the five ablation variants on one fold', () => {
+    const file = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'configs', 'synthetic-demo.json'), 'utf8'));
+    const { $comment: _c, ...rest } = file;
+    void _c;
+    expect(ExperimentConfigSchema.parse(rest)).toEqual(demoConfig());
+    expect(demoConfig().variants).toEqual(['onlyseg', 'rl-seg', 'rl-fb-seg', 'rl-fb-adp-seg', 'rl-seg-nopretrain']);
+    expect(DEMO_CONFIG_INPUT.folds).toEqual({ k: 4, only: [0] });
+  });
+});
