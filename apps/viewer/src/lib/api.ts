@@ -7,6 +7,7 @@ import {
   CaseMetricRecordSchema,
   EpochRecordSchema,
   ExperimentRecordSchema,
+  pageSchema,
   RunRecordSchema,
   type CaseMetricRecord,
   type CasesQuery,
@@ -42,9 +43,12 @@ interface Schema<T> {
   safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
 }
 
+/** `{ items, total, page, pageSize }`, the page shape of @mrlseg/types that the API answers with. */
+const CASES_PAGE = pageSchema(CaseMetricRecordSchema) as unknown as Schema<CasesPage>;
+
 type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** Unwraps `[...]` or `{ <key>: [...] }` (the API wraps lists in an object with a named field). */
+/** Unwraps the API's list answers, `{ items: [...] }`, validating each item. */
 function listOf<T>(schema: Schema<T>, body: unknown, keys: string[], url: string): T[] {
   let arr: unknown = body;
   if (!Array.isArray(body) && body && typeof body === 'object') {
@@ -112,33 +116,24 @@ export class ApiClient {
 
   async experiments(signal?: AbortSignal): Promise<ExperimentRecord[]> {
     const p = '/api/v1/experiments';
-    return listOf(ExperimentRecordSchema, await this.json(p, signal), ['experiments', 'items'], p);
+    return listOf(ExperimentRecordSchema, await this.json(p, signal), ['items'], p);
   }
 
   async runs(signal?: AbortSignal): Promise<RunRecord[]> {
     const p = '/api/v1/runs';
-    return listOf(RunRecordSchema, await this.json(p, signal), ['runs', 'items'], p);
+    return listOf(RunRecordSchema, await this.json(p, signal), ['items'], p);
   }
 
   async run(id: string, signal?: AbortSignal): Promise<RunRecord> {
     const p = `/api/v1/runs/${encodeURIComponent(id)}`;
-    return one(RunRecordSchema, await this.json(p, signal), ['run'], p);
+    return one(RunRecordSchema, await this.json(p, signal), [], p);
   }
 
   async cases(runId: string, query: Partial<CasesQuery>, signal?: AbortSignal): Promise<CasesPage> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
     const p = `/api/v1/runs/${encodeURIComponent(runId)}/cases${qs.size ? `?${qs}` : ''}`;
-    const body = await this.json(p, signal);
-    const items = listOf(CaseMetricRecordSchema, body, ['cases', 'items'], p);
-    const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-    const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-    return {
-      items,
-      total: num(b.total, items.length),
-      page: num(b.page, query.page ?? 1),
-      pageSize: num(b.pageSize, query.pageSize ?? items.length),
-    };
+    return one(CASES_PAGE, await this.json(p, signal), [], p);
   }
 
   /** Every case of a run (pages of 500, the API's maximum). */
@@ -153,7 +148,7 @@ export class ApiClient {
 
   async epochs(runId: string, signal?: AbortSignal): Promise<EpochRecord[]> {
     const p = `/api/v1/runs/${encodeURIComponent(runId)}/epochs`;
-    return listOf(EpochRecordSchema, await this.json(p, signal), ['epochs', 'items'], p);
+    return listOf(EpochRecordSchema, await this.json(p, signal), ['items'], p);
   }
 
   caseImageUrl(runId: string, caseId: string, kind: CaseImageKind): string {
