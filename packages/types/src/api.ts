@@ -26,6 +26,17 @@ export const SegmentQuerySchema = z.object({
     .lt(1, 'threshold must lie in (0, 1)')
     .default(0.5)
     .describe('foreground when the probability is >= threshold'),
+  slice: z.coerce.number().int().min(0).optional().describe('NIfTI uploads: index of the slice to segment (default: the middle one)'),
+  axis: z.coerce
+    .number()
+    .int()
+    .refine((a) => a === 0 || a === 2, 'axis must be 0 (sagittal, KiTS19 layout) or 2 (axial)')
+    .default(2)
+    .describe('NIfTI uploads: slicing axis'),
+  window: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe("DICOM/NIfTI uploads (values in HU): on = the paper's CT window [-79, 304] to [0, 255]; off = the slice's own min..max"),
   includeMask: z
     .enum(['true', 'false', '1', '0'])
     .transform((v) => v === 'true' || v === '1')
@@ -52,6 +63,10 @@ export const ActionMaskSummarySchema = z.object({
 
 export const SegmentResultSchema = z.object({
   model: z.string().describe('"default" or the run id whose model was used'),
+  source: z.object({
+    kind: z.enum(['png', 'jpeg', 'dicom', 'nifti']),
+    slice: z.number().int().nullable().describe('the NIfTI slice segmented (null for 2-D files)'),
+  }),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   modelInput: z.object({ width: z.number().int().positive(), height: z.number().int().positive(), layout: z.enum(['NHWC', 'NCHW']) }),

@@ -11,6 +11,7 @@ import { decodeGrey, resizeBilinear, resizeNearest } from '@mrlseg/data';
 import { HttpError, unsupportedMedia } from '../errors';
 import type { LoadedModel, Layout } from './models';
 import type { InferenceQueue } from './queue';
+import { decodeVolumeSlice, sniffVolume, type VolumeKind, type VolumeSliceOptions } from './volumes';
 
 export type ImageKind = 'png' | 'jpeg';
 
@@ -22,7 +23,7 @@ export function sniffImage(bytes: Uint8Array): ImageKind | null {
 }
 
 export interface DecodedUpload {
-  kind: ImageKind;
+  kind: ImageKind | VolumeKind;
   width: number;
   height: number;
   /** Row-major H x W grey values 0..255. */
@@ -35,7 +36,7 @@ export interface DecodedUpload {
  */
 export async function checkUpload(bytes: Uint8Array, field: string, maxPixels: number): Promise<{ kind: ImageKind; width: number; height: number }> {
   const kind = sniffImage(bytes);
-  if (!kind) throw unsupportedMedia(`field '${field}' is not a PNG or JPEG image`);
+  if (!kind) throw unsupportedMedia(`field '${field}' is not a PNG or JPEG image${sniffVolume(bytes) ? ' (DICOM and NIfTI are accepted by /segment only)' : ''}`);
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes).metadata();
@@ -54,6 +55,17 @@ export async function decodeUpload(bytes: Uint8Array, field: string, maxPixels: 
   const { kind } = await checkUpload(bytes, field, maxPixels);
   const g = await decodeGrey(bytes, field);
   return { kind, width: g.width, height: g.height, grey: g.data };
+}
+
+/**
+ * Decodes a segment upload: PNG/JPEG through sharp, or one slice of a DICOM/NIfTI file through
+ * the data package (see volumes.ts); anything else -> 415.
+ */
+export async function decodeSegmentUpload(bytes: Uint8Array, field: string, o: VolumeSliceOptions): Promise<DecodedUpload & { slice: number | null }> {
+  const volume = sniffVolume(bytes);
+  if (volume) return { kind: volume, ...(await decodeVolumeSlice(bytes, volume, field, o)) };
+  if (!sniffImage(bytes)) throw unsupportedMedia(`field '${field}' is not a PNG, JPEG, DICOM or NIfTI image`);
+  return { ...(await decodeUpload(bytes, field, o.maxPixels)), slice: null };
 }
 
 /** The model's input tensor: grey / 255 bilinearly resized to the model's size (as in training). */

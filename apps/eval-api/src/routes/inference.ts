@@ -8,7 +8,7 @@ import { encodeGreyPng, readBinaryMask } from '@mrlseg/data';
 import { computeFbRatio, computeSegmentationMetrics } from '@mrlseg/metrics';
 import { EvaluateQuerySchema, SegmentQuerySchema, parseWith, type EvaluateResult, type SegmentResult } from '@mrlseg/types';
 import { HttpError } from '../errors';
-import { checkUpload, decodeUpload, segment } from '../inference/segment';
+import { checkUpload, decodeSegmentUpload, segment } from '../inference/segment';
 import type { ModelRegistry } from '../inference/models';
 import type { InferenceQueue } from '../inference/queue';
 import { multipartFiles, uploadedFile } from '../upload';
@@ -34,7 +34,7 @@ export function inferenceRouter(deps: InferenceDeps): Router {
     // Query string wins over multipart text fields of the same name.
     const q = parseWith(SegmentQuerySchema, { ...(req.body ?? {}), ...req.query }, 'segment request');
     const bytes = uploadedFile(req.files, 'image');
-    const img = await decodeUpload(bytes, 'image', deps.maxPixels);
+    const img = await decodeSegmentUpload(bytes, 'image', { slice: q.slice, axis: q.axis as 0 | 2, window: q.window, maxPixels: deps.maxPixels });
     const model = await deps.registry.load(deps.registry.resolve(q.model));
     const out = await segment(img, model, deps.queue, q.threshold, t0);
     const fb = computeFbRatio(out.mask);
@@ -58,6 +58,7 @@ export function inferenceRouter(deps: InferenceDeps): Router {
     }
     const body: SegmentResult = {
       model: model.key,
+      source: { kind: img.kind, slice: img.slice },
       width: out.width,
       height: out.height,
       modelInput: { width: model.width, height: model.height, layout: model.layout },
