@@ -24,61 +24,71 @@ export function euclideanDistanceTransform(seeds: Uint8Array, width: number, hei
   return sq;
 }
 
-/** Squared distances (units of spacing squared); no validation: callers have checked the inputs. */
-export function squaredDistanceTransform(seeds: Uint8Array, width: number, height: number, sx: number, sy: number): Float64Array {
+/**
+ * Squared distances (units of spacing squared); no validation: callers have checked the inputs.
+ * With `rows`, the row pass runs only on rows y where rows[y] is non-zero; other rows hold only the
+ * column-pass values (used when distances are needed at a few pixels only).
+ */
+export function squaredDistanceTransform(seeds: Uint8Array, width: number, height: number, sx: number, sy: number, rows?: Uint8Array): Float64Array {
   const n = width * height;
   const g = new Float64Array(n);
-  // Pass 1, down each column: squared distance to the nearest seed in the same column.
+  // Pass 1, down each column: squared distance to the nearest seed in the same column. Swept row by
+  // row (a forward and a backward sweep with the last seed row per column) to stay cache-friendly.
   const sy2 = sy * sy;
-  for (let x = 0; x < width; x++) {
-    let last = -1;
-    for (let y = 0; y < height; y++) {
-      const i = y * width + x;
-      if (seeds[i]) {
-        last = y;
-        g[i] = 0;
-      } else {
-        g[i] = last < 0 ? Infinity : (y - last) * (y - last) * sy2;
-      }
+  const last = new Int32Array(width).fill(-1);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      if (seeds[row + x]) last[x] = y;
+      const l = last[x];
+      g[row + x] = l < 0 ? Infinity : (y - l) * (y - l) * sy2;
     }
-    last = -1;
-    for (let y = height - 1; y >= 0; y--) {
-      const i = y * width + x;
-      if (seeds[i]) {
-        last = y;
-      } else if (last >= 0) {
-        const d = (last - y) * (last - y) * sy2;
-        if (d < g[i]) g[i] = d;
+  }
+  last.fill(-1);
+  for (let y = height - 1; y >= 0; y--) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      if (seeds[row + x]) last[x] = y;
+      const l = last[x];
+      if (l >= 0) {
+        const d = (l - y) * (l - y) * sy2;
+        if (d < g[row + x]) g[row + x] = d;
       }
     }
   }
-  // Pass 2, along each row: lower envelope of the parabolas sx^2 (x - q)^2 + g(q).
+  // Pass 2, along each row: lower envelope of the parabolas sx^2 (x - q)^2 + g(q). With
+  // h(q) = g(q) + sx^2 q^2, parabolas q > p intersect at s = (h(q) - h(p)) / (2 sx^2 (q - p)).
   const a = sx * sx;
   const f = new Float64Array(width);
+  const hv = new Float64Array(width); // h of the envelope's parabolas
   const v = new Int32Array(width);
   const z = new Float64Array(width + 1);
+  const a2 = 2 * a;
   for (let y = 0; y < height; y++) {
+    if (rows !== undefined && !rows[y]) continue;
     const row = y * width;
-    for (let x = 0; x < width; x++) f[x] = g[row + x];
     let k = -1;
     for (let q = 0; q < width; q++) {
-      const fq = f[q];
+      const fq = g[row + q];
+      f[q] = fq;
       if (fq === Infinity) continue;
+      const hq = fq + a * q * q;
       if (k < 0) {
         k = 0;
         v[0] = q;
+        hv[0] = hq;
         z[0] = -Infinity;
         z[1] = Infinity;
         continue;
       }
-      const hq = fq + a * q * q;
-      let s = (hq - (f[v[k]] + a * v[k] * v[k])) / (2 * a * (q - v[k]));
+      let s = (hq - hv[k]) / (a2 * (q - v[k]));
       while (s <= z[k]) {
         k--;
-        s = (hq - (f[v[k]] + a * v[k] * v[k])) / (2 * a * (q - v[k]));
+        s = (hq - hv[k]) / (a2 * (q - v[k]));
       }
       k++;
       v[k] = q;
+      hv[k] = hq;
       z[k] = s;
       z[k + 1] = Infinity;
     }
@@ -86,8 +96,9 @@ export function squaredDistanceTransform(seeds: Uint8Array, width: number, heigh
     k = 0;
     for (let x = 0; x < width; x++) {
       while (z[k + 1] < x) k++;
-      const d = x - v[k];
-      g[row + x] = a * d * d + f[v[k]];
+      const vk = v[k];
+      const d = x - vk;
+      g[row + x] = a * d * d + f[vk];
     }
   }
   return g;

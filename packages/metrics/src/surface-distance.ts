@@ -80,13 +80,21 @@ function crop(m: Uint8Array, width: number, x0: number, y0: number, w: number, h
 /** Distances at the pixels of `from` to the nearest pixel of `to`. */
 function sample(from: Uint8Array, to: Uint8Array, w: number, h: number, sx: number, sy: number): Float64Array {
   let n = 0;
-  for (let i = 0; i < from.length; i++) n += from[i];
+  const rows = new Uint8Array(h); // rows holding query pixels: only they need the EDT's row pass
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (from[i]) {
+        n++;
+        rows[y] = 1;
+      }
+    }
+  }
   const out = new Float64Array(n);
   if (n === 0) return out;
   let hasTo = false;
   for (let i = 0; i < to.length && !hasTo; i++) hasTo = to[i] !== 0;
   if (!hasTo) return out.fill(Infinity);
-  const d2 = squaredDistanceTransform(to, w, h, sx, sy);
+  const d2 = squaredDistanceTransform(to, w, h, sx, sy, rows);
   let k = 0;
   for (let i = 0; i < from.length; i++) if (from[i]) out[k++] = Math.sqrt(d2[i]);
   return out;

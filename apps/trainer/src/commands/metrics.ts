@@ -20,7 +20,6 @@ import {
   parseIntervalSpec,
   renderTable,
   resolveIntervalEdges,
-  summarizeByInterval,
   type Hd95Convention,
   type IntervalSpec,
   type SegmentationMetrics,
@@ -205,7 +204,7 @@ async function runDirs(o: MetricsCliOptions): Promise<void> {
   const empties = {
     emptyGt: rows.filter((r) => r.m.emptyGt).length,
     emptyPred: rows.filter((r) => r.m.emptyPred).length,
-    outside: summarizeByInterval(rows.map((r) => r.m), () => null, o.intervals).outside,
+    outside: rows.filter((r) => r.m.interval === null).length,
   };
   if (o.json) {
     console.log(
