@@ -223,6 +223,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     await expect.poll(() => new URL(page.url()).searchParams.get('case'), SLOW).not.toBe(before);
     await page.keyboard.press('ArrowLeft');
     await expect.poll(() => new URL(page.url()).searchParams.get('case'), SLOW).toBe(before);
+    await expect.poll(() => page.locator('[aria-busy="true"]').count(), SLOW).toBe(0); // the case has loaded, not the previous one dimmed
     await expect.poll(async () => Number(await canvas.getAttribute('data-overlap')), SLOW).toBeGreaterThan(0);
     await page.screenshot({ path: join(ARTIFACTS, 'case-1280.png'), fullPage: true });
     await page.setViewportSize({ width: 800, height: 1100 });

@@ -1,5 +1,6 @@
 import type { CaseMetricRecord, RunRecord } from '@mrlseg/types';
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { Loading } from './Status';
 import { composeOverlay, LAYER_COLOURS, representedImage, type GreyImage, type LayerStyle, type OverlayOptions } from '../lib/overlay';
 import { decodeToGrey, paint } from '../lib/png';
 import { useAsync } from '../lib/use-async';
@@ -48,6 +49,9 @@ export function CaseViewer({ run, record, onPrev, onNext, position }: { run: Run
     },
     [run.id, record.caseId, api],
   );
+  const shown = useRef<CaseImages | null>(null);
+  if (state.status === 'ok') shown.current = state.data;
+  else if (state.status === 'error') shown.current = null;
   return (
     <div className="case-viewer">
       <div className="case-head">
@@ -80,9 +84,17 @@ export function CaseViewer({ run, record, onPrev, onNext, position }: { run: Run
         {record.emptyGt && <dd className="warn">empty ground truth</dd>}
         {record.emptyPred && <dd className="warn">empty prediction</dd>}
       </dl>
-      <Async state={state} what="the case images">
-        {(imgs) => <Layers imgs={imgs} ct={ctWindowOf(run)} view={view} />}
-      </Async>
+      {state.status === 'loading' && shown.current ? (
+        // keep the previous case on screen (dimmed) while the next one loads: no flicker when stepping with the keys
+        <div className="stale" aria-busy="true">
+          <Loading what="the next case" />
+          <Layers imgs={shown.current} ct={ctWindowOf(run)} view={view} />
+        </div>
+      ) : (
+        <Async state={state} what="the case images">
+          {(imgs) => <Layers imgs={imgs} ct={ctWindowOf(run)} view={view} />}
+        </Async>
+      )}
     </div>
   );
 }
