@@ -40,7 +40,12 @@ export interface BenchResult {
   predictMs: number;
   /** Worker threads of the data-parallel train step (1: this thread). */
   workers: number;
+  /** Peak resident set size of the process so far (MiB; includes the worker threads). */
+  peakRssMiB: number;
 }
+
+/** Peak RSS of this process in MiB (process.resourceUsage().maxRSS is in KiB). */
+const peakRssMiB = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -71,7 +76,7 @@ export async function runBenchUnet(opts: { size: number; batch: number; steps?: 
   if (workers > 1) {
     const trainStepMs = await parallelTrainStepMs(opts.size, opts.batch, steps, seed, workers);
     const single = await benchInThisThread(opts.size, opts.batch, steps, seed, false);
-    return { ...single, trainStepMs, workers };
+    return { ...single, trainStepMs, workers, peakRssMiB: peakRssMiB() };
   }
   return benchInThisThread(opts.size, opts.batch, steps, seed, true);
 }
@@ -115,6 +120,7 @@ async function benchInThisThread(size: number, batch: number, steps: number, see
       trainStepMs: timeTraining ? Math.round(median(train) * 10) / 10 : NaN,
       predictMs: Math.round(median(pred) * 10) / 10,
       workers: 1,
+      peakRssMiB: peakRssMiB(),
     };
   } finally {
     x.dispose();

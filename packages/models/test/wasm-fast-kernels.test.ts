@@ -71,6 +71,8 @@ describe('Conv2DBackpropFilter by taps (wasm) with dilation equals a plain loop'
   it.each([
     [[1, 9, 9, 2], [3, 3, 2, 3], 2, 'same'],
     [[2, 10, 8, 3], [3, 3, 3, 2], 2, 'valid'],
+    // 9 taps x 20 channels = 180 rows > STACK_ROWS: one product per tap instead of one stacked product.
+    [[1, 8, 8, 20], [3, 3, 20, 2], 2, 'same'],
   ] as [[number, number, number, number], [number, number, number, number], number, 'same' | 'valid'][])('x %j w %j dilation %i %s', async (xShape, wShape, dil, pad) => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(seeded(n(xShape), 5), xShape);

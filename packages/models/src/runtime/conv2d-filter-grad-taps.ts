@@ -21,6 +21,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { aliasId, baseOf, heapF32, idOf, matMulIds, releaseAlias, type WasmBackendInternals } from './wasm-heap';
 
+/** Up to this many (tap, input channel) rows the taps are stacked into one product (see below). */
+export const STACK_ROWS = 160;
+
 /** Grid of the tap formulation (pure arithmetic; exported for tests). */
 export function planFilterGradTaps(
   xShape: readonly number[],
@@ -59,6 +62,13 @@ export function filterGradTapsWasm(
   const [B, H, W, Ci] = x.shape;
   const [, OH, OW, Co] = dy.shape;
   const [KH, KW] = filterShape;
+  if (KH === 1 && KW === 1 && Co === 1 && OH === H && OW === W) {
+    // A 1x1 head with one output channel: dW[0, 0, ci, 0] = sum_m dy[m] x[m, ci], i.e. dy read as
+    // [1 x B*H*W] times x read as [B*H*W x Cin], both in place.
+    const out1 = backend.makeOutput([1, 1, Ci, 1], 'float32');
+    matMulIds(backend, idOf(backend, dy), idOf(backend, x), idOf(backend, out1), 1, B * H * W, Ci);
+    return out1;
+  }
   const { Hp, Wp, M, tail, offsets } = planFilterGradTaps(x.shape, dy.shape, filterShape, padTop, padLeft, dilations);
 
   const xc = backend.makeOutput([Ci * M + tail], 'float32');
@@ -100,6 +110,27 @@ export function filterGradTapsWasm(
   }
 
   const dypId = idOf(backend, dyp);
+  if (Ci * offsets.length <= STACK_ROWS) {
+    // Few input channels (a network's first conv): one product over all taps at once, with the
+    // tap-shifted rows of Xc stacked as [taps * Cin x M] (each row one memcpy), so XNNPACK does
+    // not stream dYp once per tap for a product with a single row.
+    const rows = Ci * offsets.length;
+    const stacked = backend.makeOutput([rows, M], 'float32');
+    const h = heapF32(backend);
+    const sb = baseOf(backend, stacked);
+    const xcb2 = baseOf(backend, xc);
+    for (let t = 0; t < offsets.length; t++) {
+      for (let ci = 0; ci < Ci; ci++) {
+        const src = xcb2 + ci * M + offsets[t];
+        h.copyWithin(sb + (t * Ci + ci) * M, src, src + M);
+      }
+    }
+    matMulIds(backend, idOf(backend, stacked), dypId, idOf(backend, out), rows, M, Co);
+    backend.disposeData(stacked.dataId);
+    backend.disposeData(xc.dataId);
+    backend.disposeData(dyp.dataId);
+    return out;
+  }
   for (let t = 0; t < offsets.length; t++) {
     const aId = aliasId(backend, xc, offsets[t], Ci * M);
     const oId = aliasId(backend, out, t * Ci * Co, Ci * Co);
