@@ -236,7 +236,8 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
   it('segments an uploaded image in the browser (onnxruntime-web) and shows the mask and the action mask', async () => {
     const rl = info.runs.find((r) => r.variant === 'rl-fb-adp-seg')!;
     const caseDir = join(STORE, 'artifacts', rl.id, 'cases');
-    const image = join(caseDir, readdirSync(caseDir)[0], 'image.png');
+    const caseId = readdirSync(caseDir).sort()[0];
+    const image = join(caseDir, caseId, 'image.png');
     const segmentCalls: string[] = [];
     page.on('request', (r) => {
       if (r.url().includes('/segment')) segmentCalls.push(r.url());
@@ -252,6 +253,41 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     const size = await page.getByTestId('try-mask').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
     expect(size).toEqual([32, 32]);
     expect(segmentCalls).toEqual([]);
+    // The browser's mask against the pipeline's stored prediction of the same case (TensorFlow.js,
+    // float input; the upload is the 8-bit PNG of it, so a pixel near p = 0.5 may flip).
+    const agreement = await page.evaluate(async ([src, actionsSrc]) => {
+      const whiteOf = async (url: string) => {
+        const a = new Image();
+        a.src = url;
+        await a.decode();
+        const cv = document.createElement('canvas');
+        [cv.width, cv.height] = [a.width, a.height];
+        cv.getContext('2d')!.drawImage(a, 0, 0);
+        const d = cv.getContext('2d')!.getImageData(0, 0, a.width, a.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] >= 128) n++;
+        return n;
+      };
+      const storedMasked = await whiteOf(actionsSrc);
+      const img = new Image();
+      img.src = src;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width;
+      c.height = img.height;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const stored = ctx.getImageData(0, 0, c.width, c.height).data;
+      const mask = document.querySelector<HTMLCanvasElement>('[data-testid="try-mask"]')!;
+      const mine = mask.getContext('2d')!.getImageData(0, 0, mask.width, mask.height).data;
+      let same = 0;
+      for (let i = 0; i < mine.length; i += 4) if (mine[i] >= 128 === stored[i] >= 128) same++;
+      return { mask: same / (mine.length / 4), storedMasked };
+    }, [`/api/v1/runs/${encodeURIComponent(rl.id)}/cases/${encodeURIComponent(caseId)}/prediction.png`, `/api/v1/runs/${encodeURIComponent(rl.id)}/cases/${encodeURIComponent(caseId)}/actions.png`]);
+    const masked = Number(await result.getAttribute('data-masked'));
+    console.log(`viewer e2e: in-browser mask agrees with the stored prediction on ${(agreement.mask * 100).toFixed(2)}% of pixels; agent masked ${masked} px in the browser, ${agreement.storedMasked} px in the stored actions.png`);
+    expect(agreement.mask).toBeGreaterThanOrEqual(0.95);
+    expect(Math.abs(masked - agreement.storedMasked)).toBeLessThanOrEqual(0.05 * 32 * 32);
     await page.screenshot({ path: join(ARTIFACTS, 'try-it-1280.png'), fullPage: true });
   });
 

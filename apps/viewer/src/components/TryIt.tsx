@@ -114,7 +114,7 @@ function TryResult({ result, file, loadMs }: { result: BrowserSegmentation; file
   const maskRgba = greyToRgba(mask);
   const total = mask.width * mask.height;
   return (
-    <div className="try-result" data-testid="try-result" data-foreground={result.foregroundPixels}>
+    <div className="try-result" data-testid="try-result" data-foreground={result.foregroundPixels} data-masked={actions ? countOn(actions) : undefined}>
       <p>
         <strong>{file}</strong>: {result.foregroundPixels} of {total} pixels foreground ({((100 * result.foregroundPixels) / total).toFixed(2)}%), model input {input.width}×{input.height},
         inference {result.inferenceMs.toFixed(0)} ms in this browser{loadMs !== null && ` (model loaded in ${loadMs.toFixed(0)} ms)`}.
