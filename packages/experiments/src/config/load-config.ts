@@ -36,6 +36,9 @@ export function loadExperimentConfig(file: string | undefined, overrides: Record
   const ods = overrides.dataset as Record<string, unknown> | undefined;
   if (ods && typeof ods.root === 'string') overrides = deepMerge(overrides, { dataset: { root: resolve(ods.root) } });
   const config = parseWith(ExperimentConfigSchema, deepMerge(base, overrides), what);
+  if (config.folds.k === 1) {
+    throw new ConfigError(what, [{ path: 'folds.k', message: 'must be 0 (train on everything, no held-out fold) or at least 2' }]);
+  }
   if (config.dataset.format !== 'synthetic' && !config.dataset.root) {
     throw new ConfigError(what, [{ path: 'dataset.root', message: `required for format '${config.dataset.format}' (only 'synthetic' generates its data)` }]);
   }

@@ -114,7 +114,7 @@ export interface EvaluateAndStoreInput {
   emit?: ProgressListener;
   writePngs: boolean;
   /** Called between prediction and writing (throws to stop). */
-  check?: () => void;
+  check?: () => void | Promise<void>;
 }
 
 /** Predicts the held-out slices, writes their PNGs and replaces the run's cases in the store. */
@@ -125,7 +125,7 @@ export async function evaluateAndStore(i: EvaluateAndStoreInput): Promise<{ mean
   const preds = predictSlices(i.nets, i.test, i.batchSize, (done) =>
     emit({ type: 'step', runId: i.runId, phase: 'eval', epoch: 0, step: Math.ceil(done / i.batchSize), steps, loss: null, reward: null }),
   );
-  i.check?.();
+  await i.check?.();
   const records = preds.map((p) => caseRecord(i.runId, p, i.intervals));
   if (i.writePngs) {
     for (const p of preds) {

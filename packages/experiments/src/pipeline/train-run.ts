@@ -110,7 +110,10 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const R = spec.rl ? config.training.rlEpochs : 0;
   const seed = config.seed;
   if (train.length === 0) throw new Error(`run ${runId}: no training slices`);
-  const check = (where: string) => {
+  // Training steps are synchronous on cpu/wasm: yield to the event loop before each step so a
+  // Ctrl-C (a macrotask) is seen between steps.
+  const check = async (where: string) => {
+    await new Promise<void>((res) => setImmediate(res));
     if (signal?.aborted) throw new RunInterrupted(runId, where);
   };
 
@@ -185,7 +188,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           let lossSum = 0;
           let n = 0;
           for (let s = 0; s < order.length; s++) {
-            check(`pretrain epoch ${e + 1}`);
+            await check(`pretrain epoch ${e + 1}`);
             const { images, labels } = makeBatch(train, order[s], { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.pretrain, epoch: e });
             const loss = segOpt.minimize(() => lossFn(labels, seg.apply(images, { training: true }) as tf.Tensor), true, segVars)!;
             const l = (await loss.data())[0];
@@ -195,7 +198,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
             n += order[s].length;
             emit({ type: 'step', runId, phase: 'pretrain', epoch: e, step: s + 1, steps, loss: l, reward: null });
           }
-          check(`pretrain epoch ${e + 1}`);
+          await check(`pretrain epoch ${e + 1}`);
           const valDice = validate(e, E, false);
           await saveEpoch('pretrain', e, E, { loss: lossSum / n, reward: null, valDice, lr, durationMs: performance.now() - t0 });
         }
@@ -244,7 +247,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           let n = 0;
           try {
             for (let s = 0; s < order.length; s++) {
-              check(`rl epoch ${e + 1}`);
+              await check(`rl epoch ${e + 1}`);
               const { images, labels } = makeBatch(train, order[s], { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.rl, epoch: e });
               let r;
               try {
@@ -263,7 +266,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           } finally {
             trainer.dispose();
           }
-          check(`rl epoch ${e + 1}`);
+          await check(`rl epoch ${e + 1}`);
           const valDice = validate(e, R, true);
           await saveEpoch('rl', e, R, { loss: lossSum / n, reward: rewardSum / n, valDice, lr, durationMs: performance.now() - t0 });
         }
