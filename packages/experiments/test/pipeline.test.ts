@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
-import { DEMO_CONFIG_INPUT, RunInterrupted, demoConfig, exportRunOnnx, openStore, runExperiment, type ProgressEvent, type ResultsStore } from '../src/index';
+import { DEMO_CONFIG_INPUT, RunInterrupted, demoConfig, exportRunOnnx, loadExperimentConfig, openStore, planRuns, runExperiment, type ProgressEvent, type ResultsStore } from '../src/index';
 
 /** A few 32-px synthetic slices and a tiny network: seconds per run on wasm. */
 export const TINY: ExperimentConfigInput = {
@@ -149,5 +149,25 @@ describe('the demo config', () => {
     expect(ExperimentConfigSchema.parse(rest)).toEqual(demoConfig());
     expect(demoConfig().variants).toEqual(['onlyseg', 'rl-seg', 'rl-fb-seg', 'rl-fb-adp-seg', 'rl-seg-nopretrain']);
     expect(DEMO_CONFIG_INPUT.folds).toEqual({ k: 4, only: [0] });
+  });
+});
+
+describe('the shipped dataset configs', () => {
+  const configs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'configs');
+  const shared = process.env.MRLSEG_SHARED_DATA ?? join(configs, '..', '..', 'shared', 'data');
+  it.each([
+    ['busi.json', 'busi', 'busi', ['onlyseg', 'rl-fb-adp-seg']],
+    ['pancreas-ct.json', 'pancreas-ct', 'pancreas-ct', 5],
+    ['kits19-slices.json', 'kits19-slices', 'kits19-slices', 5],
+  ])('%s validates and points at the %s layout', (file, format, folder, variants) => {
+    if (!existsSync(join(shared, folder))) {
+      console.warn(`skipping ${file}: ${join(shared, folder)} is absent (set MRLSEG_SHARED_DATA)`);
+      return;
+    }
+    const c = loadExperimentConfig(join(configs, file), { dataset: { root: join(shared, folder) } });
+    expect(c.dataset.format).toBe(format);
+    if (Array.isArray(variants)) expect(c.variants).toEqual(variants);
+    else expect(c.variants).toHaveLength(variants);
+    expect(planRuns(c).length).toBe((c.variants?.length ?? 1) * c.folds.k);
   });
 });
