@@ -5,11 +5,12 @@
  * (bin/mrlseg-api.mjs), as users run it; it stops by itself.
  *
  *   npx tsx apps/eval-api/bench/load.bench.ts [--model tiny|seg-net] [--requests 256] [--clients 32]
- *       [--size 512] [--model-size 128] [--concurrency n] [--max-seconds 120]
+ *       [--size 512] [--model-size 128] [--concurrency n] [--max-seconds 120] [--format png|json]
  *
  * Models: `tiny` (probabilities = input, at the image size: measures the API itself: upload,
  * decode, resize, queue, PNG encoding) or `seg-net` (an untrained Segmentation-Net, cpu preset,
  * exported by @mrlseg/models at --model-size: the realistic cost, dominated by inference).
+ * With --format json the server's own timings are summarised too (queue wait vs inference).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     'model-size': { type: 'string', default: '128' },
     concurrency: { type: 'string' },
     'max-seconds': { type: 'string', default: '120' },
+    format: { type: 'string', default: 'png' },
   },
 });
 const total = Number(values.requests);
@@ -39,6 +41,7 @@ for (const [k, v] of Object.entries({ requests: total, clients, size, 'model-siz
   if (!Number.isInteger(v) || v <= 0) throw new Error(`load.bench: --${k} must be a positive integer`);
 }
 if (values.model !== 'tiny' && values.model !== 'seg-net') throw new Error(`load.bench: --model must be tiny or seg-net, got ${values.model}`);
+if (values.format !== 'png' && values.format !== 'json') throw new Error(`load.bench: --format must be png or json, got ${values.format}`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'mrlseg-load-'));
 const modelPath = join(tmp, 'model.onnx');
@@ -67,27 +70,34 @@ const png = await encodeGreyPng(px, size, size);
 const bin = resolve(import.meta.dirname, '..', 'bin', 'mrlseg-api.mjs');
 const args = [bin, '--port', '0', '--host', '127.0.0.1', '--model', modelPath, '--rate-limit', '0', '--log-level', 'warn', '--max-queue', String(clients * 2)];
 if (values.concurrency) args.push('--concurrency', values.concurrency);
-const server = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
 try {
   const url = await new Promise<string>((ok, fail) => {
     let err = '';
-    server.stderr!.on('data', (c) => {
+    child.stderr!.on('data', (c) => {
       err += c;
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
       if (m) ok(m[1]);
     });
-    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${err}`)));
+    child.on('exit', (code) => fail(new Error(`server exited ${code}: ${err}`)));
   });
   const health = (await (await fetch(`${url}/health`)).json()) as { queue: { concurrency: number } };
 
+  const server: { queueMs: number[]; inferenceMs: number[] } = { queueMs: [], inferenceMs: [] };
   const send = async () => {
     const form = new FormData();
     form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'bench.png');
     const t0 = performance.now();
-    const res = await fetch(`${url}/api/v1/segment`, { method: 'POST', body: form });
+    const res = await fetch(`${url}/api/v1/segment?format=${values.format}`, { method: 'POST', body: form });
     const body = new Uint8Array(await res.arrayBuffer());
+    const ms = performance.now() - t0;
     if (res.status !== 200 || body.length < 8) throw new Error(`segment answered ${res.status}: ${new TextDecoder().decode(body).slice(0, 200)}`);
-    return performance.now() - t0;
+    if (values.format === 'json') {
+      const t = (JSON.parse(new TextDecoder().decode(body)) as { timings: { queueMs: number; inferenceMs: number } }).timings;
+      server.queueMs.push(t.queueMs);
+      server.inferenceMs.push(t.inferenceMs);
+    }
+    return ms;
   };
 
   // Warm-up: the session is created on the first request.
@@ -104,8 +114,11 @@ try {
     }),
   );
   const wall = (performance.now() - start) / 1000;
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  /** Nearest-rank percentile of an ascending list. */
+  const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
+  const q = (p: number) => pct(latencies, p);
   const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
   console.log(
     [
@@ -113,10 +126,15 @@ try {
       `clients ${clients}, server inference concurrency ${health.queue.concurrency}, requests ${latencies.length} in ${wall.toFixed(2)} s`,
       `throughput ${(latencies.length / wall).toFixed(1)} requests/s`,
       `latency p50 ${fmt(q(50))}, p95 ${fmt(q(95))}, max ${fmt(latencies[latencies.length - 1])}`,
+      ...(values.format === 'json'
+        ? [
+            `server queue wait p50 ${fmt(pct(sorted(server.queueMs), 50))}, p95 ${fmt(pct(sorted(server.queueMs), 95))}; inference p50 ${fmt(pct(sorted(server.inferenceMs), 50))}, p95 ${fmt(pct(sorted(server.inferenceMs), 95))}`,
+          ]
+        : []),
     ].join('\n'),
   );
 } finally {
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -70,6 +70,8 @@ export function createApp(ctx: AppContext): Express {
           'worker-src': ["'self'", 'blob:'],
           'img-src': ["'self'", 'data:', 'blob:'],
           'connect-src': ["'self'", 'data:', 'blob:'],
+          // Served over plain HTTP on a LAN too: upgrading subresources to https would break the viewer.
+          'upgrade-insecure-requests': null,
         },
       },
       crossOriginEmbedderPolicy: false,

@@ -7,6 +7,7 @@ export { startServer, createContext, type RunningServer } from './server';
 export { parseServerArgs, ServerConfigSchema, USAGE, type ServerConfig } from './config';
 export { HttpError, toHttpError, errorBody } from './errors';
 export { InferenceQueue, type QueueStats } from './inference/queue';
+export { InferenceWorkerPool, type OutputTensor, type ModelInfo } from './inference/worker-pool';
 export { ModelRegistry, inputGeometry, type LoadedModel, type Layout } from './inference/models';
 export { segment, decodeUpload, checkUpload, sniffImage, toInputTensor, outputPlane, type SegmentOutput, type DecodedUpload } from './inference/segment';
 export { openApiDocument } from './openapi';

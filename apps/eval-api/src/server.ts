@@ -11,6 +11,7 @@ import { createApp, DEFAULT_VIEWER_DIR, type AppContext } from './app';
 import type { ServerConfig } from './config';
 import { ModelRegistry } from './inference/models';
 import { InferenceQueue } from './inference/queue';
+import { InferenceWorkerPool } from './inference/worker-pool';
 import { createLogger } from './logger';
 import { experimentsReport } from './report';
 
@@ -28,7 +29,8 @@ export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.
   if (cfg.store) store = openStore(cfg.store, { readonly: true });
   // Concurrent inferences share the cores instead of each spawning a thread per core.
   const intraOpThreads = cfg.intraOpThreads > 0 ? cfg.intraOpThreads : Math.max(1, Math.floor(availableParallelism() / cfg.concurrency));
-  const registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, intraOpThreads });
+  const pool = new InferenceWorkerPool(cfg.concurrency, intraOpThreads);
+  const registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, pool });
   return {
     log,
     store,

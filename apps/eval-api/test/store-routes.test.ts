@@ -172,6 +172,7 @@ describe('store routes', () => {
     const res = await request(srv.url).get('/api/v1/runs').set('Origin', 'http://evil.example');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });

@@ -1,13 +1,13 @@
 /**
  * ONNX models for segmentation: which file a request means ("default" = the server's --model, or
- * a run id whose export the store records), and one onnxruntime-node session per file, created
- * on first use and reused by every later request (cached by absolute path).
+ * a run id whose export the store records), inspected once per file (cached by absolute path)
+ * and run on the worker pool, whose workers each create the file's session once and reuse it.
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { ResultsStore } from '@mrlseg/experiments';
 import { HttpError, notFound } from '../errors';
+import type { InferenceWorkerPool, OutputTensor } from './worker-pool';
 
 export type Layout = 'NHWC' | 'NCHW';
 
@@ -15,7 +15,8 @@ export interface LoadedModel {
   /** "default" or the run id the model belongs to. */
   key: string;
   path: string;
-  session: ort.InferenceSession;
+  /** Runs the model on a pool worker (its session for this file, created once there). */
+  run(data: Float32Array, dims: readonly number[], fetches: readonly string[]): Promise<{ outputs: Record<string, OutputTensor>; inferenceMs: number }>;
   inputName: string;
   layout: Layout;
   /** Spatial size the model expects (fixed in the graph, else the server's fallback size). */
@@ -32,8 +33,8 @@ export interface ModelRegistryOptions {
   store?: ResultsStore;
   /** Size used when the graph leaves height/width symbolic. */
   fallbackSize: number;
-  /** onnxruntime intra-op threads per session (0: onnxruntime's default, one per core). */
-  intraOpThreads: number;
+  /** The inference threads that hold the sessions. */
+  pool: InferenceWorkerPool;
 }
 
 const isFixed = (d: unknown): d is number => typeof d === 'number' && d > 0;
@@ -57,7 +58,7 @@ export class ModelRegistry {
     }
   }
 
-  /** Sessions created so far. */
+  /** Model files loaded so far. */
   get loaded(): number {
     return this.sessions.size;
   }
@@ -104,42 +105,36 @@ export class ModelRegistry {
   }
 
   private async create(ref: { key: string; path: string }): Promise<LoadedModel> {
-    let session: ort.InferenceSession;
+    const pool = this.opts.pool;
+    let info;
     try {
-      session = await ort.InferenceSession.create(ref.path, {
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        ...(this.opts.intraOpThreads > 0 ? { intraOpNumThreads: this.opts.intraOpThreads } : {}),
-      });
+      info = await pool.inspect(ref.path);
     } catch (e) {
       throw new HttpError(503, 'model_unavailable', `model '${ref.key}' (${ref.path}) cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
     }
     try {
-      const input = session.inputMetadata[0];
-      if (!input || !input.isTensor || session.inputMetadata.length !== 1) throw new Error('expected exactly one tensor input');
+      const input = info.inputs[0];
+      if (!input || !input.isTensor || info.inputs.length !== 1) throw new Error('expected exactly one tensor input');
       if (input.type !== 'float32') throw new Error(`input '${input.name}' must be float32, got ${input.type}`);
-      const geo = inputGeometry(input.shape, this.opts.fallbackSize, `model '${ref.key}'`);
-      const names = session.outputNames;
-      const probabilitiesName = names.includes('probabilities') ? 'probabilities' : names[0];
+      const geo = inputGeometry(input.shape ?? [], this.opts.fallbackSize, `model '${ref.key}'`);
+      const names = info.outputNames;
       return {
         key: ref.key,
         path: ref.path,
-        session,
+        run: (data, dims, fetches) => pool.run(ref.path, input.name, data, dims, fetches),
         inputName: input.name,
         ...geo,
-        probabilitiesName,
+        probabilitiesName: names.includes('probabilities') ? 'probabilities' : names[0],
         actionsName: names.includes('actions') ? 'actions' : null,
       };
     } catch (e) {
-      await session.release();
       throw new HttpError(503, 'model_unavailable', `model '${ref.key}' (${ref.path}) is not a single-channel segmentation model: ${(e as Error).message}`);
     }
   }
 
-  /** Releases every session (server shutdown). */
+  /** Stops the inference workers (server shutdown); their sessions go with them. */
   async dispose(): Promise<void> {
-    const all = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.all(all.map(async (p) => (await p.catch(() => null))?.session.release()));
+    await this.opts.pool.close();
   }
 }

@@ -6,11 +6,11 @@
  * by nearest neighbour.
  */
 import sharp from 'sharp';
-import * as ort from 'onnxruntime-node';
 import { decodeGrey, resizeBilinear, resizeNearest } from '@mrlseg/data';
 import { HttpError, unsupportedMedia } from '../errors';
 import type { LoadedModel, Layout } from './models';
 import type { InferenceQueue } from './queue';
+import type { OutputTensor } from './worker-pool';
 import { decodeVolumeSlice, sniffVolume, type VolumeKind, type VolumeSliceOptions } from './volumes';
 
 export type ImageKind = 'png' | 'jpeg';
@@ -69,7 +69,7 @@ export async function decodeSegmentUpload(bytes: Uint8Array, field: string, o: V
 }
 
 /** The model's input tensor: grey / 255 bilinearly resized to the model's size (as in training). */
-export function toInputTensor(img: { width: number; height: number; grey: Uint8Array }, model: Pick<LoadedModel, 'width' | 'height' | 'layout'>): ort.Tensor {
+export function toInputTensor(img: { width: number; height: number; grey: Uint8Array }, model: Pick<LoadedModel, 'width' | 'height' | 'layout'>): { data: Float32Array; dims: number[] } {
   const src = Float32Array.from(img.grey);
   const resized = resizeBilinear(src, img.width, img.height, model.width, model.height);
   for (let i = 0; i < resized.length; i++) {
@@ -77,14 +77,14 @@ export function toInputTensor(img: { width: number; height: number; grey: Uint8A
     resized[i] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
   const dims = model.layout === 'NHWC' ? [1, model.height, model.width, 1] : [1, 1, model.height, model.width];
-  return new ort.Tensor('float32', resized, dims);
+  return { data: resized, dims };
 }
 
 /**
  * One H x W plane of a batch-1 output: channel `channel` (negative counts from the end) of
  * N x H x W x C (NHWC) or N x C x H x W / N x C x H x W x 1 (channel-major).
  */
-export function outputPlane(t: ort.Tensor, layout: Layout, channel: number, what: string): { data: Float32Array; width: number; height: number; channels: number } {
+export function outputPlane(t: OutputTensor, layout: Layout, channel: number, what: string): { data: Float32Array; width: number; height: number; channels: number } {
   const d = t.dims;
   let h: number, w: number, c: number, interleaved: boolean;
   if (d.length === 4 && layout === 'NHWC') [h, w, c, interleaved] = [d[1], d[2], d[3], true];
@@ -95,7 +95,7 @@ export function outputPlane(t: ort.Tensor, layout: Layout, channel: number, what
   if (d[0] !== 1) throw new Error(`${what}: expected batch 1, got shape [${d.join(', ')}]`);
   const k = channel < 0 ? c + channel : channel;
   if (k < 0 || k >= c) throw new Error(`${what}: channel ${channel} out of range for shape [${d.join(', ')}]`);
-  const src = t.data as ArrayLike<number | bigint>;
+  const src = t.data;
   const out = new Float32Array(h * w);
   for (let i = 0; i < h * w; i++) out[i] = Number(interleaved ? src[i * c + k] : src[k * h * w + i]);
   return { data: out, width: w, height: h, channels: c };
@@ -117,11 +117,8 @@ export async function segment(img: DecodedUpload, model: LoadedModel, queue: Inf
   const feed = toInputTensor(img, model);
   const tDecoded = performance.now();
   const fetches = model.actionsName ? [model.probabilitiesName, model.actionsName] : [model.probabilitiesName];
-  const { value, queueMs } = await queue.run(async () => {
-    const s = performance.now();
-    const out = await model.session.run({ [model.inputName]: feed }, fetches);
-    return { out, inferenceMs: performance.now() - s };
-  });
+  const { value: ran, queueMs } = await queue.run(() => model.run(feed.data, feed.dims, fetches));
+  const value = { out: ran.outputs, inferenceMs: ran.inferenceMs };
   const tPost = performance.now();
   const prob = outputPlane(value.out[model.probabilitiesName], model.layout, -1, `model '${model.key}' output '${model.probabilitiesName}'`);
   if (prob.channels > 2) throw new Error(`model '${model.key}': probabilities must have 1 or 2 channels, got ${prob.channels}`);
@@ -143,8 +140,6 @@ export async function segment(img: DecodedUpload, model: LoadedModel, queue: Inf
     }
     actions = { masked: resizeNearest(masked, first.width, first.height, img.width, img.height), steps: first.channels };
   }
-  for (const t of Object.values(value.out)) t.dispose();
-  feed.dispose();
   const end = performance.now();
   return {
     width: img.width,
