@@ -12,6 +12,7 @@ import {
   EvaluateQuerySchema,
   ExperimentRecordSchema,
   HealthSchema,
+  IdSchema,
   ReportQuerySchema,
   RunRecordSchema,
   SegmentQuerySchema,
@@ -51,7 +52,7 @@ const ERROR_TEXT: Record<number, string> = {
   429: 'rate limit exceeded',
   503: 'inference queue full or no model available',
 };
-const idParam = (name: string, what: string) => ({ name, in: 'path', required: true, description: what, schema: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.()\\- ]*$' } });
+const idParam = (name: string, what: string) => ({ name, in: 'path', required: true, description: what, schema: schema(IdSchema) });
 const png = (description: string) => ({ description, content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } });
 
 export function openApiDocument(version: string): Json {

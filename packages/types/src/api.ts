@@ -5,7 +5,7 @@
  * Shared run/case/query schemas (RunRecordSchema, CasesQuerySchema, IdSchema, ...) live in records.ts.
  */
 import { z } from 'zod';
-import { CaseMetricRecordSchema, ReportFormatSchema } from './records';
+import { CaseMetricRecordSchema, IdSchema, ReportFormatSchema } from './records';
 
 /** Output of POST /api/v1/segment: the mask as image/png (default) or a JSON summary. */
 export const SEGMENT_FORMATS = ['png', 'json'] as const;
@@ -13,13 +13,9 @@ export const SEGMENT_FORMATS = ['png', 'json'] as const;
 /** Query string (and multipart text fields) of POST /api/v1/segment. */
 export const SegmentQuerySchema = z.object({
   format: z.enum(SEGMENT_FORMATS).default('png').describe('png: the binary mask as image/png; json: counts, ratios, timings'),
-  model: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.()\- ]*$/, 'must be a run id or "default", not a path')
-    .optional()
-    .describe('a run id whose ONNX export to use, or "default" (the --model of the server); default: the server default, else the newest run with an ONNX export'),
+  model: IdSchema.optional().describe(
+    'a run id whose ONNX export to use, or "default" (the --model of the server); default: the server default, else the newest run with an ONNX export',
+  ),
   threshold: z.coerce
     .number()
     .gt(0, 'threshold must lie in (0, 1)')
