@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import { register as registerBench } from '../src/commands/bench';
 import { selectBackend } from '../src/backend';
 
 const run = promisify(execFile);
@@ -25,27 +27,13 @@ describe('mrlseg CLI', () => {
     expect(r.predictMs).toBeGreaterThan(0);
   });
 
-  it('bench train-step --workers 2 trains data-parallel and says so', async () => {
+  it.runIf(process.env.MRLSEG_LONG_TESTS === '1')('bench train-step --workers 2 trains data-parallel and says so', async () => {
     const { stdout } = await run(process.execPath, [bin, 'bench', 'train-step', '--size', '16', '--batch', '2', '--steps', '1', '--workers', '2', '--backend', 'wasm', '--json']);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const r = JSON.parse(lines[0]);
     expect(r).toMatchObject({ framework: 'tfjs', backend: 'wasm', size: 16, batch: 2, workers: 2 });
     expect(r.trainStepMs).toBeGreaterThan(0);
-  });
-
-  it('bench predict --engine onnxruntime prints one JSON line with the session options', async () => {
-    const { stdout } = await run(process.execPath, [bin, 'bench', 'predict', '--engine', 'onnxruntime', '--size', '32', '--batch', '2', '--steps', '1', '--threads', '1', '--json']);
-    const lines = stdout.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    const r = JSON.parse(lines[0]);
-    expect(r).toMatchObject({ framework: 'onnxruntime', model: 'bench-unet', size: 32, batch: 2, threads: 1, optLevel: 'all', executionMode: 'sequential' });
-    expect(r.predictMs).toBeGreaterThan(0);
-  });
-
-  it('bench predict and train-step reject an unknown engine and workers off the wasm backend by name', async () => {
-    await expect(run(process.execPath, [bin, 'bench', 'predict', '--engine', 'tensorrt'])).rejects.toMatchObject({ stderr: expect.stringContaining('--engine must be one of onnxruntime, tfjs') });
-    await expect(run(process.execPath, [bin, 'bench', 'train-step', '--workers', '2', '--backend', 'cpu'])).rejects.toMatchObject({ stderr: expect.stringContaining('use --backend wasm') });
   });
 
   it.runIf(process.env.MRLSEG_LONG_TESTS === '1')('bench episode runs a full MRL-Seg episode and reports its phases', async () => {
@@ -59,6 +47,37 @@ describe('mrlseg CLI', () => {
   it('rejects a bad --size and an unknown backend with a non-zero exit and a clear message', async () => {
     await expect(run(process.execPath, [bin, 'bench', 'train-step', '--size', 'abc'])).rejects.toMatchObject({ stderr: expect.stringContaining('--size must be a positive integer') });
     await expect(run(process.execPath, [bin, 'bench', 'train-step', '--backend', 'metal'])).rejects.toMatchObject({ stderr: expect.stringContaining('--backend must be one of') });
+  });
+});
+
+/** Runs `mrlseg bench ...` in this process (no process start-up) and returns what it printed. */
+async function benchInProcess(args: string[]): Promise<string[]> {
+  const program = new Command().exitOverride();
+  registerBench(program);
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    lines.push(a.join(' '));
+  });
+  try {
+    await program.parseAsync(['node', 'mrlseg', 'bench', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return lines;
+}
+
+describe('mrlseg bench predict (in process)', () => {
+  it('--engine onnxruntime prints one JSON line with the session options', async () => {
+    const lines = await benchInProcess(['predict', '--engine', 'onnxruntime', '--size', '32', '--batch', '2', '--steps', '1', '--threads', '1', '--json']);
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]);
+    expect(r).toMatchObject({ framework: 'onnxruntime', model: 'bench-unet', size: 32, batch: 2, threads: 1, optLevel: 'all', executionMode: 'sequential' });
+    expect(r.predictMs).toBeGreaterThan(0);
+  });
+  it('rejects an unknown engine, an unknown model and --workers off the wasm backend by name', async () => {
+    await expect(benchInProcess(['predict', '--engine', 'tensorrt'])).rejects.toThrow('--engine must be one of onnxruntime, tfjs');
+    await expect(benchInProcess(['predict', '--model', 'vgg'])).rejects.toThrow('--model must be one of bench-unet, seg-net-cpu');
+    await expect(benchInProcess(['train-step', '--workers', '2', '--backend', 'cpu', '--json'])).rejects.toThrow('use --backend wasm');
   });
 });
 

@@ -19,7 +19,8 @@ const run = (cmd: string, args: string[]) => JSON.parse(execFileSync(cmd, args, 
 const cli = (args: string[]) => run(process.execPath, [join(root, 'apps', 'trainer', 'bin', 'mrlseg.mjs'), ...args]);
 const torch = join(root, '..', 'shared', 'bench', 'torch_bench_unet.py');
 
-const points: [number, number][] = [
+const only = process.argv.indexOf('--points');
+const all: [number, number][] = [
   [64, 4],
   [128, 4],
   [256, 4],
@@ -28,12 +29,14 @@ const points: [number, number][] = [
   [128, 2],
   [128, 8],
 ];
+// --points 128x1,128x2 runs a subset
+const points = only > 0 ? process.argv[only + 1].split(',').map((p) => p.split('x').map(Number) as [number, number]) : all;
 for (const [size, batch] of points) {
   const common = ['--size', String(size), '--batch', String(batch), '--steps', steps, '--json'];
   const load = loadavg()[0];
   const pt = run('/usr/bin/python3', [torch, '--threads', '2', '--size', String(size), '--batch', String(batch), '--steps', steps]);
   const w1 = cli(['bench', 'train-step', '--backend', 'wasm', ...common]);
-  const w2 = cli(['bench', 'train-step', '--backend', 'wasm', '--workers', '2', ...common]);
+  const w2 = batch >= 2 ? cli(['bench', 'train-step', '--backend', 'wasm', '--workers', '2', ...common]) : { trainStepMs: null, peakRssMiB: null };
   const ort = cli(['bench', 'predict', '--engine', 'onnxruntime', ...common]);
   console.log(
     JSON.stringify({
