@@ -124,7 +124,7 @@ export const HealthSchema = z.object({
   version: z.string(),
   uptimeS: z.number().nonnegative(),
   store: z.string().nullable(),
-  models: z.number().int().nonnegative().describe('ONNX sessions loaded so far'),
+  models: z.number().int().nonnegative().describe('model files loaded so far (each worker thread holds one session per file)'),
   queue: z.object({
     running: z.number().int(),
     waiting: z.number().int(),

@@ -112,8 +112,12 @@ export interface SegmentOutput {
   timings: { decodeMs: number; queueMs: number; inferenceMs: number; postprocessMs: number; totalMs: number };
 }
 
-/** Segments decoded grey pixels with `model`; the run is admitted through `queue`. */
-export async function segment(img: DecodedUpload, model: LoadedModel, queue: InferenceQueue, threshold: number, t0 = performance.now()): Promise<SegmentOutput> {
+/**
+ * Segments decoded grey pixels with `model`; the run is admitted through `queue`. `decodeMs`
+ * (time already spent decoding the upload) is added to the reported decode and total times.
+ */
+export async function segment(img: DecodedUpload, model: LoadedModel, queue: InferenceQueue, threshold: number, decodeMs = 0): Promise<SegmentOutput> {
+  const t0 = performance.now();
   const feed = toInputTensor(img, model);
   const tDecoded = performance.now();
   const fetches = model.actionsName ? [model.probabilitiesName, model.actionsName] : [model.probabilitiesName];
@@ -147,6 +151,6 @@ export async function segment(img: DecodedUpload, model: LoadedModel, queue: Inf
     mask,
     foregroundPixels: fg,
     actions,
-    timings: { decodeMs: tDecoded - t0, queueMs, inferenceMs: value.inferenceMs, postprocessMs: end - tPost, totalMs: end - t0 },
+    timings: { decodeMs: decodeMs + (tDecoded - t0), queueMs, inferenceMs: value.inferenceMs, postprocessMs: end - tPost, totalMs: decodeMs + (end - t0) },
   };
 }

@@ -35,8 +35,10 @@ export function inferenceRouter(deps: InferenceDeps): Router {
     const q = parseWith(SegmentQuerySchema, { ...(req.body ?? {}), ...req.query }, 'segment request');
     const bytes = uploadedFile(req.files, 'image');
     const img = await decodeSegmentUpload(bytes, 'image', { slice: q.slice, axis: q.axis as 0 | 2, window: q.window, maxPixels: deps.maxPixels });
+    const decodeMs = performance.now() - t0;
+    // The first request for a model also loads it (not counted in the stage timings, only in totalMs).
     const model = await deps.registry.load(deps.registry.resolve(q.model));
-    const out = await segment(img, model, deps.queue, q.threshold, t0);
+    const out = await segment(img, model, deps.queue, q.threshold, decodeMs);
     const fb = computeFbRatio(out.mask);
     res.setHeader('X-Model', model.key);
     res.setHeader('X-Foreground-Pixels', String(out.foregroundPixels));
