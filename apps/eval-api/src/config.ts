@@ -14,7 +14,7 @@ export const ServerConfigSchema = z.object({
   model: z.string().min(1).optional().describe('an ONNX model served as "default"'),
   maxUploadMb: z.coerce.number().positive().max(1024).default(20).describe('largest accepted upload per file, MB'),
   maxPixels: z.coerce.number().int().positive().default(40_000_000).describe('largest accepted image, in pixels'),
-  rateLimit: z.coerce.number().int().min(0).default(600).describe('requests per minute per client IP (0: no limit)'),
+  rateLimit: z.coerce.number().int().min(0).default(1200).describe('requests per minute per client IP on /api (0: no limit); generous so the viewer can page through case images'),
   concurrency: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(4, availableParallelism()))).describe('inferences running at once'),
   maxQueue: z.coerce.number().int().min(0).default(256).describe('inferences allowed to wait; beyond that 503'),
   intraOpThreads: z.coerce.number().int().min(0).default(0).describe('onnxruntime threads per inference (0: cores / concurrency)'),
@@ -26,7 +26,7 @@ export const ServerConfigSchema = z.object({
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <dir>] [--model <model.onnx>]
-                  [--max-upload-mb 20] [--rate-limit 600] [--concurrency n] [--max-queue 256]
+                  [--max-upload-mb 20] [--rate-limit 1200] [--concurrency n] [--max-queue 256]
                   [--cors <origin>] [--viewer <dir>] [--log-level info]
 Serves segmentation (onnxruntime-node), metrics and the results store over HTTP, and the viewer at /.
 Without --model it serves the ONNX exports recorded in the store. PORT is honoured when --port is absent.`;

@@ -19,7 +19,7 @@ describe('parseServerArgs', () => {
 
   it('defaults: 20 MB uploads, CORS off, a generous rate limit', () => {
     const cfg = parseServerArgs([], {});
-    expect(cfg).toMatchObject({ maxUploadMb: 20, rateLimit: 600 });
+    expect(cfg).toMatchObject({ maxUploadMb: 20, rateLimit: 1200 });
     expect(cfg !== 'help' && cfg.cors).toBeUndefined();
   });
 
