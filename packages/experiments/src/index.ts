@@ -20,7 +20,7 @@ export { gitCommit, packageVersions } from './config/provenance';
 export type { ProgressEvent, ProgressListener, TrainPhase } from './pipeline/events';
 export { learningRateAt } from './pipeline/schedule';
 export { runExperiment, exportRunOnnx, loadSlices, evaluateStoredRun, pretrainKey, type RunExperimentOptions, type ExperimentResult, type RunOutcome } from './pipeline/experiment';
-export { trainRun, loadRunNets, buildSegModel, buildRlModel, segNetSizes, RunInterrupted, type RunPhases, type TrainRunInput, type TrainRunResult } from './pipeline/train-run';
+export { trainRun, loadRunNets, modelSeed, buildSegModel, buildRlModel, segNetSizes, RunInterrupted, type RunPhases, type TrainRunInput, type TrainRunResult } from './pipeline/train-run';
 export { predictSlices, caseRecord, casePngs, evaluateAndStore, type CasePrediction, type EvalNets } from './pipeline/evaluate';
 export { saveTrainState, readTrainState, loadTrainNets, loadTrainExtras, TRAIN_STATE_FORMAT, type TrainState } from './pipeline/checkpoint';
 export { toSlice, epochOrder, batchesOf, makeBatch, type Slice } from './pipeline/batches';

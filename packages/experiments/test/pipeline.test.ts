@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
-import { DEMO_CONFIG_INPUT, RunInterrupted, demoConfig, exportRunOnnx, loadExperimentConfig, openStore, planRuns, runExperiment, type ProgressEvent, type ResultsStore } from '../src/index';
+import { DEMO_CONFIG_INPUT, RunInterrupted, buildRlModel, buildSegModel, demoConfig, exportRunOnnx, loadExperimentConfig, openStore, planRuns, runExperiment, type ProgressEvent, type ResultsStore } from '../src/index';
 
 /** A few 32-px synthetic slices and a tiny network: seconds per run on wasm. */
 export const TINY: ExperimentConfigInput = {
@@ -135,6 +135,19 @@ describe('reproducibility and resume', () => {
     expect(store.getRun(rl)!.timings.pretrain).toBe(0);
     expect(store.epochs(rl).filter((e) => e.phase === 'pretrain').map((e) => e.loss)).toEqual(store.epochs(only).map((e) => e.loss));
   }, 120_000);
+
+  it.each([0, 1, -3])('seed %d builds the same networks twice (tfjs treats an initialiser seed of 0 as unseeded)', (seed) => {
+    const weights = () => {
+      const cfg = tiny({ variant: 'rl-seg', seed });
+      const seg = buildSegModel(cfg);
+      const rl = buildRlModel(cfg);
+      const w = [...seg.getWeights(), ...rl.getWeights()].map((t) => Array.from(t.dataSync().slice(0, 8)));
+      seg.dispose();
+      rl.dispose();
+      return w;
+    };
+    expect(weights()).toEqual(weights());
+  });
 
   it('--resume without a prior experiment is refused', async () => {
     await expect(runExperiment(tiny(), { store: fresh(), backend: 'wasm', resume: true })).rejects.toThrow(/--resume: no experiment made from this config/);

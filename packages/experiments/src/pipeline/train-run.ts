@@ -72,22 +72,29 @@ export function segNetSizes(config: ExperimentConfig): SegNetSizes {
   return config.model.preset === 'custom' ? config.model.segNet : SEG_NET_PRESETS[config.model.preset];
 }
 
+/**
+ * Initialiser seed of the run's networks. TensorFlow.js initialisers treat a seed of 0 as "no
+ * seed" (Math.random), and @mrlseg/models numbers its layers' seeds from seed * 1000, so the first
+ * layer of a model built with seed 0 is not reproducible; runs map their seed s >= 0 to s + 1.
+ */
+export const modelSeed = (seed: number): number => (seed >= 0 ? seed + 1 : seed);
+
 /** Builds the run's segmentation network (Segmentation-Net, U-Net or ResU-Net) with the run's seed. */
 export function buildSegModel(config: ExperimentConfig): tf.LayersModel {
   const spec = variantSpec(config.variant);
   const inputSize = config.preprocessing.size;
-  const seed = config.seed;
+  const seed = modelSeed(config.seed);
   if (spec.net === 'unet') return buildUnet({ inputSize, baseWidth: config.model.baseWidth, seed });
   if (spec.net === 'resunet') return buildResUnet({ inputSize, baseWidth: config.model.baseWidth, seed });
   return buildSegmentationNet(segNetSizes(config), { inputSize, seed });
 }
 
-/** Builds the Reinforcement-Net with the run's seed (+1, so it differs from the Segmentation-Net's). */
+/** Builds the Reinforcement-Net with the run's model seed + 1 (so it differs from the Segmentation-Net's). */
 export function buildRlModel(config: ExperimentConfig): tf.LayersModel {
   if (config.rl.maskHistory) {
     throw new Error('rl.maskHistory = true needs a two-channel Reinforcement-Net, which @mrlseg/models does not build; set rl.maskHistory to false');
   }
-  return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: config.seed + 1 });
+  return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: modelSeed(config.seed) + 1 });
 }
 
 function setLearningRate(opt: tf.Optimizer, lr: number): void {
