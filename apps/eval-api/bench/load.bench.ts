@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeGreyPng } from '@mrlseg/data';
+import { buildSegmentationNet, exportOnnx } from '@mrlseg/models';
+import { SEG_NET_PRESETS } from '@mrlseg/types';
 import { writeTinyModel } from '../test/helpers/tiny-onnx';
 
 const { values } = parseArgs({
@@ -48,8 +50,6 @@ const modelPath = join(tmp, 'model.onnx');
 if (values.model === 'tiny') {
   writeTinyModel(modelPath, { size });
 } else {
-  const { buildSegmentationNet, exportOnnx } = await import('@mrlseg/models');
-  const { SEG_NET_PRESETS } = await import('@mrlseg/types');
   const seg = buildSegmentationNet(SEG_NET_PRESETS.cpu, { inputSize: modelSize, seed: 1 });
   writeFileSync(modelPath, exportOnnx(seg));
   seg.dispose();
