@@ -4,12 +4,12 @@
  * a checkpoint and from its ONNX export on a real CT slice of shared/data/pancreas-ct.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { decodeGrey } from '@mrlseg/data';
+import { decodeGrey, encodeGreyPng } from '@mrlseg/data';
 import { countParams, loadCheckpoint, onnxModelInfo, usePortableBackend } from '@mrlseg/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnxCommand, formatSummary, modelsInit, modelsSummary, predictCommand } from '../src/commands/models';
@@ -104,7 +104,12 @@ describe('export-onnx and predict', () => {
   it.skipIf(ctSlice)(`skipped: no CT slice under ${ctDir} (set MRLSEG_SHARED_DATA)`, () => {});
 
   it('names what is wrong with the model or the image', async () => {
-    const img = ctSlice ? join(ctDir, ctSlice) : p('none.png');
+    // Without the shared data, a generated grey PNG stands in (the errors concern the model).
+    let img = ctSlice ? join(ctDir, ctSlice) : p('fixture.png');
+    if (!ctSlice) {
+      writeFileSync(img, await encodeGreyPng(Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 37) % 256), 40, 30));
+      img = p('fixture.png');
+    }
     await expect(predictCommand({ model: p('rl'), image: img, out: p('o.png') })).rejects.toThrow(/is a Reinforcement-Net \(policy\/value\)/);
     await expect(predictCommand({ model: p('rl.onnx'), image: img, out: p('o.png') })).rejects.toThrow(/has no 'probabilities' output \(outputs: policy, value\)/);
     await expect(predictCommand({ model: p('missing'), image: img, out: p('o.png') })).rejects.toThrow(/predict: --model '.*missing' does not exist/);
