@@ -22,6 +22,17 @@ export const ACTION_RETAIN = 1;
 export interface RlBuildOptions extends BuildOptions {
   /** Channels of the heads' 3x3 convs (default: sizes.channels[0]). */
   headChannels?: number;
+  /**
+   * Initial logit of `retain` over `mask` (default 2). The policy's last 1x1 conv starts with its
+   * random kernel scaled by 0.01 (gradients still reach the layers below) and bias
+   * [0, retainBias], so an untrained agent's deterministic policy retains
+   * every pixel (the identity representation: RL starts from what the pre-trained
+   * Segmentation-Net sees) and its sampled policy masks 1 / (1 + e^retainBias) of the pixels per
+   * step (12 % at 2). With a random last layer the demo's agents often began by masking most of
+   * the image, lesions included, and never recovered in a short RL budget. 0 gives a near-uniform
+   * policy; null keeps the plain random initialisation of the last layer.
+   */
+  retainBias?: number | null;
 }
 
 function head(features: ST, stem: ST, image: ST, width: number, out: number, activation: 'softmax' | 'linear', prefix: string, seeds: SeedSequence): ST {
@@ -50,6 +61,15 @@ export function buildReinforcementNet(sizes: SegNetSizes, opts: RlBuildOptions):
   const policy = head(features, skips[0], input, headChannels, 2, 'softmax', 'policy', headSeeds);
   const value = head(features, skips[0], input, headChannels, 1, 'linear', 'value', headSeeds);
   const model = tf.model({ inputs: input, outputs: [policy, value], name: 'reinforcement_net' });
+  const retainBias = opts.retainBias === undefined ? 2 : opts.retainBias;
+  if (retainBias !== null) {
+    if (!Number.isFinite(retainBias)) throw new Error(`buildReinforcementNet: retainBias must be a finite number or null, got ${retainBias}`);
+    const last = model.getLayer('policy');
+    const [kernel] = last.getWeights();
+    const init = [tf.mul(kernel, 0.01), tf.tensor1d([0, retainBias])];
+    last.setWeights(init);
+    tf.dispose(init);
+  }
   rememberSpec(model, { kind: 'rl-net', sizes: structuredClone(sizes), inputSize: opts.inputSize, seed, headChannels });
   return model;
 }

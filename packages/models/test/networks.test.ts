@@ -231,3 +231,21 @@ describe('training', () => {
     m.dispose();
   });
 });
+
+describe('Reinforcement-Net policy initialisation (retainBias)', () => {
+  it.each([
+    [2, 1 / (1 + Math.exp(2))],
+    [0, 0.5],
+  ])('retainBias %d: p(mask) is about %f at every pixel and the argmax retains when > 0', async (retainBias, pMask) => {
+    const rl = buildReinforcementNet(TINY, { inputSize: 32, seed: 3, retainBias });
+    const x = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 5);
+    const [policy, value] = rl.predict(x) as tf.Tensor[];
+    const mask = await tf.slice(policy, [0, 0, 0, 0], [-1, -1, -1, 1]).data();
+    for (const v of mask) expect(Math.abs(v - pMask)).toBeLessThan(0.02);
+    tf.dispose([x, policy, value]);
+    rl.dispose();
+  });
+  it('rejects a non-finite retainBias', () => {
+    expect(() => buildReinforcementNet(TINY, { inputSize: 32, retainBias: Number.NaN })).toThrow(/retainBias must be a finite number or null/);
+  });
+});
