@@ -7,20 +7,10 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bceLoss, buildBenchUnet, createDataParallelTrainer, shardBounds, usePortableBackend } from '../src/index';
+import { seeded } from './helpers';
 
 const benchUnet = { module: fileURLToPath(new URL('../src/bench-unet.ts', import.meta.url)), export: 'buildBenchUnet', args: [16] };
 
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 4294967296;
-  }
-  return out;
-}
 
 afterAll(async () => {
   await tf.setBackend('cpu');

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seeded as seedHelper } from './helpers';
 import { bceLoss, buildBenchUnet, conv2dBackpropFilterViaConv, planBackpropFilter, usePortableBackend } from '../src/index';
 
 type Pad = 'same' | 'valid';
@@ -18,18 +19,8 @@ const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return Math.sqrt(num / Math.max(den, 1e-30));
 };
 
-/** Seeded inputs, identical on both backends (generated as plain arrays). */
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+/** Seeded inputs in [-1, 1), identical on both backends (generated as plain arrays). */
+const seeded = (n: number, seed: number) => seedHelper(n, seed, -1, 1);
 
 async function gradsOn(
   backend: string,
