@@ -39,3 +39,38 @@ export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
 };
+
+/**
+ * Plain-loop reference of the convolution filter gradient (NHWC, stride 1, dilation `dil`,
+ * leading padding pt/pl): dW[kh, kw, ci, co] = sum_{b, oy, ox} x[b, oy + kh*dil - pt, ox + kw*dil - pl, ci] * dy[b, oy, ox, co].
+ */
+export function loopFilterGrad(
+  xv: ArrayLike<number>,
+  dyv: ArrayLike<number>,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  dyShape: readonly number[],
+  dil: number,
+  pt: number,
+  pl: number,
+): Float64Array {
+  const [B, H, W, Ci] = xShape;
+  const [KH, KW, , Co] = wShape;
+  const [, OH, OW] = dyShape;
+  const ref = new Float64Array(KH * KW * Ci * Co);
+  for (let kh = 0; kh < KH; kh++)
+    for (let kw = 0; kw < KW; kw++)
+      for (let ci = 0; ci < Ci; ci++)
+        for (let co = 0; co < Co; co++) {
+          let s = 0;
+          for (let b = 0; b < B; b++)
+            for (let oy = 0; oy < OH; oy++)
+              for (let ox = 0; ox < OW; ox++) {
+                const iy = oy + kh * dil - pt;
+                const ix = ox + kw * dil - pl;
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += xv[((b * H + iy) * W + ix) * Ci + ci] * dyv[((b * OH + oy) * OW + ox) * Co + co];
+              }
+          ref[((kh * KW + kw) * Ci + ci) * Co + co] = s;
+        }
+  return ref;
+}

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePortableBackend } from '../src/index';
 import { planFilterGradTaps } from '../src/runtime/conv2d-filter-grad-taps';
+import { loopFilterGrad } from './helpers';
 
 function seeded(n: number, seed: number, ints = false): Float32Array {
   let s = seed >>> 0 || 1;
@@ -81,26 +82,12 @@ describe('Conv2DBackpropFilter by taps (wasm) with dilation equals a plain loop'
     const got = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: wShape, dilations: [dil, dil] }) as tf.Tensor;
     const xv = await x.data();
     const dyv = await dy.data();
-    const [B, H, W, Ci] = xShape;
-    const [KH, KW, , Co] = wShape;
+    const [, H, W] = xShape;
+    const [KH, KW] = wShape;
     const [, OH, OW] = yShape;
     const pt = pad === 'same' ? Math.floor(((OH - 1) + (KH - 1) * dil + 1 - H) / 2) : 0;
     const pl = pad === 'same' ? Math.floor(((OW - 1) + (KW - 1) * dil + 1 - W) / 2) : 0;
-    const ref = new Float64Array(KH * KW * Ci * Co);
-    for (let kh = 0; kh < KH; kh++)
-      for (let kw = 0; kw < KW; kw++)
-        for (let ci = 0; ci < Ci; ci++)
-          for (let co = 0; co < Co; co++) {
-            let s = 0;
-            for (let b = 0; b < B; b++)
-              for (let oy = 0; oy < OH; oy++)
-                for (let ox = 0; ox < OW; ox++) {
-                  const iy = oy + kh * dil - pt;
-                  const ix = ox + kw * dil - pl;
-                  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += xv[((b * H + iy) * W + ix) * Ci + ci] * dyv[((b * OH + oy) * OW + ox) * Co + co];
-                }
-            ref[((kh * KW + kw) * Ci + ci) * Co + co] = s;
-          }
+    const ref = loopFilterGrad(xv, dyv, xShape, wShape, yShape, dil, pt, pl);
     expect(relErr(await got.data(), ref)).toBeLessThan(1e-5);
     tf.dispose([x, dy, got]);
   });

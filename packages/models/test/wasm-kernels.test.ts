@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seeded as seedHelper } from './helpers';
+import { loopFilterGrad, seeded as seedHelper } from './helpers';
 import { bceLoss, buildBenchUnet, conv2dBackpropFilterViaConv, planBackpropFilter, usePortableBackend } from '../src/index';
 
 type Pad = 'same' | 'valid';
@@ -100,25 +100,7 @@ describe('filter gradient with dilation (against a plain loop)', () => {
       const [pt, pl] = [p[1][0], p[2][0]];
       const xv = await x.data();
       const dyv = await dy.data();
-      const [B, H, W, Ci] = xShape;
-      const [KH, KW, , Co] = wShape;
-      const [, OH, OW] = dy.shape;
-      const ref = new Float64Array(KH * KW * Ci * Co);
-      for (let kh = 0; kh < KH; kh++)
-        for (let kw = 0; kw < KW; kw++)
-          for (let ci = 0; ci < Ci; ci++)
-            for (let co = 0; co < Co; co++) {
-              let s = 0;
-              for (let b = 0; b < B; b++)
-                for (let oy = 0; oy < OH; oy++)
-                  for (let ox = 0; ox < OW; ox++) {
-                    const iy = oy + kh * dil - pt;
-                    const ix = ox + kw * dil - pl;
-                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                    s += xv[((b * H + iy) * W + ix) * Ci + ci] * dyv[((b * OH + oy) * OW + ox) * Co + co];
-                  }
-              ref[((kh * KW + kw) * Ci + ci) * Co + co] = s;
-            }
+      const ref = loopFilterGrad(xv, dyv, xShape, wShape, dy.shape, dil, pt, pl);
       expect(relErr(got, ref)).toBeLessThanOrEqual(1e-5);
       tf.dispose([x, y, dy]);
     },
