@@ -1,4 +1,15 @@
-export { usePortableBackend, missingKernels, type PortableBackend } from './runtime/backend';
+export {
+  usePortableBackend,
+  missingKernels,
+  convEngineInfo,
+  backendLabel,
+  type PortableBackend,
+  type PortableBackendOptions,
+  type ConvEngine,
+  type ConvEngineInfo,
+} from './runtime/backend';
+export { registerOrtConvKernels, setOrtConvEngine, ortConvEngine, convGeometry, ORT_CONV_KERNELS, type ConvGeometry } from './runtime/wasm-ort-conv';
+export { createOrtSyncEngine, type OrtSyncEngine, type OrtSyncOptions, type OrtView } from './runtime/ort-sync';
 export {
   registerConv2DBackpropFilter,
   conv2dBackpropFilterViaConv,

@@ -50,7 +50,7 @@ async function onBoth(inputs: { shape: number[]; seed: number; ints?: boolean }[
 }
 
 beforeAll(async () => {
-  await usePortableBackend('wasm');
+  await usePortableBackend('wasm', { convEngine: 'wasm' });
 });
 afterAll(async () => {
   await tf.setBackend('cpu');

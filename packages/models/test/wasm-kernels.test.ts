@@ -54,7 +54,7 @@ const cases: [string, [number, number, number, number], [number, number, number,
 
 describe('wasm conv gradients match the cpu backend', () => {
   beforeAll(async () => {
-    await usePortableBackend('wasm');
+    await usePortableBackend('wasm', { convEngine: 'wasm' });
   });
   afterAll(async () => {
     await tf.setBackend('cpu');
@@ -109,7 +109,7 @@ describe('filter gradient with dilation (against a plain loop)', () => {
 
 describe('a short training run on wasm follows the cpu loss curve', () => {
   async function lossCurve(backend: 'cpu' | 'wasm'): Promise<number[]> {
-    await usePortableBackend(backend);
+    await usePortableBackend(backend, { convEngine: 'wasm' });
     const model = buildBenchUnet(16);
     // Identical initial weights on both backends.
     model.setWeights(model.getWeights().map((w, i) => tf.tensor(seeded(w.size, 10 + i).map((v) => v * 0.3), w.shape)));
@@ -145,7 +145,7 @@ describe('ResizeNearestNeighborGrad (cpu backend batch > 1 fix) agrees with wasm
     const [B, H, W, C] = shape;
     const r = Array.from({ length: B * 2 * H * 2 * W * C }, (_, i) => (i * 7919) % 13);
     const run = async (b: 'cpu' | 'wasm') => {
-      await usePortableBackend(b);
+      await usePortableBackend(b, { convEngine: 'wasm' });
       const x = tf.zeros(shape);
       const rt = tf.tensor4d(r, [B, 2 * H, 2 * W, C]);
       const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [2 * H, 2 * W]), rt)))(x);
