@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { convEngineInfo, type ConvEngine } from './runtime/backend';
 import { createDataParallelTrainer } from './runtime/data-parallel';
 
 /** Builds the bench-unet for S x S inputs (S divisible by 4). */
@@ -40,6 +41,10 @@ export interface BenchResult {
   predictMs: number;
   /** Worker threads of the data-parallel train step (1: this thread). */
   workers: number;
+  /** Who ran the train step's convolutions: 'onnxruntime', 'wasm' (XNNPACK), or null (another backend). */
+  convEngine: ConvEngine | null;
+  /** onnxruntime intra-op threads of the train step (per worker with workers > 1). */
+  convThreads?: number;
   /** Peak resident set size of the process so far (MiB; includes the worker threads). */
   peakRssMiB: number;
 }
@@ -64,19 +69,28 @@ export function bceLoss(target: tf.Tensor, prob: tf.Tensor): tf.Scalar {
 /**
  * Runs the benchmark on the active backend: one warm-up, then the median of `steps` train steps
  * and of `steps` plain forward passes. Deterministic data from `seed`. With `workers` > 1 the
- * train step is data-parallel over that many worker threads (wasm backend in each; see
+ * train step is data-parallel over that many worker threads (wasm backend in each, its
+ * convolutions on `convEngine` with `convThreads` onnxruntime threads per worker, default 1; see
  * createDataParallelTrainer); predict always runs in this thread.
  */
-export async function runBenchUnet(opts: { size: number; batch: number; steps?: number; seed?: number; workers?: number }): Promise<BenchResult> {
+export async function runBenchUnet(opts: {
+  size: number;
+  batch: number;
+  steps?: number;
+  seed?: number;
+  workers?: number;
+  convEngine?: ConvEngine;
+  convThreads?: number;
+}): Promise<BenchResult> {
   const steps = opts.steps ?? 5;
   const seed = opts.seed ?? 0;
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`runBenchUnet: workers must be a positive integer, got ${opts.workers}`);
   if (workers > opts.batch) throw new Error(`runBenchUnet: workers (${workers}) must not exceed batch (${opts.batch})`);
   if (workers > 1) {
-    const trainStepMs = await parallelTrainStepMs(opts.size, opts.batch, steps, seed, workers);
+    const par = await parallelTrainStepMs(opts.size, opts.batch, steps, seed, workers, opts.convEngine, opts.convThreads);
     const single = await benchInThisThread(opts.size, opts.batch, steps, seed, false);
-    return { ...single, trainStepMs, workers, peakRssMiB: peakRssMiB() };
+    return { ...single, trainStepMs: par.ms, workers, convEngine: par.convEngine, convThreads: par.convThreads, peakRssMiB: peakRssMiB() };
   }
   return benchInThisThread(opts.size, opts.batch, steps, seed, true);
 }
@@ -120,6 +134,10 @@ async function benchInThisThread(size: number, batch: number, steps: number, see
       trainStepMs: timeTraining ? Math.round(median(train) * 10) / 10 : NaN,
       predictMs: Math.round(median(pred) * 10) / 10,
       workers: 1,
+      ...(() => {
+        const c = convEngineInfo();
+        return { convEngine: c.engine, ...(c.threads ? { convThreads: c.threads } : {}) };
+      })(),
       peakRssMiB: peakRssMiB(),
     };
   } finally {
@@ -131,9 +149,19 @@ async function benchInThisThread(size: number, batch: number, steps: number, see
 }
 
 /** Median data-parallel train step (ms) of the bench-unet over `workers` threads, after one warm-up. */
-async function parallelTrainStepMs(size: number, batch: number, steps: number, seed: number, workers: number): Promise<number> {
+async function parallelTrainStepMs(
+  size: number,
+  batch: number,
+  steps: number,
+  seed: number,
+  workers: number,
+  convEngine: ConvEngine | undefined,
+  convThreads: number | undefined,
+): Promise<{ ms: number; convEngine: ConvEngine | null; convThreads?: number }> {
   const trainer = await createDataParallelTrainer({
     workers,
+    convEngine,
+    convThreads,
     modelFactory: { module: fileURLToPath(import.meta.url), export: 'buildBenchUnet', args: [size] },
     optimizer: { name: 'adam', learningRate: 1e-3 },
   });
@@ -152,7 +180,7 @@ async function parallelTrainStepMs(size: number, batch: number, steps: number, s
       await trainer.step(x, y);
       times.push(performance.now() - t0);
     }
-    return Math.round(median(times) * 10) / 10;
+    return { ms: Math.round(median(times) * 10) / 10, convEngine: trainer.convEngine, ...(trainer.convThreads ? { convThreads: trainer.convThreads } : {}) };
   } finally {
     await trainer.dispose();
   }

@@ -39,6 +39,8 @@ describe('createDataParallelTrainer', () => {
     const y = { data: seeded(B * S * S, 2).map((v) => (v < 0.2 ? 1 : 0)), shape: [B, S, S, 1] };
     const trainer = await createDataParallelTrainer({ workers: 2, modelFactory: benchUnet, optimizer: { name: 'sgd', learningRate: 0.5 } });
     try {
+      // Each worker runs its convolutions on onnxruntime with one thread (two workers, two cores).
+      expect([trainer.convEngine, trainer.convThreads]).toEqual(['onnxruntime', 1]);
       const w0 = (await trainer.getWeights()).weights;
       const dpLosses = [(await trainer.step(x, y)).loss, (await trainer.step(x, y)).loss];
       const dpWeights = (await trainer.getWeights(0)).weights;
@@ -84,5 +86,8 @@ describe('createDataParallelTrainer', () => {
   it('rejects bad options before starting workers', async () => {
     await expect(createDataParallelTrainer({ workers: 0, modelFactory: benchUnet, optimizer: { name: 'sgd', learningRate: 0.1 } })).rejects.toThrow(/workers must be a positive integer/);
     await expect(createDataParallelTrainer({ workers: 1, modelFactory: benchUnet, optimizer: { name: 'sgd', learningRate: 0 } })).rejects.toThrow(/learningRate must be > 0/);
+    await expect(
+      createDataParallelTrainer({ workers: 1, modelFactory: benchUnet, optimizer: { name: 'sgd', learningRate: 0.1 }, convThreads: 0 }),
+    ).rejects.toThrow('createDataParallelTrainer: convThreads must be a positive integer, got 0');
   });
 });

@@ -27,6 +27,10 @@ export interface WorkerInit {
   rank: number;
   workers: number;
   backend: 'wasm' | 'cpu';
+  /** Convolution engine of the worker's wasm backend (default: onnxruntime when it loads). */
+  convEngine?: 'onnxruntime' | 'wasm';
+  /** onnxruntime intra-op threads of the worker (default 1: one core per worker). */
+  convThreads?: number;
   model: ModelFactoryRef;
   /** `(target, prediction) => tf.Scalar`, the mean loss over the worker's shard; default: bceLoss of this package. */
   loss?: ModuleRef;
@@ -54,7 +58,7 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready'; rank: number; paramCount: number; backend: string }
+  | { type: 'ready'; rank: number; paramCount: number; backend: string; convEngine: 'onnxruntime' | 'wasm' | null; convThreads?: number }
   | { type: 'stepDone'; id: number; loss: number; ms: number }
   | { type: 'weights'; id: number; weights: Float32Array[]; shapes: number[][] }
   | { type: 'weightsSet'; id: number }

@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { usePortableBackend } from './backend';
+import { convEngineInfo, usePortableBackend } from './backend';
 import { CTL, type FromWorker, type ModuleRef, type OptimizerSpec, type ToWorker, type WorkerInit } from './data-parallel-protocol';
 
 type LossFn = (target: tf.Tensor, prediction: tf.Tensor) => tf.Scalar;
@@ -57,7 +57,8 @@ async function main(): Promise<void> {
       try {
         if (msg.type === 'init') {
           init = msg;
-          const backend = await usePortableBackend(msg.backend);
+          // One onnxruntime thread per worker by default: the workers already use one core each.
+          const backend = await usePortableBackend(msg.backend, { convEngine: msg.convEngine, threads: msg.convThreads ?? 1 });
           const factory = await loadExport<(...a: unknown[]) => tf.LayersModel>(msg.model, 'model factory');
           model = factory(...(msg.model.args ?? []));
           loss = msg.loss ? await loadExport<LossFn>(msg.loss, 'loss') : (await import('../bench-unet')).bceLoss;
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
           }
           ctl = new Int32Array(msg.control);
           sum = new Float32Array(paramCount);
-          send({ type: 'ready', rank: msg.rank, paramCount, backend });
+          const conv = convEngineInfo();
+          send({ type: 'ready', rank: msg.rank, paramCount, backend, convEngine: conv.engine, convThreads: conv.threads });
         } else if (msg.type === 'attach') {
           if (!init) throw new Error('data-parallel worker: attach before init');
           slots = new Float32Array(msg.grads);

@@ -30,6 +30,17 @@ export interface DataParallelOptions {
   optimizer: OptimizerSpec;
   /** TensorFlow.js backend inside the workers (default 'wasm'). */
   backend?: 'wasm' | 'cpu';
+  /**
+   * Convolution engine of each worker's wasm backend (see usePortableBackend; default:
+   * onnxruntime when it loads, else the wasm kernels).
+   */
+  convEngine?: 'onnxruntime' | 'wasm';
+  /**
+   * onnxruntime intra-op threads per worker (default 1). Workers x threads should not exceed the
+   * cores: every worker already keeps one core busy, and a second onnxruntime thread per worker
+   * would only contend with the other workers.
+   */
+  convThreads?: number;
   /** Initial weights (model.getWeights() order) for every replica; default: rank 0's initial weights. */
   initialWeights?: Float32Array[];
 }
@@ -41,6 +52,10 @@ export interface TensorData {
 
 export interface DataParallelTrainer {
   readonly workers: number;
+  /** Convolution engine the workers' wasm backends use ('onnxruntime' or 'wasm'; null on cpu). */
+  readonly convEngine: 'onnxruntime' | 'wasm' | null;
+  /** onnxruntime intra-op threads per worker (convEngine 'onnxruntime' only). */
+  readonly convThreads?: number;
   /** Trainable parameter count of one replica. */
   readonly paramCount: number;
   /** One synchronous step on the batch; resolves to the batch's mean loss (shard losses weighted by size). */
@@ -80,6 +95,9 @@ export async function createDataParallelTrainer(opts: DataParallelOptions): Prom
     throw new Error('createDataParallelTrainer: modelFactory needs { module, export } naming a function that returns a tf.LayersModel');
   }
   if (!(opts.optimizer?.learningRate > 0)) throw new Error('createDataParallelTrainer: optimizer.learningRate must be > 0');
+  if (opts.convThreads !== undefined && (!Number.isInteger(opts.convThreads) || opts.convThreads < 1)) {
+    throw new Error(`createDataParallelTrainer: convThreads must be a positive integer, got ${opts.convThreads}`);
+  }
 
   const control = new SharedArrayBuffer(CTL.words * 4);
   const threads: Worker[] = [];
@@ -101,14 +119,14 @@ export async function createDataParallelTrainer(opts: DataParallelOptions): Prom
   };
 
   // Start the workers; each reports 'ready' with its parameter count, then gets the shared slots.
-  const readies: Promise<{ paramCount: number }>[] = [];
+  const readies: Promise<{ paramCount: number; convEngine: 'onnxruntime' | 'wasm' | null; convThreads?: number }>[] = [];
   for (let w = 0; w < workers; w++) {
     const t = new Worker(WORKER_URL);
     threads.push(t);
     readies.push(
       new Promise((resolve, reject) => {
         const onMsg = (m: FromWorker) => {
-          if (m.type === 'ready') resolve({ paramCount: m.paramCount });
+          if (m.type === 'ready') resolve({ paramCount: m.paramCount, convEngine: m.convEngine, convThreads: m.convThreads });
           else if (m.type === 'error' && m.id === undefined) reject(new Error(`createDataParallelTrainer: worker ${w}: ${m.message}`));
           else if ('id' in m && m.id !== undefined) {
             const p = pending.get(m.id);
@@ -132,11 +150,25 @@ export async function createDataParallelTrainer(opts: DataParallelOptions): Prom
 
   // A replica's parameter count is known once built: init all, then attach a buffer of that size.
   let paramCount: number;
+  let conv: { convEngine: 'onnxruntime' | 'wasm' | null; convThreads?: number };
   try {
     for (let w = 0; w < workers; w++) {
-      threads[w].postMessage({ type: 'init', rank: w, workers, backend: opts.backend ?? 'wasm', model: opts.modelFactory, loss: opts.loss, optimizer: opts.optimizer, control } satisfies ToWorker);
+      threads[w].postMessage({
+        type: 'init',
+        rank: w,
+        workers,
+        backend: opts.backend ?? 'wasm',
+        convEngine: opts.convEngine,
+        convThreads: opts.convThreads,
+        model: opts.modelFactory,
+        loss: opts.loss,
+        optimizer: opts.optimizer,
+        control,
+      } satisfies ToWorker);
     }
-    const counts = (await Promise.all(readies)).map((r) => r.paramCount);
+    const ready = await Promise.all(readies);
+    conv = { convEngine: ready[0].convEngine, convThreads: ready[0].convThreads };
+    const counts = ready.map((r) => r.paramCount);
     if (counts.some((c) => c !== counts[0])) throw new Error(`createDataParallelTrainer: the replicas differ in parameter count (${counts.join(', ')})`);
     paramCount = counts[0];
     const grads = new SharedArrayBuffer(paramCount * workers * 4);
@@ -150,6 +182,7 @@ export async function createDataParallelTrainer(opts: DataParallelOptions): Prom
   const trainer: DataParallelTrainer = {
     workers,
     paramCount,
+    ...conv,
     async step(x, y) {
       const B = x.shape[0];
       if (y.shape[0] !== B) throw new Error(`DataParallelTrainer.step: x has ${B} samples but y has ${y.shape[0]}`);
