@@ -1,11 +1,13 @@
 /**
  * TensorFlow.js backend selection for the trainer (`--backend auto|tensorflow-gpu|tensorflow|wasm|cpu`).
+ * On wasm, the convolutions run through onnxruntime-node when it loads (label `wasm+onnxruntime`;
+ * see usePortableBackend in @mrlseg/models), else on the wasm backend's own kernels.
  * Only this app may load the native bindings: `@tensorflow/tfjs-node-gpu` is an optionalDependency
  * of apps/trainer (it binds TensorFlow 2.9's C library, CUDA 11.2 / cuDNN 8.1) and
  * `@tensorflow/tfjs-node` may be installed by the user; both are loaded by name at run time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { usePortableBackend } from '@mrlseg/models';
+import { backendLabel, convEngineInfo, usePortableBackend, type PortableBackendOptions } from '@mrlseg/models';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -13,6 +15,10 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export interface BackendSelection {
   /** TensorFlow.js backend name now active ('tensorflow', 'wasm' or 'cpu'). */
   backend: string;
+  /** The backend with its convolution engine, for logs: 'wasm+onnxruntime', 'wasm', 'cpu', 'tensorflow'. */
+  label: string;
+  /** Who runs the convolutions on wasm ('onnxruntime' or 'wasm'); null on the other backends. */
+  convEngine: 'onnxruntime' | 'wasm' | null;
   /** What was asked for and what was chosen (e.g. 'tensorflow-gpu'). */
   choice: Exclude<BackendChoice, 'auto'>;
   /** Why: which candidates failed and how. */
@@ -29,23 +35,33 @@ async function loadNative(pkg: string): Promise<void> {
 
 const shortError = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0] : String(e)).slice(0, 160);
 
+/** ' (convolutions: ...)' for the reason of a wasm selection. */
+function convNote(): string {
+  const c = convEngineInfo();
+  if (c.engine === 'onnxruntime') return `; convolutions on onnxruntime-node ${c.version}, ${c.threads} thread${c.threads === 1 ? '' : 's'}`;
+  if (c.engine === 'wasm') return `; convolutions on the wasm kernels${c.fallback ? ` (${c.fallback})` : ''}`;
+  return '';
+}
+
 /**
  * Activates the requested backend. `auto` tries tensorflow-gpu, tensorflow, wasm, cpu in order
- * and reports why each earlier candidate was skipped.
+ * and reports why each earlier candidate was skipped. `portable` chooses the convolution engine
+ * and its threads on wasm (default: onnxruntime when it loads).
  */
-export async function selectBackend(choice: BackendChoice): Promise<BackendSelection> {
+export async function selectBackend(choice: BackendChoice, portable: PortableBackendOptions = {}): Promise<BackendSelection> {
   const order: Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
   const skipped: string[] = [];
   for (const c of order) {
     try {
       if (c === 'tensorflow-gpu') await loadNative('@tensorflow/tfjs-node-gpu');
       else if (c === 'tensorflow') await loadNative('@tensorflow/tfjs-node');
-      else await usePortableBackend(c);
+      else await usePortableBackend(c, portable);
       const reason =
-        choice === 'auto'
+        (choice === 'auto'
           ? `auto: chose ${c}${skipped.length ? ` (${skipped.join('; ')})` : ''}`
-          : `requested ${c}`;
-      return { backend: tf.getBackend(), choice: c, reason };
+          : `requested ${c}`) + (c === 'wasm' ? convNote() : '');
+      const conv = convEngineInfo().engine;
+      return { backend: tf.getBackend(), label: backendLabel(), convEngine: conv, choice: c, reason };
     } catch (e) {
       if (choice !== 'auto') throw new Error(`--backend ${c}: ${shortError(e)}`, { cause: e });
       skipped.push(`${c} unavailable: ${shortError(e)}`);

@@ -23,6 +23,8 @@ describe('mrlseg CLI', () => {
     expect(lines).toHaveLength(1);
     const r = JSON.parse(lines[0]);
     expect(r).toMatchObject({ framework: 'tfjs', backend: 'wasm', size: 32, batch: 2 });
+    // onnxruntime-node is installed with the workspace, so the convolutions run there by default.
+    expect(r).toMatchObject({ convEngine: 'onnxruntime', convThreads: expect.any(Number) });
     expect(r.trainStepMs).toBeGreaterThan(0);
     expect(r.predictMs).toBeGreaterThan(0);
   });
@@ -103,5 +105,13 @@ describe('selectBackend', () => {
   });
   it('cpu is selectable', async () => {
     expect((await selectBackend('cpu')).backend).toBe('cpu');
+  });
+  it('wasm names its convolution engine: onnxruntime by default, the wasm kernels on request', async () => {
+    const ort = await selectBackend('wasm', { threads: 1 });
+    expect(ort).toMatchObject({ backend: 'wasm', label: 'wasm+onnxruntime', convEngine: 'onnxruntime' });
+    expect(ort.reason).toMatch(/convolutions on onnxruntime-node \S+, 1 thread$/);
+    const plain = await selectBackend('wasm', { convEngine: 'wasm' });
+    expect(plain).toMatchObject({ backend: 'wasm', label: 'wasm', convEngine: 'wasm' });
+    expect((await selectBackend('cpu')).label).toBe('cpu');
   });
 });

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { buildBenchUnet, buildReinforcementNet, buildSegmentationNet, exportOnnx, runBenchUnet } from '@mrlseg/models';
+import { buildBenchUnet, buildReinforcementNet, buildSegmentationNet, exportOnnx, runBenchUnet, type PortableBackendOptions } from '@mrlseg/models';
 import { createA2CTrainer } from '@mrlseg/rl-core';
 import { RlSchema, SEG_NET_PRESETS } from '@mrlseg/types';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
@@ -40,10 +40,12 @@ function buildNamed(model: ModelName, size: number): tf.LayersModel {
   return buildSegmentationNet(SEG_NET_PRESETS.cpu, { inputSize: size });
 }
 
-async function checkBackend(choice: BackendChoice, json: boolean | undefined): Promise<string> {
+const CONV_ENGINES = ['onnxruntime', 'wasm'] as const;
+
+async function checkBackend(choice: BackendChoice, json: boolean | undefined, portable: PortableBackendOptions = {}): Promise<string> {
   if (!BACKEND_CHOICES.includes(choice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);
-  const sel = await selectBackend(choice);
-  if (!json) console.error(`backend: ${sel.backend} (${sel.reason})`);
+  const sel = await selectBackend(choice, portable);
+  if (!json) console.error(`backend: ${sel.label} (${sel.reason})`);
   return sel.backend;
 }
 
@@ -85,14 +87,28 @@ export function register(program: Command): void {
     .option('--steps <n>', 'timed steps after one warm-up', int('steps'), 5)
     .option('--workers <n>', 'data-parallel worker threads for the train step (1 = this thread)', int('workers'), 1)
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
+    .option('--conv-engine <name>', `convolutions on wasm (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`, oneOf('conv-engine', CONV_ENGINES))
+    .option('--conv-threads <n>', 'onnxruntime threads (default: the cores; 1 per worker with --workers > 1)', int('conv-threads'))
     .option('--json', 'print one JSON line only')
-    .action(async (o: { model: string; size: number; batch: number; steps: number; workers: number; backend: BackendChoice; json?: boolean }) => {
-      if (o.model !== 'bench-unet') throw new Error(`bench train-step: unknown --model '${o.model}' (known: bench-unet)`);
-      const backend = await checkBackend(o.backend, o.json);
-      if (o.workers > 1 && backend !== 'wasm') throw new Error(`bench train-step: --workers ${o.workers} runs the wasm backend in each worker; use --backend wasm`);
-      const r = await runBenchUnet({ size: o.size, batch: o.batch, steps: o.steps, workers: o.workers });
-      console.log(JSON.stringify({ ...r, model: o.model }));
-    });
+    .action(
+      async (o: {
+        model: string;
+        size: number;
+        batch: number;
+        steps: number;
+        workers: number;
+        backend: BackendChoice;
+        convEngine?: (typeof CONV_ENGINES)[number];
+        convThreads?: number;
+        json?: boolean;
+      }) => {
+        if (o.model !== 'bench-unet') throw new Error(`bench train-step: unknown --model '${o.model}' (known: bench-unet)`);
+        const backend = await checkBackend(o.backend, o.json, { convEngine: o.convEngine, threads: o.workers > 1 ? undefined : o.convThreads });
+        if (o.workers > 1 && backend !== 'wasm') throw new Error(`bench train-step: --workers ${o.workers} runs the wasm backend in each worker; use --backend wasm`);
+        const r = await runBenchUnet({ size: o.size, batch: o.batch, steps: o.steps, workers: o.workers, convEngine: o.convEngine, convThreads: o.convThreads });
+        console.log(JSON.stringify({ ...r, model: o.model }));
+      },
+    );
 
   bench
     .command('predict')

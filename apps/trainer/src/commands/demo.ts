@@ -24,7 +24,7 @@ export function register(program: Command): void {
       const t0 = performance.now();
       const progress = createProgress();
       const sel = await selectBackend(o.backend);
-      progress.log(`backend: ${sel.backend} (${sel.reason})`);
+      progress.log(`backend: ${sel.label} (${sel.reason})`);
       const config = demoConfig();
       const store = openStore(o.store);
       try {
@@ -40,7 +40,7 @@ export function register(program: Command): void {
           console.log(summarize({ ...result, onnx: { runId: bestRun, path: onnx } }, o.store));
           console.log(`\n${renderReport(report, 'md')}`);
         }
-        console.error(`demo finished in ${((performance.now() - t0) / 60000).toFixed(1)} min on ${sel.backend}; store ${resolve(o.store)}; best: ${best[0]} -> ${onnx}`);
+        console.error(`demo finished in ${((performance.now() - t0) / 60000).toFixed(1)} min on ${sel.label}; store ${resolve(o.store)}; best: ${best[0]} -> ${onnx}`);
         if (result.runs.some((r) => r.status === 'failed')) process.exitCode = 1;
       } catch (e) {
         if (e instanceof RunInterrupted) {

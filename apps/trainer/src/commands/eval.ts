@@ -24,7 +24,7 @@ export function register(program: Command): void {
     if (!BACKEND_CHOICES.includes(o.backend as BackendChoice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
     const progress = createProgress();
     const sel = await selectBackend(o.backend);
-    progress.log(`backend: ${sel.backend} (${sel.reason})`);
+    progress.log(`backend: ${sel.label} (${sel.reason})`);
     const store = openStore(o.store);
     try {
       const r = await evaluateStoredRun(store, o.run, { onProgress: progress.listener, writePngs: o.pngs !== false }).finally(() => progress.stop());

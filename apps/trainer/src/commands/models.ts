@@ -202,7 +202,7 @@ const backendOption = (c: Command) => c.option('--backend <name>', `TensorFlow.j
 async function useBackend(name: string, quiet = false): Promise<void> {
   if (!(BACKEND_CHOICES as readonly string[]).includes(name)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${name}'`);
   const sel = await selectBackend(name as BackendChoice);
-  if (!quiet) console.error(`backend: ${sel.backend} (${sel.reason})`);
+  if (!quiet) console.error(`backend: ${sel.label} (${sel.reason})`);
 }
 
 export function register(program: Command): void {

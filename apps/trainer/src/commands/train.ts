@@ -151,7 +151,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
   }
   const progress = createProgress();
   const sel = await selectBackend(o.backend);
-  progress.log(`backend: ${sel.backend} (${sel.reason})`);
+  progress.log(`backend: ${sel.label} (${sel.reason})`);
   const store = openStore(o.store);
   try {
     const result = await withInterrupt(progress.log, (signal) =>
