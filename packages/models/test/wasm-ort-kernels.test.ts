@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../src/onnx/onnx-graph';
-import { bceLoss, buildBenchUnet, convEngineInfo, backendLabel, convGeometry, createOrtSyncEngine, ortConvEngine, usePortableBackend, type OrtSyncEngine } from '../src/index';
-import { seeded } from './helpers';
+import { bceLoss, buildBenchUnet, buildSegmentationNet, computeBceDiceLoss, convEngineInfo, backendLabel, convGeometry, createOrtSyncEngine, ortConvEngine, usePortableBackend, type OrtSyncEngine } from '../src/index';
+import { randomiseBatchNorm, seeded, TINY } from './helpers';
 
 const n = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -272,6 +272,32 @@ describe('training and engine selection', () => {
     const b1 = built();
     await lossCurve('wasm');
     expect(built()).toBe(b1);
+  });
+
+  it('every Segmentation-Net gradient (stride-2 convs, batch norm, transformer) equals cpu', async () => {
+    const grads = async (backend: 'cpu' | 'wasm') => {
+      await usePortableBackend(backend, { convEngine: 'onnxruntime' });
+      const model = buildSegmentationNet(TINY, { inputSize: 32, seed: 3 });
+      randomiseBatchNorm(model, 5);
+      const x = tf.tensor4d(seeded(2 * 32 * 32, 21), [2, 32, 32, 1]);
+      const y = tf.tensor4d(seeded(2 * 32 * 32, 22).map((v) => (v > 0.7 ? 1 : 0)), [2, 32, 32, 1]);
+      const b0 = built();
+      const { value, grads: g } = tf.variableGrads(() => computeBceDiceLoss(y, model.apply(x, { training: true }) as tf.Tensor));
+      const out = { loss: (await value.data())[0], g: await Promise.all(model.trainableWeights.map(async (w) => Float32Array.from(await g[w.read().name].data()))), sessions: built() - b0 };
+      tf.dispose([x, y, value, ...Object.values(g)]);
+      model.dispose();
+      return out;
+    };
+    const cpu = await grads('cpu');
+    const wasm = await grads('wasm');
+    expect(wasm.sessions).toBeGreaterThan(10);
+    expect(Math.abs(wasm.loss - cpu.loss)).toBeLessThan(1e-5);
+    cpu.g.forEach((c, i) => {
+      // A key bias adds the same logit to every key of a query, which the softmax cancels: its
+      // exact gradient is 0 and both backends return rounding noise (~1e-10), so compare absolutely.
+      if (c.every((v) => Math.abs(v) < 1e-8)) expect(wasm.g[i].every((v) => Math.abs(v) < 1e-8), `weight ${i}`).toBe(true);
+      else expect(relErr(wasm.g[i], c), `weight ${i}`).toBeLessThan(1e-4);
+    });
   });
 
   it('reports the engine, switches to the wasm kernels and back', async () => {
