@@ -16,7 +16,7 @@ export {
   chooseActions,
 } from './environment';
 export { collectEpisode, zeroTimings, type Episode, type CollectEpisodeOptions, type PhaseTimings } from './rollout';
-export { computeActorCriticLoss, stopGradient, PROB_EPS, type ActorCriticLoss } from './loss';
+export { computeActorCriticLoss, stopGradient, PROB_EPS, ADVANTAGE_EPS, type ActorCriticLoss } from './loss';
 export {
   createA2CTrainer,
   meanPixelCrossEntropy,
@@ -25,4 +25,4 @@ export {
   type TrainStepResult,
   type SegLossFn,
 } from './trainer';
-export { runEpisodeDeterministic, type DeterministicEpisode } from './inference';
+export { runEpisodeDeterministic, representGreedy, type DeterministicEpisode } from './inference';

@@ -24,6 +24,26 @@ export interface DeterministicEpisode {
  * Runs the policy greedily for rl.episodeLength steps and segments the represented image.
  * @param images - B x H x W x 1, normalised like the training images.
  */
+/**
+ * The greedy policy's final represented image s(T) only (no segmentation, no intermediate maps):
+ * what the Segmentation-Net sees at test time, used to fine-tune it (rl.finetuneOn = 'greedy').
+ * @param images - B x H x W x 1, normalised like the training images.
+ * @returns s(T), B x H x W x 1 (a new tensor).
+ */
+export function representGreedy(policyNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig): tf.Tensor4D {
+  assertImages('representGreedy', 'images', images, rl.patchSize);
+  return tf.tidy(() => {
+    let retained = tf.onesLike(images) as tf.Tensor4D;
+    let state: tf.Tensor4D = images;
+    for (let t = 0; t < rl.episodeLength; t++) {
+      const { probs } = forwardPolicy(policyNet, policyInput(state, retained, rl.maskHistory));
+      retained = applyActions(retained, agentToPixels(chooseActions(agentProbabilities(probs, rl.patchSize), 'greedy'), rl.patchSize));
+      state = representState(images, retained, rl.maskValue);
+    }
+    return state === images ? images.clone() : state;
+  });
+}
+
 export function runEpisodeDeterministic(
   policyNet: tf.LayersModel,
   segNet: tf.LayersModel,

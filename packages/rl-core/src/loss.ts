@@ -20,6 +20,9 @@ import type { Episode } from './rollout';
 /** Probabilities are clipped to [PROB_EPS, 1] before logarithms. */
 export const PROB_EPS = 1e-8;
 
+/** Added to the advantages' standard deviation before dividing (rl.advantageNorm = 'batch'). */
+export const ADVANTAGE_EPS = 1e-6;
+
 /** Identity forward, zero gradient (TensorFlow's stop_gradient). */
 const stopGradientOp = tf.customGrad(((x: tf.Tensor) => ({
   value: x.clone(),
@@ -68,7 +71,12 @@ export function computeActorCriticLoss(policyNet: tf.LayersModel, episode: Episo
     const entropyMap = tf.neg(tf.sum(tf.mul(agentP, logP), 3, true));
 
     const advantage = rl.wGradient === 'eq13' ? tf.sub(returns, stopGradient(value)) : stopGradient(tf.sub(returns, value));
-    const agentAdvantage = pixelsToAgents(advantage as tf.Tensor4D, k);
+    let agentAdvantage = pixelsToAgents(advantage as tf.Tensor4D, k);
+    if (rl.advantageNorm === 'batch') {
+      // Standardise over all agents and steps of the update; the statistics carry no gradient.
+      const { mean, variance } = tf.moments(stopGradient(agentAdvantage));
+      agentAdvantage = tf.div(tf.sub(agentAdvantage, mean), tf.add(tf.sqrt(variance), ADVANTAGE_EPS));
+    }
     // Sum over steps of per-step means = T x the mean over all (equal-sized) steps.
     const policyLoss = tf.mul(T, tf.mean(tf.neg(tf.mul(logPi, agentAdvantage)))) as tf.Scalar;
     const entropy = tf.mean(entropyMap) as tf.Scalar;

@@ -10,6 +10,7 @@ import { computePixelCrossEntropy, createRewardFilter } from '@mrlseg/rewards';
 import { forwardSegmentation, trainableVariables } from './networks';
 import { collectEpisode, zeroTimings, type PhaseTimings } from './rollout';
 import { computeActorCriticLoss } from './loss';
+import { representGreedy } from './inference';
 
 /** Loss of the Segmentation-Net fine-tuning: (labels, probabilities) -> scalar. */
 export type SegLossFn = (yTrue: tf.Tensor4D, yPred: tf.Tensor4D) => tf.Scalar;
@@ -129,7 +130,14 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
       if (rl.finetuneSeg) {
         t0 = performance.now();
         const segVars = trainableVariables(segNet);
-        segLossValue = o.segOptimizer!.minimize(() => segLoss(labels, forwardSegmentation(segNet, episode.finalState, true)), true, segVars);
+        // s(T) of the greedy policy after this update (what inference shows the Segmentation-Net), or
+        // of the sampled training episode.
+        const state = rl.finetuneOn === 'greedy' ? representGreedy(policyNet, images, rl) : episode.finalState;
+        try {
+          segLossValue = o.segOptimizer!.minimize(() => segLoss(labels, forwardSegmentation(segNet, state, rl.finetuneBatchNorm === 'batch')), true, segVars);
+        } finally {
+          if (state !== episode.finalState) state.dispose();
+        }
         timings.segFinetuneMs += performance.now() - t0;
       }
 

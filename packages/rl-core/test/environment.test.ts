@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
 import { computePixelCrossEntropy } from '@mrlseg/rewards';
-import { agentToPixels, applyActions, chooseActions, collectEpisode, representState, runEpisodeDeterministic } from '../src/index';
-import { constantPolicyNet, thresholdSegNet, tinyPolicyNet } from './tiny-nets';
+import { agentToPixels, applyActions, chooseActions, collectEpisode, representGreedy, representState, runEpisodeDeterministic } from '../src/index';
+import { constantPolicyNet, pixelPolicyNet, thresholdSegNet, tinyPolicyNet } from './tiny-nets';
 import { toyBatch } from './toy-env';
 
 beforeAll(async () => {
@@ -152,6 +152,21 @@ describe('runEpisodeDeterministic', () => {
     ep.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([images, labels, distractors]);
+  });
+  it('representGreedy returns the same s(T) as the deterministic episode, without leaking', () => {
+    const rl = RlSchema.parse({ episodeLength: 3, maskValue: 0.1 });
+    const { images, labels, distractors } = toyBatch(2, 8, 6);
+    const policyNet = pixelPolicyNet({ seed: 3, retainLogit: 0 });
+    const ep = runEpisodeDeterministic(policyNet, segNet, images, rl);
+    const before = tf.memory().numTensors;
+    const s = representGreedy(policyNet, images, rl);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(s.shape).toEqual(images.shape);
+    expect(vals(s)).toEqual(vals(ep.states[3]));
+    // The case is not trivial: the greedy policy masks some pixels and keeps others.
+    expect(vals(ep.retained[2]).some((v) => v === 0) && vals(ep.retained[2]).some((v) => v === 1)).toBe(true);
+    tf.dispose([s, images, labels, distractors]);
+    ep.dispose();
   });
   it('with an always-mask policy hands the segmenter a blank image after step 1', () => {
     const rl = RlSchema.parse({ maskValue: 0 });

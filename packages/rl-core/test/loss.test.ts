@@ -12,7 +12,7 @@ beforeAll(async () => {
 
 /** A fixed episode on a 1 x 6 x 6 toy slice and a 3-channel conv policy. */
 function setup(overrides: Partial<RlConfig>) {
-  const rl = RlSchema.parse({ episodeLength: 2, rewardFilterSize: 3, gamma: 0.9, ...overrides });
+  const rl = RlSchema.parse({ episodeLength: 2, rewardFilterSize: 3, gamma: 0.9, advantageNorm: 'none', ...overrides });
   const policyNet = tinyPolicyNet({ width: 3, seed: 4 });
   const segNet = thresholdSegNet();
   const { images, labels, distractors } = toyBatch(1, 6, 9);
@@ -142,7 +142,7 @@ describe('computeActorCriticLoss gradients (finite differences)', () => {
     // pi(retain) = 0.8, V(s0) = 0.5, action retain, r* = 1, V(s1) = 0.5, gamma 0.9, identity w, no ADP:
     // R = 1 + 0.9 * 0.5 = 1.45, A = 0.95; policy = -ln(0.8) * 0.95; value = 0.5 * 0.95^2;
     // entropy = -(0.8 ln 0.8 + 0.2 ln 0.2).
-    const rl = RlSchema.parse({ episodeLength: 1, gamma: 0.9, rewardFilterSize: 1, useAdp: false, entropyCoef: 0.01, valueCoef: 0.5 });
+    const rl = RlSchema.parse({ episodeLength: 1, gamma: 0.9, rewardFilterSize: 1, useAdp: false, entropyCoef: 0.01, valueCoef: 0.5, advantageNorm: 'none' });
     const input = tf.input({ shape: [1, 1, 1] });
     const pl = tf.layers.dense({ units: 2, activation: 'softmax' });
     const vl = tf.layers.dense({ units: 1 });
@@ -174,5 +174,42 @@ describe('computeActorCriticLoss gradients (finite differences)', () => {
     expect(l.entropy.dataSync()[0]).toBeCloseTo(H, 5);
     expect(l.loss.dataSync()[0]).toBeCloseTo(policy - 0.01 * H + 0.5 * value, 5);
     tf.dispose([l.loss, l.policyLoss, l.valueLoss, l.entropy, w, ...episode.inputs, ...episode.actions, ...episode.retained, ...episode.rewards, ...episode.localRewards, episode.bootstrapValue, episode.finalState]);
+  });
+  it("standardises the advantages with rl.advantageNorm = 'batch' (hand computation, two pixels)", () => {
+    // Two pixels, one step, pi(retain) = 0.8 at both, V = 0.5 everywhere, gamma 0.9, identity w, no ADP.
+    // Pixel 0 retains with r* = 1, pixel 1 masks with r* = -1: R = [1.45, -0.55], A = [0.95, -1.05].
+    // mean -0.05, population std 1.0, so the standardised A = [1, -1] (up to the 1e-6 added to the std):
+    // policy = -(ln 0.8 * 1 + ln 0.2 * (-1)) / 2; the value loss still uses the raw R - V.
+    const rl = RlSchema.parse({ episodeLength: 1, gamma: 0.9, rewardFilterSize: 1, useAdp: false, entropyCoef: 0.01, valueCoef: 0.5, advantageNorm: 'batch' });
+    const input = tf.input({ shape: [1, 2, 1] });
+    const pl = tf.layers.dense({ units: 2, activation: 'softmax' });
+    const vl = tf.layers.dense({ units: 1 });
+    const net = tf.model({ inputs: input, outputs: [pl.apply(input) as tf.SymbolicTensor, vl.apply(input) as tf.SymbolicTensor] });
+    tf.tidy(() => {
+      pl.setWeights([tf.zeros([1, 2]), tf.tensor1d([0, Math.log(4)])]);
+      vl.setWeights([tf.zeros([1, 1]), tf.tensor1d([0.5])]);
+    });
+    const map = (a: number, b: number) => tf.tensor4d([a, b], [1, 1, 2, 1]);
+    const episode = {
+      inputs: [map(0.3, 0.3)],
+      actions: [map(1, 0)],
+      retained: [map(1, 0)],
+      rewards: [map(1, -1)],
+      localRewards: [map(1, -1)],
+      fbRatios: [],
+      adp: null,
+      bootstrapValue: map(0.5, 0.5),
+      finalState: map(0.3, 0),
+      dispose() {},
+    } as Episode;
+    const w = createRewardFilter(1);
+    const before = tf.memory().numTensors;
+    const l = computeActorCriticLoss(net, episode, w, rl);
+    const s = 1 / (1 + 1e-6);
+    expect(l.policyLoss.dataSync()[0]).toBeCloseTo(-(Math.log(0.8) * s + Math.log(0.2) * -s) / 2, 5);
+    expect(l.valueLoss.dataSync()[0]).toBeCloseTo((0.5 * 0.95 ** 2 + 0.5 * 1.05 ** 2) / 2, 5);
+    tf.dispose([l.loss, l.policyLoss, l.valueLoss, l.entropy]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([w, ...episode.inputs, ...episode.actions, ...episode.retained, ...episode.rewards, ...episode.localRewards, episode.bootstrapValue, episode.finalState]);
   });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
-import { createA2CTrainer, runEpisodeDeterministic, trainableVariables } from '../src/index';
+import { createA2CTrainer, meanPixelCrossEntropy, runEpisodeDeterministic, trainableVariables } from '../src/index';
 import { constantPolicyNet, pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { toyBatch } from './toy-env';
 
@@ -13,7 +13,7 @@ const weightsOf = (m: tf.LayersModel) => trainableVariables(m).map((v) => Array.
 
 describe('createA2CTrainer', () => {
   it('trains the policy, value head and w, fine-tunes the segmenter, and leaks no tensors', () => {
-    const rl = RlSchema.parse({ episodeLength: 2, rewardFilterSize: 3, finetuneSeg: true });
+    const rl = RlSchema.parse({ episodeLength: 2, rewardFilterSize: 3, finetuneSeg: true, finetuneOn: 'sampled' });
     const policyNet = pixelPolicyNet({ seed: 2 });
     const segNet = thresholdSegNet();
     const optimizer = tf.train.adam(1e-2);
@@ -53,6 +53,26 @@ describe('createA2CTrainer', () => {
     const r = trainer.trainStep(images, labels);
     expect(r.segLoss).toBeNull();
     expect(weightsOf(segNet)).toEqual(s0);
+    trainer.dispose();
+    tf.dispose([images, labels, distractors]);
+  });
+
+  it.each([
+    ['greedy', 'the raw images (the greedy policy retains everything)'],
+    ['sampled', "the sampled episode's s(T)"],
+  ] as const)("with rl.finetuneOn = '%s' fine-tunes the segmenter on %s", (finetuneOn) => {
+    // pi(retain) = 0.7: the greedy policy retains every pixel, sampling masks about 30 % per step.
+    const rl = RlSchema.parse({ episodeLength: 2, finetuneSeg: true, finetuneOn });
+    const segNet = thresholdSegNet(2, 0.5);
+    const reference = thresholdSegNet(2, 0.5);
+    const segOptimizer = tf.train.sgd(0.5);
+    const trainer = createA2CTrainer({ policyNet: constantPolicyNet(0.7), segNet, rl, optimizer: tf.train.sgd(0.1), segOptimizer, seed: 5 });
+    const { images, labels, distractors } = toyBatch(2, 8, 3);
+    trainer.trainStep(images, labels);
+    // The same SGD step on the raw images, by hand.
+    tf.train.sgd(0.5).minimize(() => meanPixelCrossEntropy(labels, reference.apply(images) as tf.Tensor4D), false, trainableVariables(reference));
+    const same = weightsOf(segNet).every((w, i) => w.every((v, j) => Math.abs(v - weightsOf(reference)[i][j]) < 1e-6));
+    expect(same).toBe(finetuneOn === 'greedy');
     trainer.dispose();
     tf.dispose([images, labels, distractors]);
   });

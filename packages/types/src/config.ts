@@ -139,6 +139,24 @@ export const RlSchema = z.object({
   valueCoef: z.number().min(0).default(0.5),
   maskValue: z.number().default(0),
   finetuneSeg: z.boolean().default(true).describe('fine-tune the Segmentation-Net on represented images'),
+  finetuneOn: z
+    .enum(['greedy', 'sampled'])
+    .default('greedy')
+    .describe(
+      "which represented images the Segmentation-Net is fine-tuned on: 'greedy' = s(T) of the deterministic policy (what it sees at test time), 'sampled' = s(T) of the training episode's sampled actions",
+    ),
+  advantageNorm: z
+    .enum(['batch', 'none'])
+    .default('batch')
+    .describe(
+      "'batch' standardises the (detached) advantages of each update to mean 0, std 1 before the policy gradient, so the entropy bonus and the policy term keep their ratio whatever the reward's units; 'none' uses them as computed (PixelRL)",
+    ),
+  finetuneBatchNorm: z
+    .enum(['frozen', 'batch'])
+    .default('frozen')
+    .describe(
+      "batch normalisation while fine-tuning the Segmentation-Net on represented images: 'frozen' keeps the pre-trained statistics (inference mode), 'batch' normalises with (and updates the moving statistics from) the represented batches",
+    ),
   pretrain: z.boolean().default(true).describe('initialise the Reinforcement-Net from the pre-trained Segmentation-Net'),
   workers: z.number().int().min(1).default(1).describe('asynchronous workers (1 = synchronous A2C)'),
   fbScale: z
@@ -146,6 +164,13 @@ export const RlSchema = z.object({
     .default('eq3')
     .describe("Eq. (3) global term per pixel: 'eq3' adds alpha f(x) / N (the map's mean is exactly Eq. 3), 'per-pixel' adds alpha f(x)"),
   fbEps: z.number().gt(0).lt(1).default(1e-3).describe('x = N_front / N_back is clipped to [fbEps, 1 / fbEps] (Eq. 3)'),
+  retainBias: z
+    .number()
+    .nullable()
+    .default(2)
+    .describe(
+      "initial bias of the policy head's retain logit over mask (last conv scaled by 0.01): the untrained agent samples mask for 1 / (1 + e^retainBias) of the pixels per step (2: 12 %); null keeps the random initialisation",
+    ),
   maskHistory: z.boolean().default(false).describe('policy input gets a second channel: the retained mask so far'),
 });
 

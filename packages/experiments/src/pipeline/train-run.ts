@@ -94,7 +94,7 @@ export function buildRlModel(config: ExperimentConfig): tf.LayersModel {
   if (config.rl.maskHistory) {
     throw new Error('rl.maskHistory = true needs a two-channel Reinforcement-Net, which @mrlseg/models does not build; set rl.maskHistory to false');
   }
-  return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: modelSeed(config.seed) + 1 });
+  return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: modelSeed(config.seed) + 1, retainBias: config.rl.retainBias });
 }
 
 function setLearningRate(opt: tf.Optimizer, lr: number): void {
