@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../src/onnx/onnx-graph';
 import { bceLoss, buildBenchUnet, buildSegmentationNet, computeBceDiceLoss, convEngineInfo, backendLabel, convGeometry, createOrtSyncEngine, ortConvEngine, usePortableBackend, type OrtSyncEngine } from '../src/index';
+import { blockFilter, nchwcBlockSize, nchwcPlan } from '../src/runtime/wasm-ort-conv';
 import { randomiseBatchNorm, seeded, TINY } from './helpers';
 
 const n = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -146,6 +147,8 @@ const CASES: Case[] = [
   [[2, 7, 7, 8], [1, 1, 8, 8], 2, 'same'],
   [[1, 6, 6, 2], [3, 3, 2, 3], 1, [[0, 0], [2, 1], [0, 1], [0, 0]]], // explicit, asymmetric
   [[2, 12, 12, 32], [3, 3, 32, 48], 1, 'same'],
+  [[1, 8, 8, 12], [3, 3, 12, 20], 1, 'same'], // NCHWc with padded channel blocks (12 -> 16, 20 -> 24 at block 8)
+  [[1, 7, 7, 10], [3, 3, 10, 9], 1, 'same'], // 10 input channels: no NCHWc layout, the transpose path
 ];
 
 describe('Conv2D and its gradients (wasm+onnxruntime) equal the cpu backend', () => {
@@ -178,6 +181,44 @@ describe('Conv2D and its gradients (wasm+onnxruntime) equal the cpu backend', ()
     );
     expect(sessions).toBe(1);
     expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-5);
+  });
+});
+
+describe('NCHWc layout (onnxruntime blocked kernels)', () => {
+  it('plans which channel counts can use it', () => {
+    expect(nchwcPlan(1, 16, 8)).toEqual({ blockedInput: false, ciP: 1, coP: 16 });
+    expect(nchwcPlan(12, 20, 8)).toEqual({ blockedInput: true, ciP: 16, coP: 24 });
+    expect(nchwcPlan(10, 4, 8)).toBeNull(); // >= block but not a multiple of 4 (ReorderInput needs that)
+    expect(nchwcPlan(48, 1, 16)).toEqual({ blockedInput: true, ciP: 48, coP: 16 });
+    expect(nchwcPlan(16, 16, 0)).toBeNull(); // no NCHWc kernels in this build
+  });
+
+  it('lays the filter out as [Co/b][Ci/b][KH][KW][b in][b out] (hand-worked, b = 4)', () => {
+    // f(o, i, kh, kw) = 100 o + 10 i + kw with Co = 5, Ci = 4, KH = 1, KW = 2: coP = 8, ciP = 4.
+    const plan = nchwcPlan(4, 5, 4)!;
+    const out = new Float32Array(8 * 4 * 2).fill(-1);
+    blockFilter(out, (o, i, kh, kw) => 100 * o + 10 * i + kw, 5, 4, 1, 2, 4, plan);
+    // index = (((ob * 1 + ib) * 2 + k) * 4 + bi) * 4 + bo
+    expect(out[((0 * 2 + 1) * 4 + 2) * 4 + 3]).toBe(321); // o = 3, i = 2, kw = 1
+    expect(out[((1 * 2 + 0) * 4 + 3) * 4 + 0]).toBe(430); // o = 4 (block 1), i = 3, kw = 0
+    expect(out[((1 * 2 + 0) * 4 + 3) * 4 + 1]).toBe(0); // o = 5: padding
+    expect(out.includes(-1)).toBe(false);
+  });
+
+  it('is probed once and used for 3x3 convolutions and their input gradients on x86-64', async () => {
+    const e = ortConvEngine()!;
+    const block = nchwcBlockSize(e);
+    if (process.arch === 'x64') expect([8, 16]).toContain(block);
+    if (!block) return;
+    await tf.setBackend('wasm');
+    e.resetTimings();
+    const x = tf.tensor4d(seeded(2 * 6 * 6 * 16, 30), [2, 6, 6, 16]);
+    const w = tf.tensor4d(seeded(9 * 16 * 8, 31), [3, 3, 16, 8]);
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, w, 1, 'same')))(x);
+    const keys = [...e.timings().keys()];
+    expect(keys.some((k) => k.startsWith(`fwd_nchwc${block}|`))).toBe(true);
+    expect(keys.some((k) => k.startsWith(`dx_nchwc${block}|`))).toBe(true);
+    tf.dispose([x, w, g]);
   });
 });
 
@@ -283,7 +324,7 @@ describe('training and engine selection', () => {
       const y = tf.tensor4d(seeded(2 * 32 * 32, 22).map((v) => (v > 0.7 ? 1 : 0)), [2, 32, 32, 1]);
       const b0 = built();
       const { value, grads: g } = tf.variableGrads(() => computeBceDiceLoss(y, model.apply(x, { training: true }) as tf.Tensor));
-      const out = { loss: (await value.data())[0], g: await Promise.all(model.trainableWeights.map(async (w) => Float32Array.from(await g[w.read().name].data()))), sessions: built() - b0 };
+      const out = { loss: (await value.data())[0], g: await Promise.all(model.trainableWeights.map(async (w) => Float32Array.from(await g[(w.read() as tf.Variable).name].data()))), sessions: built() - b0 };
       tf.dispose([x, y, value, ...Object.values(g)]);
       model.dispose();
       return out;

@@ -35,6 +35,8 @@ export class OnnxGraph {
   readonly inputs: IValueInfoProto[] = [];
   readonly outputs: IValueInfoProto[] = [];
   private readonly initNames = new Set<string>();
+  /** Operator-set domains other than the default one used by nodes (imported at version 1). */
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   /** A fresh, unique value name starting with `hint`. */
@@ -42,13 +44,19 @@ export class OnnxGraph {
     return `${hint}__${this.counter++}`;
   }
 
-  /** Adds a node; returns its output names (fresh unless `outputs` given). */
-  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, opts: { outputs?: string[]; hint?: string } = {}): string[] {
+  /**
+   * Adds a node; returns its output names (fresh unless `outputs` given). `domain` names an
+   * operator set other than the default ONNX one (e.g. onnxruntime's 'com.microsoft.nchwc'),
+   * imported at version 1.
+   */
+  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, opts: { outputs?: string[]; hint?: string; domain?: string } = {}): string[] {
     const hint = opts.hint ?? op;
     const outputs = opts.outputs ?? [this.fresh(hint)];
+    if (opts.domain) this.domains.add(opts.domain);
     this.nodes.push(
       onnx.NodeProto.create({
         opType: op,
+        ...(opts.domain ? { domain: opts.domain } : {}),
         name: this.fresh(`${hint}_node`),
         input: inputs,
         output: outputs,
@@ -103,7 +111,10 @@ export class OnnxGraph {
   encode(opts: { name: string; irVersion: number; opset: number; docString?: string; producerVersion?: string }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: opts.irVersion,
-      opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: opts.opset })],
+      opsetImport: [
+        onnx.OperatorSetIdProto.create({ domain: '', version: opts.opset }),
+        ...[...this.domains].map((domain) => onnx.OperatorSetIdProto.create({ domain, version: 1 })),
+      ],
       producerName: 'mrlseg',
       producerVersion: opts.producerVersion ?? '0.1.0',
       docString: opts.docString ?? '',

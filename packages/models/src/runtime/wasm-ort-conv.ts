@@ -16,14 +16,20 @@
  * Notation: x B x H x W x Ci, filter W KH x KW x Ci x Co (HWIO), dy B x OH x OW x Co; stride s,
  * dilation d, padding (top, bottom, left, right).
  *
- * Forward (Conv2D, FusedConv2D): Transpose(x, NCHW) -> Conv(W as OIHW, bias) -> activation ->
- * Transpose(NHWC); a 1x1, stride-1, unpadded convolution is one Gemm of x as [B H W x Ci].
+ * Forward (Conv2D, FusedConv2D): on onnxruntime's blocked-layout CPU kernels (domain
+ * com.microsoft.nchwc, the ones its own graph optimiser substitutes for Conv when the weights are
+ * constant) where the channel counts allow (nchwcPlan): ReorderInput (NHWC -> channel blocks)
+ * -> NchwcConv (the filter, a few thousand floats, re-laid out in JavaScript on every call since
+ * it changes every step) -> activation -> ReorderOutput (-> NHWC), no transposes; otherwise
+ * Transpose(x, NCHW) -> Conv(W as OIHW, bias) -> activation -> Transpose(NHWC). A 1x1, stride-1,
+ * unpadded convolution is one Gemm of x as [B H W x Ci].
  *
  * Input gradient (Conv2DBackpropInput), dx[h] = sum_{oh, k: oh s + k d - top = h} dy[oh] W[k]:
  * at stride 1 (padding <= (K - 1) d) the forward convolution of dy with the spatially flipped,
- * in/out-swapped filter and padding (K - 1) d - top before, (K - 1) d - bottom after; otherwise
- * ONNX ConvTranspose (y[i s + k d - pad_begin] += x[i] W[k], the same sum), with the trailing
- * padding or `output_padding` chosen so the result has H rows; 1x1 unpadded stride 1: one Gemm.
+ * in/out-swapped filter and padding (K - 1) d - top before, (K - 1) d - bottom after (on the
+ * NCHWc kernels where possible); otherwise ONNX ConvTranspose (y[i s + k d - pad_begin] +=
+ * x[i] W[k], the same sum), with the trailing padding or `output_padding` chosen so the result
+ * has H rows; 1x1 unpadded stride 1: one Gemm.
  *
  * Filter gradient (Conv2DBackpropFilter),
  *   dW[kh, kw, ci, co] = sum_{b, oy, ox} x[b, oy s + kh d - top, ox s + kw d - left, ci] dy[b, oy, ox, co]:
@@ -137,6 +143,121 @@ function activate(g: OnnxGraph, v: string, act: Activation, alpha: number): stri
     return g.node(alpha <= 1 ? 'Max' : 'Min', [v, ax])[0];
   }
   return g.node('Clip', [v, g.floatTensor('relu6_min', [0], []), g.floatTensor('relu6_max', [6], [])])[0];
+}
+
+/** onnxruntime's domain of its blocked-layout ("NCHWc") CPU kernels. */
+const NCHWC = 'com.microsoft.nchwc';
+
+/**
+ * Layout of a convolution on onnxruntime's NCHWc kernels (MLAS), which take no transposes: an
+ * NHWC input goes through ReorderInput (channels_last) to channel blocks of `block` floats
+ * (Ci padded up to a block multiple; Ci % 4 == 0 required), or, with fewer than `block` input
+ * channels, is read as plain NCHW (a Reshape when Ci = 1); NchwcConv computes Co padded to a
+ * block multiple; ReorderOutput (channels_last) writes NHWC with the Co real channels.
+ * null when this input channel count cannot use it.
+ */
+export function nchwcPlan(ci: number, co: number, block: number): { blockedInput: boolean; ciP: number; coP: number } | null {
+  if (block < 4) return null;
+  const coP = Math.ceil(co / block) * block;
+  if (ci < block) return { blockedInput: false, ciP: ci, coP };
+  if (ci % 4 !== 0) return null;
+  return { blockedInput: true, ciP: Math.ceil(ci / block) * block, coP };
+}
+
+/**
+ * The filter value f(o, i, kh, kw) in NchwcConv's layout (MLAS' filter reorder): with a blocked
+ * input, [Co/b][Ci/b][KH][KW][b (input)][b (output)], else [Co/b][Ci][KH][KW][b (output)];
+ * padded channels are 0. Written into `out` (length coP * ciP * KH * KW).
+ */
+export function blockFilter(
+  out: Float32Array,
+  f: (o: number, i: number, kh: number, kw: number) => number,
+  co: number,
+  ci: number,
+  KH: number,
+  KW: number,
+  block: number,
+  plan: { blockedInput: boolean; ciP: number; coP: number },
+): void {
+  out.fill(0);
+  const K = KH * KW;
+  for (let o = 0; o < co; o++) {
+    const ob = Math.floor(o / block);
+    const bo = o % block;
+    for (let i = 0; i < ci; i++) {
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const k = kh * KW + kw;
+          const idx = plan.blockedInput
+            ? (((ob * (plan.ciP / block) + Math.floor(i / block)) * K + k) * block + (i % block)) * block + bo
+            : ((ob * ci + i) * K + k) * block + bo;
+          out[idx] = f(o, i, kh, kw);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * ONNX model of a convolution on the NCHWc kernels: inputs x (NHWC, C channels), w (blocked,
+ * see blockFilter)[, b (coP)]; output y (NHWC, Co channels). `conv` carries the Conv attributes.
+ */
+export function nchwcConvModel(
+  xShape: readonly number[],
+  co: number,
+  outShape: readonly number[],
+  block: number,
+  conv: { kernel_shape: number[]; strides: number[]; dilations: number[]; pads: number[] },
+  opts: { bias: boolean; activation: Activation; alpha: number },
+): Uint8Array {
+  const [B, H, W, C] = xShape;
+  const plan = nchwcPlan(C, co, block)!;
+  const g = new OnnxGraph();
+  g.input('x', [...xShape]);
+  g.input('w', [plan.coP, plan.ciP, ...conv.kernel_shape]);
+  if (opts.bias) g.input('b', [plan.coP]);
+  let xin: string;
+  if (plan.blockedInput) xin = g.node('ReorderInput', ['x'], { channels_last: 1 }, { domain: NCHWC })[0];
+  else if (C === 1) xin = g.node('Reshape', ['x', g.int64Tensor('x_nchw', [B, 1, H, W])])[0];
+  else xin = g.node('Transpose', ['x'], { perm: [0, 3, 1, 2] })[0];
+  const y = g.node('Conv', opts.bias ? [xin, 'w', 'b'] : [xin, 'w'], { ...conv, group: 1 }, { domain: NCHWC })[0];
+  // Elementwise activations act on the blocked layout as on any other; padded channels are dropped below.
+  const act = activate(g, y, opts.activation, opts.alpha);
+  g.node('ReorderOutput', [act], { channels: co, channels_last: 1 }, { outputs: ['y'], domain: NCHWC });
+  g.output('y', [...outShape]);
+  return encode(g, 'conv2d_nchwc');
+}
+
+/** Probe model: the padded channel count ReorderInput gives 4 channels, i.e. the NCHWc block size (as float). */
+function blockProbeModel(): Uint8Array {
+  const g = new OnnxGraph();
+  g.input('x', [1, 1, 1, 4]);
+  const r = g.node('ReorderInput', ['x'], { channels_last: 1 }, { domain: NCHWC })[0];
+  const shape = g.node('Shape', [r])[0];
+  g.node('Cast', [shape], { to: 1 }, { outputs: ['shape'] });
+  g.output('shape', [4]);
+  return encode(g, 'nchwc_block_probe');
+}
+
+const blockSizes = new WeakMap<OrtSyncEngine, number>();
+
+/**
+ * MLAS' NCHWc block size in `e` (8 with AVX2, 16 with AVX-512F), probed once; 0 when this
+ * onnxruntime build has no NCHWc kernels (then every convolution takes the transpose path).
+ */
+export function nchwcBlockSize(e: OrtSyncEngine): number {
+  let b = blockSizes.get(e);
+  if (b === undefined) {
+    try {
+      const shape = new Float32Array(4);
+      e.run('nchwc_block_probe', blockProbeModel, { x: { data: new Float32Array(4), dims: [1, 1, 1, 4] } }, { shape: { data: shape, dims: [4] } });
+      b = shape[1] >= 4 && shape[1] % 4 === 0 ? shape[1] : 0;
+    } catch {
+      b = 0;
+    }
+    blockSizes.set(e, b);
+  }
+  return b;
 }
 
 /** ONNX model of the forward convolution: inputs x (NHWC), w (HWIO)[, b (Co)]; output y (NHWC). */
@@ -303,16 +424,46 @@ const usable = (backend: unknown, ts: TensorInfo[]): backend is WasmBackendInter
 
 const nhwc = (attrs: Record<string, unknown> | undefined) => (attrs?.dataFormat ?? 'NHWC') === 'NHWC';
 
+/** Scratch arrays for blocked filters and padded biases, one per length (reused across calls). */
+const scratch = new Map<number, Float32Array>();
+const scratchOf = (n: number, slot: number) => {
+  const k = n * 4 + slot;
+  let a = scratch.get(k);
+  if (!a) {
+    a = new Float32Array(n);
+    scratch.set(k, a);
+  }
+  return a;
+};
+
 function conv2dOrt(backend: WasmBackendInternals, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, attrs: Record<string, unknown>, activation: Activation, alpha: number): TensorInfo | null {
   const geo = convGeometry(x.shape, filter.shape, attrs as never);
   if (!geo) return null;
   if (bias && numel(bias.shape) !== geo.Co) return null;
-  const key = `fwd|${geomKey(geo)}|${bias ? 'b' : ''}|${activation}${activation === 'leakyrelu' ? alpha : ''}`;
+  const actKey = `${bias ? 'b' : ''}|${activation}${activation === 'leakyrelu' ? alpha : ''}`;
   const out = backend.makeOutput([geo.B, geo.OH, geo.OW, geo.Co], 'float32');
   const heap = heapF32(backend);
+  const block = isPointwise(geo) ? 0 : nchwcBlockSize(engine!);
+  const plan = block ? nchwcPlan(geo.Ci, geo.Co, block) : null;
+  if (plan) {
+    const { KH, KW, Ci, Co } = geo;
+    const wb = baseOf(backend, filter);
+    const w = scratchOf(plan.coP * plan.ciP * KH * KW, 0);
+    blockFilter(w, (o, i, kh, kw) => heap[wb + ((kh * KW + kw) * Ci + i) * Co + o], Co, Ci, KH, KW, block, plan);
+    const feeds: Record<string, OrtView> = { x: view(backend, heap, x), w: { data: w, dims: [plan.coP, plan.ciP, KH, KW] } };
+    if (bias) {
+      const b = scratchOf(plan.coP, 1);
+      b.fill(0);
+      b.set(heap.subarray(baseOf(backend, bias), baseOf(backend, bias) + Co));
+      feeds.b = { data: b, dims: [plan.coP] };
+    }
+    const conv = { kernel_shape: [KH, KW], strides: [geo.sh, geo.sw], dilations: [geo.dh, geo.dw], pads: [geo.top, geo.left, geo.bottom, geo.right] };
+    engine!.run(`fwd_nchwc${block}|${geomKey(geo)}|${actKey}`, () => nchwcConvModel(x.shape, Co, out.shape, block, conv, { bias: !!bias, activation, alpha }), feeds, { y: view(backend, heap, out) });
+    return out;
+  }
   const feeds: Record<string, OrtView> = { x: view(backend, heap, x), w: view(backend, heap, filter) };
   if (bias) feeds.b = view(backend, heap, bias, [geo.Co]);
-  engine!.run(key, () => forwardModel(geo, { bias: !!bias, activation, alpha }), feeds, { y: view(backend, heap, out) });
+  engine!.run(`fwd|${geomKey(geo)}|${actKey}`, () => forwardModel(geo, { bias: !!bias, activation, alpha }), feeds, { y: view(backend, heap, out) });
   return out;
 }
 
@@ -322,6 +473,25 @@ function backpropInputOrt(backend: WasmBackendInternals, dy: TensorInfo, filter:
   if (!geo || geo.OH !== dy.shape[1] || geo.OW !== dy.shape[2] || geo.B !== dy.shape[0]) return null;
   const out = backend.makeOutput([geo.B, geo.H, geo.W, geo.Ci], 'float32');
   const heap = heapF32(backend);
+  const { KH, KW, Ci, Co, dh, dw } = geo;
+  const flipPads = [(KH - 1) * dh - geo.top, (KW - 1) * dw - geo.left, (KH - 1) * dh - geo.bottom, (KW - 1) * dw - geo.right];
+  const block = isPointwise(geo) || geo.sh !== 1 || geo.sw !== 1 || flipPads.some((p) => p < 0) ? 0 : nchwcBlockSize(engine!);
+  // The flipped convolution's input is dy (Co channels) and its output dx (Ci channels).
+  const plan = block ? nchwcPlan(Co, Ci, block) : null;
+  if (plan) {
+    const wb = baseOf(backend, filter);
+    const w = scratchOf(plan.coP * plan.ciP * KH * KW, 2);
+    // Flipped filter: W'[o = ci, i = co, kh, kw] = W[KH - 1 - kh, KW - 1 - kw, ci, co].
+    blockFilter(w, (o, i, kh, kw) => heap[wb + (((KH - 1 - kh) * KW + (KW - 1 - kw)) * Ci + o) * Co + i], Ci, Co, KH, KW, block, plan);
+    const conv = { kernel_shape: [KH, KW], strides: [1, 1], dilations: [dh, dw], pads: flipPads };
+    engine!.run(
+      `dx_nchwc${block}|${geomKey(geo)}`,
+      () => nchwcConvModel(dy.shape, Ci, out.shape, block, conv, { bias: false, activation: 'linear', alpha: 0 }),
+      { x: view(backend, heap, dy), w: { data: w, dims: [plan.coP, plan.ciP, KH, KW] } },
+      { y: view(backend, heap, out) },
+    );
+    return out;
+  }
   engine!.run(`dx|${geomKey(geo)}`, () => backpropInputModel(geo), { dy: view(backend, heap, dy), w: view(backend, heap, filter) }, { dx: view(backend, heap, out) });
   return out;
 }
