@@ -1,4 +1,4 @@
-import type { CaseMetricRecord, EpochRecord, ExperimentRecord, RunRecord } from '@mrlseg/types';
+import type { CaseAgentFractions, CaseMetricRecord, EpochRecord, ExperimentRecord, RunRecord } from '@mrlseg/types';
 
 export const EXPERIMENT: ExperimentRecord = {
   id: 'exp1',
@@ -35,7 +35,7 @@ export function makeRun(id: string, variant: RunRecord['variant'], patch: Partia
 }
 
 /** fbRatio is a fraction (0.01 = 1 %, interval 0-2%). */
-export function makeCase(runId: string, caseId: string, fbRatio: number, dice: number | null, hd: number | null): CaseMetricRecord {
+export function makeCase(runId: string, caseId: string, fbRatio: number, dice: number | null, hd: number | null, agent: CaseAgentFractions = { maskedFraction: null, lesionMaskedFraction: null }): CaseMetricRecord {
   return {
     runId,
     caseId,
@@ -53,6 +53,7 @@ export function makeCase(runId: string, caseId: string, fbRatio: number, dice: n
     nsd: null,
     emptyGt: false,
     emptyPred: dice === null,
+    ...agent,
   };
 }
 

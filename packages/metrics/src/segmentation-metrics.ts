@@ -11,7 +11,7 @@
  * - `emptyBoth: 'perfect'` instead scores two empty masks as a perfect match (overlap metrics and
  *   NSD 1, distances 0), MONAI's `ignore_empty=False`.
  */
-import type { CaseMetricRecord } from '@mrlseg/types';
+import type { CaseAgentFractions, CaseMetricRecord } from '@mrlseg/types';
 import { computeFbRatio } from './fb-ratio';
 import { intervalLabel, type IntervalSpec } from './intervals';
 import { computeConfusion, diceFromCounts, iouFromCounts, precisionFromCounts, recallFromCounts } from './overlap';
@@ -43,8 +43,8 @@ export interface SegmentationMetricsOptions {
   intervals?: IntervalSpec;
 }
 
-/** The CaseMetricRecord fields a metric computation determines. */
-export type CaseMetrics = Omit<CaseMetricRecord, 'runId' | 'caseId' | 'patient'>;
+/** The CaseMetricRecord fields a metric computation determines (not the agent's masking, which the pipeline measures). */
+export type CaseMetrics = Omit<CaseMetricRecord, 'runId' | 'caseId' | 'patient' | keyof CaseAgentFractions>;
 
 /** Per-case metrics: the CaseMetricRecord fields plus the counts and settings behind them. */
 export interface SegmentationMetrics extends CaseMetrics {
@@ -118,8 +118,16 @@ export function computeSegmentationMetrics(pred: Uint8Array, gt: Uint8Array, opt
   };
 }
 
-/** A storable CaseMetricRecord from computed metrics and the case's identifiers (extra fields dropped). */
-export function toCaseMetricRecord(m: CaseMetrics, ids: { runId: string; caseId: string; patient: string }): CaseMetricRecord {
+/**
+ * A storable CaseMetricRecord from computed metrics and the case's identifiers (extra fields
+ * dropped). `agent`: what the Reinforcement-Net masked (CaseAgentFractionsSchema); null for both
+ * when left out (no agent).
+ */
+export function toCaseMetricRecord(
+  m: CaseMetrics,
+  ids: { runId: string; caseId: string; patient: string },
+  agent: CaseAgentFractions = { maskedFraction: null, lesionMaskedFraction: null },
+): CaseMetricRecord {
   return {
     runId: ids.runId,
     caseId: ids.caseId,
@@ -137,5 +145,7 @@ export function toCaseMetricRecord(m: CaseMetrics, ids: { runId: string; caseId:
     nsd: m.nsd,
     emptyGt: m.emptyGt,
     emptyPred: m.emptyPred,
+    maskedFraction: agent.maskedFraction,
+    lesionMaskedFraction: agent.lesionMaskedFraction,
   };
 }

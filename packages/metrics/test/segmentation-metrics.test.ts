@@ -94,6 +94,9 @@ describe('computeSegmentationMetrics: hand-worked cases', () => {
     const rec = toCaseMetricRecord(m, { runId: 'r1', caseId: 'c1', patient: 'p1' });
     expect(CaseMetricRecordSchema.parse(rec)).toEqual(rec);
     expect(Object.keys(rec).sort()).toEqual(Object.keys(CaseMetricRecordSchema.shape).sort());
+    expect([rec.maskedFraction, rec.lesionMaskedFraction]).toEqual([null, null]); // no agent
+    const withAgent = toCaseMetricRecord(m, { runId: 'r1', caseId: 'c1', patient: 'p1' }, { maskedFraction: 0.25, lesionMaskedFraction: 0.5 });
+    expect(CaseMetricRecordSchema.parse(withAgent)).toMatchObject({ maskedFraction: 0.25, lesionMaskedFraction: 0.5, dice: rec.dice });
     expect(computeSegmentationMetrics(gt, gt, { width: 10, height: 10 }).interval).toBeNull();
   });
 });

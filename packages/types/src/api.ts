@@ -88,7 +88,7 @@ export const EvaluateQuerySchema = z.object({
 export type EvaluateQuery = z.infer<typeof EvaluateQuerySchema>;
 
 /** Response of POST /api/v1/evaluate: the per-case metrics of packages/metrics and the counts behind them. */
-export const EvaluateResultSchema = CaseMetricRecordSchema.omit({ runId: true, caseId: true, patient: true }).extend({
+export const EvaluateResultSchema = CaseMetricRecordSchema.omit({ runId: true, caseId: true, patient: true, maskedFraction: true, lesionMaskedFraction: true }).extend({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   tp: z.number().int().nonnegative(),

@@ -68,6 +68,26 @@ export const ExperimentRecordSchema = z.object({
 });
 export type ExperimentRecord = z.infer<typeof ExperimentRecordSchema>;
 
+/**
+ * What the Reinforcement-Net did to one case: after the rl.episodeLength deterministic (greedy)
+ * steps, the fraction of the case's pixels masked, |masked| / (S x S), and the fraction of its
+ * ground-truth lesion pixels masked, |masked AND lesion| / |lesion|, both at the training size S.
+ * Null for runs without an agent (OnlySeg, baselines) and for cases stored before these fields
+ * existed (store schema < 2; re-evaluate with `mrlseg eval --run <id>`); `lesionMaskedFraction` is
+ * also null when the case has no lesion pixel.
+ */
+export const CaseAgentFractionsSchema = z.object({
+  maskedFraction: z.number().min(0).max(1).nullable().default(null).describe('fraction of all pixels the deterministic policy masked after T steps'),
+  lesionMaskedFraction: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .default(null)
+    .describe('fraction of ground-truth lesion pixels masked after T steps; null without a lesion'),
+});
+export type CaseAgentFractions = z.infer<typeof CaseAgentFractionsSchema>;
+
 /** Per-case metrics as stored and served; HD fields are null when undefined (an empty mask). */
 export const CaseMetricRecordSchema = z.object({
   runId: z.string(),
@@ -86,8 +106,11 @@ export const CaseMetricRecordSchema = z.object({
   nsd: z.number().nullable(),
   emptyGt: z.boolean(),
   emptyPred: z.boolean(),
+  ...CaseAgentFractionsSchema.shape,
 });
 export type CaseMetricRecord = z.infer<typeof CaseMetricRecordSchema>;
+/** A case record as written (the agent fractions may be left out: they default to null). */
+export type CaseMetricRecordInput = z.input<typeof CaseMetricRecordSchema>;
 
 export const EpochRecordSchema = z.object({
   runId: z.string(),

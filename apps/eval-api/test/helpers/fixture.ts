@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '@mrlseg/experiments';
 import { encodeGreyPng } from '@mrlseg/data';
-import type { CaseMetricRecord } from '@mrlseg/types';
+import type { CaseMetricRecordInput } from '@mrlseg/types';
 import { writeTinyModel } from './tiny-onnx';
 
 export const EXPERIMENT = 'exp-demo';
@@ -17,7 +17,7 @@ export const RUN_NO_MODEL = 'exp-demo_unet_f0';
 export const MODEL_SIZE = 32;
 
 /** Six cases: dice, hd and fbRatio chosen so every sort order is distinct and checkable. */
-export const CASES: Omit<CaseMetricRecord, 'runId'>[] = [
+export const CASES: Omit<CaseMetricRecordInput, 'runId'>[] = [
   { caseId: 'c01', patient: 'p1', fbRatio: 0.01, foregroundFraction: 0.0099, interval: '0-2%', dice: 0.5, iou: 0.33, precision: 0.5, recall: 0.5, hd: 9, hd95: 8, assd: 2, nsd: 0.4, emptyGt: false, emptyPred: false },
   { caseId: 'c02', patient: 'p1', fbRatio: 0.03, foregroundFraction: 0.029, interval: '2-4%', dice: 0.9, iou: 0.82, precision: 0.9, recall: 0.9, hd: 2, hd95: 1.5, assd: 0.5, nsd: 0.95, emptyGt: false, emptyPred: false },
   { caseId: 'c03', patient: 'p2', fbRatio: 0.015, foregroundFraction: 0.0148, interval: '0-2%', dice: 0.7, iou: 0.54, precision: 0.7, recall: 0.7, hd: 5, hd95: 4, assd: 1, nsd: 0.7, emptyGt: false, emptyPred: false },
