@@ -13,7 +13,7 @@ export {
   type NewRun,
   type FinishRun,
 } from './store/store';
-export { MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } from './store/migrations';
+export { MIGRATIONS, SCHEMA_VERSION, READ_ONLY_MIN_VERSION, migrate, type Migration } from './store/migrations';
 export { VARIANTS, variantSpec, applyVariant, variantComponents, type VariantSpec, type NetworkKind } from './config/variants';
 export { loadExperimentConfig, canonicalJson, configHash, planRuns, runId, slug, type RunPlan } from './config/load-config';
 export { gitCommit, packageVersions } from './config/provenance';
@@ -21,7 +21,18 @@ export type { ProgressEvent, ProgressListener, TrainPhase } from './pipeline/eve
 export { learningRateAt } from './pipeline/schedule';
 export { runExperiment, exportRunOnnx, loadSlices, evaluateStoredRun, pretrainKey, type RunExperimentOptions, type ExperimentResult, type RunOutcome } from './pipeline/experiment';
 export { trainRun, loadRunNets, modelSeed, buildSegModel, buildRlModel, segNetSizes, RunInterrupted, type RunPhases, type TrainRunInput, type TrainRunResult } from './pipeline/train-run';
-export { predictSlices, caseRecord, casePngs, evaluateAndStore, type CasePrediction, type EvalNets } from './pipeline/evaluate';
+export {
+  predictSlices,
+  caseRecord,
+  agentFractions,
+  summarizeAgentFractions,
+  casePngs,
+  evaluateAndStore,
+  type CasePrediction,
+  type EvalNets,
+  type AgentFractionsSummary,
+  type EvaluationSummary,
+} from './pipeline/evaluate';
 export { saveTrainState, readTrainState, loadTrainNets, loadTrainExtras, TRAIN_STATE_FORMAT, type TrainState } from './pipeline/checkpoint';
 export { toSlice, epochOrder, batchesOf, makeBatch, type Slice } from './pipeline/batches';
 export { buildReport, renderReport, compareAgainstBest, type Report, type ReportOptions, type ReportCell, type VariantSummary } from './report/build-report';

@@ -3,10 +3,26 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeGrey } from '@mrlseg/data';
 import { ExperimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
-import { DEMO_CONFIG_INPUT, RunInterrupted, buildRlModel, buildSegModel, demoConfig, exportRunOnnx, loadExperimentConfig, openStore, planRuns, runExperiment, type ProgressEvent, type ResultsStore } from '../src/index';
+import {
+  DEMO_CONFIG_INPUT,
+  RunInterrupted,
+  buildRlModel,
+  buildSegModel,
+  demoConfig,
+  evaluateStoredRun,
+  exportRunOnnx,
+  loadExperimentConfig,
+  openStore,
+  planRuns,
+  runExperiment,
+  type ProgressEvent,
+  type ResultsStore,
+} from '../src/index';
 
 /** A few 32-px synthetic slices and a tiny network: seconds per run on wasm. */
 export const TINY: ExperimentConfigInput = {
@@ -64,6 +80,34 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
     }
     const types = new Set(events.map((e) => e.type));
     expect([...types].sort()).toEqual(['epoch', 'experiment', 'phase-start', 'run-end', 'run-start', 'step']);
+  });
+
+  it("records what the policy masked per case, as the action PNG shows, and re-evaluation ('mrlseg eval --run') backfills it", async () => {
+    const fractions = () => store.allCases(runId).map((c) => [c.caseId, c.maskedFraction, c.lesionMaskedFraction]);
+    const cases = store.allCases(runId);
+    for (const c of cases) {
+      // independent count: white pixels of the stored action mask (white = masked)
+      const png = await decodeGrey(store.caseArtifactPath(runId, c.caseId, 'actions'));
+      const gt = await decodeGrey(store.caseArtifactPath(runId, c.caseId, 'groundTruth'));
+      const masked = png.data.filter((v) => v > 127).length;
+      const lesion = gt.data.filter((v) => v > 127).length;
+      const both = png.data.filter((v, i) => v > 127 && gt.data[i] > 127).length;
+      expect(c.maskedFraction).toBe(masked / png.data.length);
+      expect(c.lesionMaskedFraction).toBe(lesion === 0 ? null : both / lesion);
+    }
+    const recorded = fractions();
+    // a store evaluated before the columns existed: the migration leaves them NULL
+    const db = new Database(store.dbPath);
+    db.prepare('UPDATE cases SET masked_fraction = NULL, lesion_masked_fraction = NULL WHERE run_id = ?').run(runId);
+    db.close();
+    expect(store.allCases(runId).every((c) => c.maskedFraction === null && c.lesionMaskedFraction === null)).toBe(true);
+    const before = tf.memory().numTensors;
+    const r = await evaluateStoredRun(store, runId, { writePngs: false });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(fractions()).toEqual(recorded); // the deterministic policy masks the same pixels again
+    const m = recorded.map((c) => c[1] as number);
+    expect(r.agent!.maskedFraction).toBeCloseTo(m.reduce((a, b) => a + b, 0) / m.length, 12);
+    expect(r.agent!.recorded).toBe(cases.length);
   });
 
   it('leaves no tensors behind between runs', async () => {

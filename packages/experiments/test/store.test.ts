@@ -5,8 +5,8 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CaseMetricRecord } from '@mrlseg/types';
-import { DB_FILE, SCHEMA_VERSION, openStore, type ResultsStore } from '../src/index';
+import type { CaseAgentFractions, CaseMetricRecord } from '@mrlseg/types';
+import { DB_FILE, MIGRATIONS, READ_ONLY_MIN_VERSION, SCHEMA_VERSION, openStore, type ResultsStore } from '../src/index';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let dir: string;
@@ -20,7 +20,8 @@ function seedRun(s: ResultsStore, id = 'r1', exp = 'e1'): void {
   s.startRun({ id, experimentId: exp, variant: 'rl-fb-adp-seg', fold: 0, seed: 7, dataset: 'synthetic', backend: 'cpu', gitCommit: 'deadbeef', config: { a: 1 }, packageVersions: { '@mrlseg/experiments': '0.1.0' } });
 }
 
-const kase = (runId: string, caseId: string, dice: number | null, hd: number | null, fbRatio: number, interval: string | null): CaseMetricRecord => ({
+const NO_AGENT: CaseAgentFractions = { maskedFraction: null, lesionMaskedFraction: null };
+const kase = (runId: string, caseId: string, dice: number | null, hd: number | null, fbRatio: number, interval: string | null, agent = NO_AGENT): CaseMetricRecord => ({
   runId,
   caseId,
   patient: caseId.split('_')[0],
@@ -37,7 +38,33 @@ const kase = (runId: string, caseId: string, dice: number | null, hd: number | n
   nsd: null,
   emptyGt: dice === null,
   emptyPred: false,
+  ...agent,
 });
+
+/**
+ * A store as the toolkit wrote it at schema version 1 (before the agent fractions): the version-1
+ * migration's tables, one completed RL run and two cases inserted with version-1 columns only.
+ */
+function writeVersion1Store(at: string): void {
+  const db = new Database(join(at, DB_FILE));
+  db.transaction(() => {
+    MIGRATIONS.find((m) => m.version === 1)!.up(db);
+    db.pragma('user_version = 1');
+  })();
+  db.prepare("INSERT INTO experiments (id, name, dataset, config, config_hash, created_at, git_commit) VALUES ('e1', 'old', 'synthetic', '{}', 'h', '2024-01-01T00:00:00Z', NULL)").run();
+  db.prepare(
+    `INSERT INTO runs (id, experiment_id, variant, fold, seed, status, dataset, backend, config, started_at, finished_at)
+     VALUES ('r1', 'e1', 'rl-seg', 0, 1, 'completed', 'synthetic', 'cpu', '{}', '2024-01-01T00:00:00Z', '2024-01-01T00:01:00Z')`,
+  ).run();
+  const ins = db.prepare(
+    `INSERT INTO cases (run_id, case_id, patient, fb_ratio, foreground_fraction, interval, dice, iou, precision, recall, hd, hd95, assd, nsd, empty_gt, empty_pred)
+     VALUES ('r1', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const c of [kase('r1', 'p1_0', 0.8, 4, 0.01, '0-2%'), kase('r1', 'p2_0', 0.6, 6, 0.03, '2-4%')]) {
+    ins.run(c.caseId, c.patient, c.fbRatio, c.foregroundFraction, c.interval, c.dice, c.iou, c.precision, c.recall, c.hd, c.hd95, c.assd, c.nsd, 0, 0);
+  }
+  db.close();
+}
 
 describe('results store schema and migrations', () => {
   it('creates a fresh store at the current schema version with WAL journaling', () => {
@@ -61,6 +88,49 @@ describe('results store schema and migrations', () => {
     const again = openStore(dir);
     expect(again.listRuns()).toHaveLength(1);
     again.close();
+  });
+
+  it('upgrades a version-1 store in place: every row survives and the new case columns are NULL', () => {
+    writeVersion1Store(dir);
+    const s = openStore(dir);
+    expect(s.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(s.getRun('r1')).toMatchObject({ status: 'completed', variant: 'rl-seg' });
+    expect(s.allCases('r1')).toEqual([kase('r1', 'p1_0', 0.8, 4, 0.01, '0-2%'), kase('r1', 'p2_0', 0.6, 6, 0.03, '2-4%')]);
+    s.close();
+    const db = new Database(join(dir, DB_FILE), { readonly: true });
+    const cols = (db.prepare('PRAGMA table_info(cases)').all() as { name: string; type: string }[]).map((c) => `${c.name} ${c.type}`);
+    expect(cols.slice(-2)).toEqual(['masked_fraction REAL', 'lesion_masked_fraction REAL']);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM cases WHERE masked_fraction IS NULL AND lesion_masked_fraction IS NULL').get()).toEqual({ n: 2 });
+    db.close();
+    // the migrated store takes the new fields; a re-evaluation (replaceCases) backfills them
+    const again = openStore(dir);
+    again.replaceCases('r1', [kase('r1', 'p1_0', 0.8, 4, 0.01, '0-2%', { maskedFraction: 0.25, lesionMaskedFraction: 0.5 }), kase('r1', 'p2_0', 0.6, 6, 0.03, '2-4%', { maskedFraction: 0.125, lesionMaskedFraction: null })]);
+    expect(again.allCases('r1').map((c) => [c.maskedFraction, c.lesionMaskedFraction])).toEqual([
+      [0.25, 0.5],
+      [0.125, null],
+    ]);
+    // a record written without the fields (as callers of schema 1 did) stores NULL
+    const { maskedFraction: _m, lesionMaskedFraction: _l, ...plain } = kase('r1', 'p3_0', 0.7, 5, 0.02, '2-4%');
+    void _m;
+    void _l;
+    again.recordCases([plain]);
+    expect(again.getCase('r1', 'p3_0')).toMatchObject({ dice: 0.7, maskedFraction: null, lesionMaskedFraction: null });
+    again.close();
+  });
+
+  it('reads a version-1 store read-only without migrating it, the agent fractions null', () => {
+    writeVersion1Store(dir);
+    expect(READ_ONLY_MIN_VERSION).toBe(1);
+    const ro = openStore(dir, { readonly: true });
+    expect(ro.schemaVersion).toBe(1);
+    expect(ro.listCases('r1', { sort: 'dice' }).items.map((c) => [c.caseId, c.maskedFraction, c.lesionMaskedFraction])).toEqual([
+      ['p2_0', null, null],
+      ['p1_0', null, null],
+    ]);
+    ro.close();
+    const db = new Database(join(dir, DB_FILE), { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    db.close();
   });
 
   it('refuses a store from a newer toolkit and a missing or old store read-only, naming the folder', () => {

@@ -1,6 +1,7 @@
 /**
  * `mrlseg eval`: evaluation on the held-out fold with the deterministic policy. Either one stored
- * run (`--run <id>`: re-evaluated from its last checkpoint, cases and PNGs replaced) or the latest
+ * run (`--run <id>`: re-evaluated from its last checkpoint, cases and PNGs replaced, with what the
+ * policy masked, so stores from before schema 2 are backfilled) or the latest
  * experiment of a config (`--config`: the evaluation phase of runs whose training is done, e.g.
  * after `mrlseg pretrain` and `mrlseg rl`).
  */
@@ -28,7 +29,9 @@ export function register(program: Command): void {
     const store = openStore(o.store);
     try {
       const r = await evaluateStoredRun(store, o.run, { onProgress: progress.listener, writePngs: o.pngs !== false }).finally(() => progress.stop());
-      console.log(o.json ? JSON.stringify({ runId: o.run, ...r }) : `run ${o.run}: ${r.cases} cases, mean Dice ${r.meanDice === null ? 'n/a' : r.meanDice.toFixed(4)}`);
+      const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
+      const masked = r.agent ? `; the policy masked ${pct(r.agent.maskedFraction)} of pixels, ${pct(r.agent.lesionMaskedFraction)} of lesion pixels (means over cases)` : '';
+      console.log(o.json ? JSON.stringify({ runId: o.run, ...r }) : `run ${o.run}: ${r.cases} cases, mean Dice ${r.meanDice === null ? 'n/a' : r.meanDice.toFixed(4)}${masked}`);
     } finally {
       store.close();
     }

@@ -4,10 +4,11 @@
  * Predictions are the Segmentation-Net's probabilities thresholded at 0.5. Per-case metrics come
  * from @mrlseg/metrics; the case's fbRatio and interval are the ground truth's at the dataset's
  * original resolution (SampleMeta.fbRatio), so a case lands in the same interval whatever the
- * training size; distances (HD, HD95, ASSD) are in pixels of the training size.
+ * training size; distances (HD, HD95, ASSD) are in pixels of the training size. RL variants also
+ * record what the policy masked (CaseAgentFractionsSchema), against the mask at the training size.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CaseMetricRecord, IntervalsSchema, RlConfig } from '@mrlseg/types';
+import type { CaseAgentFractions, CaseMetricRecord, IntervalsSchema, RlConfig } from '@mrlseg/types';
 import type { z } from 'zod';
 import { computeSegmentationMetrics, intervalLabel, toCaseMetricRecord } from '@mrlseg/metrics';
 import { runEpisodeDeterministic } from '@mrlseg/rl-core';
@@ -27,7 +28,7 @@ export interface CasePrediction {
   slice: Slice;
   /** Binary prediction, row-major S x S. */
   prediction: Uint8Array;
-  /** 1 where the final represented state masked the pixel (RL variants), else null. */
+  /** 1 where the final represented state masked the pixel (1 - retained(T) of the deterministic episode; RL variants), row-major S x S, else null. */
   actions: Uint8Array | null;
 }
 
@@ -74,7 +75,54 @@ export function predictSlices(nets: EvalNets, slices: readonly Slice[], batchSiz
   return out;
 }
 
-/** The stored metric record of one predicted case. */
+/**
+ * What the policy masked in one case (CaseAgentFractionsSchema): maskedFraction = sum(a) / N and
+ * lesionMaskedFraction = sum(a * g) / sum(g), with a the action mask (1 = masked after the T
+ * deterministic steps), g the binary ground truth, both row-major over the same N pixels.
+ * @param actions - CasePrediction.actions; null (no agent) gives null for both.
+ * @param groundTruth - binary lesion mask, same length; no lesion pixel gives a null lesionMaskedFraction.
+ */
+export function agentFractions(actions: Uint8Array | null, groundTruth: Uint8Array): CaseAgentFractions {
+  if (actions === null) return { maskedFraction: null, lesionMaskedFraction: null };
+  if (actions.length !== groundTruth.length || actions.length === 0) {
+    throw new RangeError(`agentFractions: actions (${actions.length} pixels) and groundTruth (${groundTruth.length} pixels) must be the same non-empty size`);
+  }
+  let masked = 0;
+  let lesion = 0;
+  let lesionMasked = 0;
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i] !== 0 ? 1 : 0;
+    const g = groundTruth[i] !== 0 ? 1 : 0;
+    masked += a;
+    lesion += g;
+    lesionMasked += a & g;
+  }
+  return { maskedFraction: masked / actions.length, lesionMaskedFraction: lesion === 0 ? null : lesionMasked / lesion };
+}
+
+/** Means of the agent's fractions over a set of cases (reports, `mrlseg eval`). */
+export interface AgentFractionsSummary {
+  /** Mean maskedFraction over the cases that recorded one; null when none did. */
+  maskedFraction: number | null;
+  /** Mean lesionMaskedFraction over the cases that recorded one (those with a lesion); null when none did. */
+  lesionMaskedFraction: number | null;
+  /** Cases summarised. */
+  cases: number;
+  /** Of those, cases with a recorded maskedFraction (the others were stored before schema 2). */
+  recorded: number;
+  /** Of those, cases with a recorded lesionMaskedFraction (recorded and with a lesion). */
+  withLesion: number;
+}
+
+/** Summarises the agent's fractions of `cases` (null values left out of each mean; see AgentFractionsSummary). */
+export function summarizeAgentFractions(cases: readonly CaseAgentFractions[]): AgentFractionsSummary {
+  const masked = cases.map((c) => c.maskedFraction).filter((v): v is number => v !== null);
+  const lesion = cases.map((c) => c.lesionMaskedFraction).filter((v): v is number => v !== null);
+  const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
+  return { maskedFraction: mean(masked), lesionMaskedFraction: mean(lesion), cases: cases.length, recorded: masked.length, withLesion: lesion.length };
+}
+
+/** The stored metric record of one predicted case (with the agent's fractions for RL variants). */
 export function caseRecord(runId: string, p: CasePrediction, intervals: z.infer<typeof IntervalsSchema>): CaseMetricRecord {
   const s = p.slice;
   const m = computeSegmentationMetrics(p.prediction, s.mask, { width: s.size, height: s.size, intervals });
@@ -82,6 +130,7 @@ export function caseRecord(runId: string, p: CasePrediction, intervals: z.infer<
   return toCaseMetricRecord(
     { ...m, fbRatio: fb, foregroundFraction: fb / (1 + fb), interval: intervalLabel(fb, intervals) },
     { runId, caseId: s.id, patient: s.patient },
+    agentFractions(p.actions, s.mask),
   );
 }
 
@@ -117,8 +166,15 @@ export interface EvaluateAndStoreInput {
   check?: () => void | Promise<void>;
 }
 
-/** Predicts the held-out slices, writes their PNGs and replaces the run's cases in the store. */
-export async function evaluateAndStore(i: EvaluateAndStoreInput): Promise<{ meanDice: number | null; cases: number }> {
+export interface EvaluationSummary {
+  meanDice: number | null;
+  cases: number;
+  /** What the policy masked, over the evaluated cases; null without an agent. */
+  agent: AgentFractionsSummary | null;
+}
+
+/** Predicts the held-out slices, writes their PNGs and replaces the run's cases (with the agent's fractions) in the store. */
+export async function evaluateAndStore(i: EvaluateAndStoreInput): Promise<EvaluationSummary> {
   const emit = i.emit ?? (() => {});
   const steps = Math.ceil(i.test.length / i.batchSize);
   emit({ type: 'phase-start', runId: i.runId, phase: 'eval', epochs: 1, startEpoch: 0, stepsPerEpoch: steps });
@@ -138,5 +194,5 @@ export async function evaluateAndStore(i: EvaluateAndStoreInput): Promise<{ mean
   }
   i.store.replaceCases(i.runId, records);
   const d = records.map((r) => r.dice).filter((v): v is number => v !== null);
-  return { meanDice: d.length ? d.reduce((a, b) => a + b, 0) / d.length : null, cases: records.length };
+  return { meanDice: d.length ? d.reduce((a, b) => a + b, 0) / d.length : null, cases: records.length, agent: i.nets.rl ? summarizeAgentFractions(records) : null };
 }

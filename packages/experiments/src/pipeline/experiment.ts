@@ -16,7 +16,7 @@ import { applyVariant, variantSpec } from '../config/variants';
 import { configHash, planRuns, runId as makeRunId, slug, type RunPlan } from '../config/load-config';
 import { gitCommit, packageVersions } from '../config/provenance';
 import { toSlice, type Slice } from './batches';
-import { evaluateAndStore } from './evaluate';
+import { evaluateAndStore, type EvaluationSummary } from './evaluate';
 import type { ProgressListener } from './events';
 import { loadRunNets, RunInterrupted, trainRun, type RunPhases } from './train-run';
 
@@ -235,9 +235,10 @@ export async function exportRunOnnx(store: ResultsStore, runId: string, file: st
 
 /**
  * Re-evaluates a stored run from its last checkpoint on its held-out fold (the split saved with its
- * experiment), replacing its cases and PNGs. The run's own config says how to load the data.
+ * experiment), replacing its cases and PNGs. The run's own config says how to load the data. The
+ * new cases carry the agent's fractions, so this backfills cases stored before schema 2.
  */
-export async function evaluateStoredRun(store: ResultsStore, runId: string, opts: { onProgress?: ProgressListener; writePngs?: boolean } = {}): Promise<{ meanDice: number | null; cases: number }> {
+export async function evaluateStoredRun(store: ResultsStore, runId: string, opts: { onProgress?: ProgressListener; writePngs?: boolean } = {}): Promise<EvaluationSummary> {
   const run = store.getRun(runId);
   if (!run) throw new Error(`eval: no run '${runId}' in the store ${store.dir}`);
   if (run.fold < 0) throw new Error(`eval: run ${runId} was trained on all data (folds.k = 0): it has no held-out fold to evaluate`);

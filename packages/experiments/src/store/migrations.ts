@@ -93,9 +93,28 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: "cases: what the deterministic policy masked (masked_fraction, lesion_masked_fraction; NULL for runs without an agent and for cases stored before)",
+    up(db) {
+      // ADD COLUMN without a default: every existing row reads NULL ("not recorded"), the table is not rewritten.
+      db.exec(`
+        ALTER TABLE cases ADD COLUMN masked_fraction REAL;
+        ALTER TABLE cases ADD COLUMN lesion_masked_fraction REAL;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Oldest schema a read-only opening (API, viewer, `mrlseg report`) still reads without migrating:
+ * every migration after it only adds nullable columns, which the store reads as null when absent
+ * (e.g. a version-1 store's cases have no agent fractions: reported as n/a). Raise it with any
+ * migration that renames, drops or retypes something a reader selects.
+ */
+export const READ_ONLY_MIN_VERSION = 1;
 
 /**
  * Brings `db` to {@link SCHEMA_VERSION}, one transaction per migration. Throws when the store is

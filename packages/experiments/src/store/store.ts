@@ -7,6 +7,9 @@
  * name then renamed, so a process killed at any moment leaves a readable store. A run records
  * the pid and host of the process training it; a run still 'running' whose process is gone is
  * reported (and, when opened read-write, stored) as 'incomplete'.
+ *
+ * Schema: opening read-write migrates the database in place (migrations.ts); read-only accepts
+ * READ_ONLY_MIN_VERSION..SCHEMA_VERSION, reading columns an older schema lacks as null.
  */
 import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -20,12 +23,13 @@ import {
   IdSchema,
   RunRecordSchema,
   type CaseMetricRecord,
+  type CaseMetricRecordInput,
   type CasesQuery,
   type EpochRecord,
   type ExperimentRecord,
   type RunRecord,
 } from '@mrlseg/types';
-import { migrate, SCHEMA_VERSION } from './migrations';
+import { migrate, READ_ONLY_MIN_VERSION, SCHEMA_VERSION } from './migrations';
 
 export const DB_FILE = 'mrlseg.sqlite';
 export const ARTIFACTS_DIR = 'artifacts';
@@ -131,9 +135,12 @@ export class ResultsStore {
       this.db = new Database(this.dbPath, { readonly: true, fileMustExist: true });
       this.db.pragma('busy_timeout = 5000');
       const v = this.db.pragma('user_version', { simple: true }) as number;
-      if (v !== SCHEMA_VERSION) {
+      if (v < READ_ONLY_MIN_VERSION || v > SCHEMA_VERSION) {
         this.db.close();
-        throw new Error(`results store ${this.dir} has schema version ${v}, this toolkit reads ${SCHEMA_VERSION}; open it once read-write (any mrlseg train/report) to migrate`);
+        throw new Error(
+          `results store ${this.dir} has schema version ${v}, this toolkit reads ${READ_ONLY_MIN_VERSION}..${SCHEMA_VERSION}; ` +
+            (v > SCHEMA_VERSION ? 'update the toolkit' : 'open it once read-write (any mrlseg train or eval) to migrate'),
+        );
       }
     } else {
       mkdirSync(this.artifactsDir, { recursive: true });
@@ -344,23 +351,27 @@ export class ResultsStore {
       .run(to, from, phase);
   }
 
-  /** Inserts (or replaces) per-case metrics in one transaction. */
-  recordCases(cases: readonly CaseMetricRecord[]): void {
+  /** Inserts (or replaces) per-case metrics in one transaction (agent fractions left out are stored as NULL). */
+  recordCases(cases: readonly CaseMetricRecordInput[]): void {
     this.writable();
     const recs = cases.map((c) => CaseMetricRecordSchema.parse(c));
     const ins = this.db.prepare(
-      `INSERT OR REPLACE INTO cases (run_id, case_id, patient, fb_ratio, foreground_fraction, interval, dice, iou, precision, recall, hd, hd95, assd, nsd, empty_gt, empty_pred)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO cases (run_id, case_id, patient, fb_ratio, foreground_fraction, interval, dice, iou, precision, recall, hd, hd95, assd, nsd, empty_gt, empty_pred,
+         masked_fraction, lesion_masked_fraction)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
       for (const c of recs) {
-        ins.run(c.runId, c.caseId, c.patient, c.fbRatio, c.foregroundFraction, c.interval, c.dice, c.iou, c.precision, c.recall, c.hd, c.hd95, c.assd, c.nsd, c.emptyGt ? 1 : 0, c.emptyPred ? 1 : 0);
+        ins.run(
+          c.runId, c.caseId, c.patient, c.fbRatio, c.foregroundFraction, c.interval, c.dice, c.iou, c.precision, c.recall, c.hd, c.hd95, c.assd, c.nsd,
+          c.emptyGt ? 1 : 0, c.emptyPred ? 1 : 0, c.maskedFraction, c.lesionMaskedFraction,
+        );
       }
     })();
   }
 
   /** Replaces all of a run's cases with `cases` in one transaction (a re-evaluation). */
-  replaceCases(runId: string, cases: readonly CaseMetricRecord[]): void {
+  replaceCases(runId: string, cases: readonly CaseMetricRecordInput[]): void {
     this.writable();
     const wrong = cases.find((c) => c.runId !== runId);
     if (wrong) throw new Error(`results store: replaceCases(${runId}) got a case of run ${wrong.runId}`);
@@ -517,6 +528,8 @@ export class ResultsStore {
       nsd: r.nsd,
       emptyGt: r.empty_gt === 1,
       emptyPred: r.empty_pred === 1,
+      maskedFraction: r.masked_fraction,
+      lesionMaskedFraction: r.lesion_masked_fraction,
     });
   }
 }
