@@ -29,6 +29,11 @@ const HD: Partial<Record<VariantId, (number | null)[]>> = {
   onlyseg: [10, null, 10, 20],
 };
 
+// What the agent masked, per case: RL+FB+ADP+Seg recorded it (p1_1 has a lesion-free slice at the
+// training size, so no lesion fraction); RL+Seg was stored without it (as before schema 2); OnlySeg has no agent.
+const MASKED: Partial<Record<VariantId, (number | null)[]>> = { 'rl-fb-adp-seg': [0.1, 0.2, 0.3, 0.4] };
+const LESION: Partial<Record<VariantId, (number | null)[]>> = { 'rl-fb-adp-seg': [0.6, null, 0.3, 0] };
+
 let dir: string;
 let store: ResultsStore;
 beforeAll(() => {
@@ -57,6 +62,7 @@ beforeAll(() => {
         nsd: null,
         emptyGt: false,
         emptyPred: HD[v]![i] === null,
+        ...(MASKED[v] ? { maskedFraction: MASKED[v][i], lesionMaskedFraction: LESION[v]![i] } : {}),
       })),
     );
     store.finishRun(id, { status: 'completed' });
@@ -140,6 +146,37 @@ describe('buildReport numbers against hand computation', () => {
     const json = JSON.parse(renderReport(r, 'json'));
     expect(json.byVariant['rl-seg'].dice['0-2%'].mean).toBeCloseTo(0.7, 12);
     expect(json.variants.map((v: { variant: string }) => v.variant)).toEqual(['onlyseg', 'rl-seg', 'rl-fb-adp-seg']);
+  });
+
+  it('what the agent masked: means over the cases per RL variant, n/a when not recorded, none for OnlySeg', () => {
+    const r = buildReport(store);
+    const agent = Object.fromEntries(r.variants.map((v) => [v.variant, v.agent]));
+    expect(agent.onlyseg).toBeNull();
+    // (0.1 + 0.2 + 0.3 + 0.4) / 4 = 0.25; lesion (0.6 + 0.3 + 0) / 3 = 0.3 (p1_1 has no lesion)
+    expect(agent['rl-fb-adp-seg']!.maskedFraction).toBeCloseTo(0.25, 12);
+    expect(agent['rl-fb-adp-seg']!.lesionMaskedFraction).toBeCloseTo(0.3, 12);
+    expect(agent['rl-fb-adp-seg']).toMatchObject({ cases: 4, recorded: 4, withLesion: 3 });
+    expect(agent['rl-seg']).toEqual({ maskedFraction: null, lesionMaskedFraction: null, cases: 4, recorded: 0, withLesion: 0 });
+
+    const json = JSON.parse(renderReport(r, 'json'));
+    expect(json.variants.map((v: { agent: { maskedFraction: number | null; recorded: number } | null }) => v.agent && [v.agent.maskedFraction, v.agent.recorded])).toEqual([null, [null, 0], [0.25, 4]]);
+    const line = 'Masked by the agent (deterministic policy, mean over cases): RL+Seg n/a (not recorded: evaluated before the store kept it; mrlseg eval --run <id> fills it); RL+FB+ADP+Seg 25.00% of pixels, 30.00% of lesion pixels.';
+    const md = renderReport(r, 'md');
+    expect(md.split('\n')).toContain(line);
+    expect(md.indexOf(line)).toBeLessThan(md.indexOf('|')); // under the header, above the tables
+    expect(renderReport(r, 'latex').split('\n')).toContain(`% ${line}`);
+    // the paper tables are unchanged: same columns, no masking column
+    expect(r.tables.dice.columns).toEqual(['0-2%', '2-4%', '4-6%', '6-8%', '8-10%', 'Avg']);
+    expect(renderReport(r, 'csv')).not.toMatch(/Masked/);
+    // only OnlySeg selected: no line at all
+    expect(renderReport(buildReport(store, { runIds: ['e1-onlyseg'] }), 'md')).not.toMatch(/Masked by the agent/);
+  });
+
+  it('a partly recorded variant says how many cases its means cover', () => {
+    const r = buildReport(store);
+    const v = r.variants.find((x) => x.variant === 'rl-fb-adp-seg')!;
+    v.agent = { ...v.agent!, recorded: 3 };
+    expect(renderReport(r, 'md')).toMatch(/RL\+FB\+ADP\+Seg 25\.00% of pixels, 30\.00% of lesion pixels \(3 of 4 cases recorded\)/);
   });
 
   it('selects runs by id and names unknown experiments and runs', () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CaseAgentFractions, CaseMetricRecord } from '@mrlseg/types';
-import { DB_FILE, MIGRATIONS, READ_ONLY_MIN_VERSION, SCHEMA_VERSION, openStore, type ResultsStore } from '../src/index';
+import { DB_FILE, MIGRATIONS, READ_ONLY_MIN_VERSION, SCHEMA_VERSION, buildReport, openStore, renderReport, type ResultsStore } from '../src/index';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let dir: string;
@@ -118,7 +118,7 @@ describe('results store schema and migrations', () => {
     again.close();
   });
 
-  it('reads a version-1 store read-only without migrating it, the agent fractions null', () => {
+  it('reads a version-1 store read-only without migrating it, the agent fractions null and reported n/a', () => {
     writeVersion1Store(dir);
     expect(READ_ONLY_MIN_VERSION).toBe(1);
     const ro = openStore(dir, { readonly: true });
@@ -127,6 +127,9 @@ describe('results store schema and migrations', () => {
       ['p2_0', null, null],
       ['p1_0', null, null],
     ]);
+    const report = buildReport(ro);
+    expect(report.variants[0].agent).toEqual({ maskedFraction: null, lesionMaskedFraction: null, cases: 2, recorded: 0, withLesion: 0 });
+    expect(renderReport(report, 'md')).toMatch(/Masked by the agent .*: RL\+Seg n\/a \(not recorded/);
     ro.close();
     const db = new Database(join(dir, DB_FILE), { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(1);

@@ -13,11 +13,18 @@
  * Pooling: a variant's cases are the held-out cases of all its completed runs (each case is in
  * exactly one fold; with several seeds a case appears once per seed and is paired per seed), so
  * ± is the standard deviation over cases, as in the per-interval columns.
+ *
+ * What the agent did: for variants with a Reinforcement-Net, `variants[].agent` holds the mean
+ * maskedFraction and lesionMaskedFraction over the same (paired) cases (CaseAgentFractionsSchema);
+ * md and latex print them on one line under the header, the tables are unchanged. Cases stored
+ * before the store recorded them (schema < 2) are left out of the means and counted; with none
+ * recorded the values are null ("n/a").
  */
-import { ABLATION_VARIANTS, VARIANT_LABELS, type ExperimentConfig, type ReportFormat, type RunRecord, type VariantId } from '@mrlseg/types';
+import { ABLATION_VARIANTS, VARIANT_LABELS, type CaseAgentFractions, type ExperimentConfig, type ReportFormat, type RunRecord, type VariantId } from '@mrlseg/types';
 import { buildComparisonTable, renderTable, type IntervalSpec, type ResultTable, type TableCell, type TableRowInput } from '@mrlseg/metrics';
 import type { ResultsStore } from '../store/store';
-import { variantComponents } from '../config/variants';
+import { variantComponents, variantSpec } from '../config/variants';
+import { summarizeAgentFractions, type AgentFractionsSummary } from '../pipeline/evaluate';
 
 export interface ReportOptions {
   /** Runs of this experiment (default: the most recent experiment in the store). */
@@ -35,6 +42,8 @@ export interface VariantSummary {
   runs: string[];
   cases: number;
   components: ReturnType<typeof variantComponents>;
+  /** What the policy masked, over the report's cases (see the module comment); null for variants without an agent. */
+  agent: AgentFractionsSummary | null;
 }
 
 export interface ReportCell {
@@ -103,9 +112,9 @@ export function buildReport(store: ResultsStore, opts: ReportOptions = {}): Repo
     };
     return rank(a) - rank(b);
   });
-  type Pooled = { dice: Map<string, { fb: number; v: number | null }>; hd: Map<string, { fb: number; v: number | null }>; runs: string[] };
+  type Pooled = { dice: Map<string, { fb: number; v: number | null }>; hd: Map<string, { fb: number; v: number | null }>; agent: Map<string, CaseAgentFractions>; runs: string[] };
   const pooled = new Map<VariantId, Pooled>();
-  for (const v of order) pooled.set(v, { dice: new Map(), hd: new Map(), runs: [] });
+  for (const v of order) pooled.set(v, { dice: new Map(), hd: new Map(), agent: new Map(), runs: [] });
   for (const r of done) {
     const p = pooled.get(r.variant)!;
     p.runs.push(r.id);
@@ -114,6 +123,7 @@ export function buildReport(store: ResultsStore, opts: ReportOptions = {}): Repo
       if (p.dice.has(key)) notes.push(`${VARIANT_LABELS[r.variant]}: case ${key} appears in more than one run; the one of ${r.id} is used.`);
       p.dice.set(key, { fb: c.fbRatio, v: c.dice });
       p.hd.set(key, { fb: c.fbRatio, v: c.hd });
+      p.agent.set(key, { maskedFraction: c.maskedFraction, lesionMaskedFraction: c.lesionMaskedFraction });
     }
   }
   // Paired tables need the same cases in every row.
@@ -171,7 +181,14 @@ export function buildReport(store: ResultsStore, opts: ReportOptions = {}): Repo
     experimentId,
     dataset: done[0].dataset,
     intervals,
-    variants: order.map((v) => ({ variant: v, label: VARIANT_LABELS[v], runs: pooled.get(v)!.runs, cases: common.length, components: variantComponents(v) })),
+    variants: order.map((v) => ({
+      variant: v,
+      label: VARIANT_LABELS[v],
+      runs: pooled.get(v)!.runs,
+      cases: common.length,
+      components: variantComponents(v),
+      agent: variantSpec(v).rl ? summarizeAgentFractions(common.map((k) => pooled.get(v)!.agent.get(k)!)) : null,
+    })),
     byVariant,
     tables: { dice, hd, ablation },
     notes,
@@ -213,18 +230,36 @@ export function compareAgainstBest(rows: TableRowInput[], opts: Parameters<typeo
 export function renderReport(report: Report, format: ReportFormat): string {
   const tables = [report.tables.dice, report.tables.hd, ...(report.tables.ablation ? [report.tables.ablation] : [])];
   const header = `Experiment ${report.experimentId ?? '(selected runs)'} on ${report.dataset}; variants: ${report.variants.map((v) => `${v.label} (${v.runs.length} run(s), ${v.cases} cases)`).join(', ')}.`;
+  const agent = agentLine(report);
   switch (format) {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'md':
-      return [`${header}\n`, ...tables.map((t) => renderTable(t, 'md')), ...report.notes.map((n) => `${n}\n`)].join('\n');
+      return [`${header}\n`, ...(agent ? [`${agent}\n`] : []), ...tables.map((t) => renderTable(t, 'md')), ...report.notes.map((n) => `${n}\n`)].join('\n');
     case 'csv':
       return tables.map((t) => `${csvTitle(t.title)}\n${renderTable(t, 'csv')}`).join('\n');
     case 'latex':
-      return [`% ${header}`, ...tables.map((t) => renderTable(t, 'latex').replaceAll(CHECK, '$\\checkmark$')), ...report.notes.map((n) => `% ${n}`)].join('\n') + '\n';
+      return [`% ${header}`, ...(agent ? [`% ${agent}`] : []), ...tables.map((t) => renderTable(t, 'latex').replaceAll(CHECK, '$\\checkmark$')), ...report.notes.map((n) => `% ${n}`)].join('\n') + '\n';
     default:
       throw new Error(`renderReport: format must be one of md, csv, latex, json, got '${String(format)}'`);
   }
+}
+
+const pct = (v: number | null): string => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
+
+/**
+ * One line on what the agents masked, e.g. "Masked by the agent (deterministic policy, mean over
+ * cases): RL+Seg 12.50% of pixels, 40.00% of lesion pixels; ..."; null when no variant has one.
+ */
+function agentLine(report: Report): string | null {
+  const rl = report.variants.filter((v) => v.agent !== null);
+  if (!rl.length) return null;
+  const parts = rl.map(({ label, agent: a }) => {
+    if (!a || a.recorded === 0) return `${label} n/a (not recorded: evaluated before the store kept it; mrlseg eval --run <id> fills it)`;
+    const partial = a.recorded < a.cases ? ` (${a.recorded} of ${a.cases} cases recorded)` : '';
+    return `${label} ${pct(a.maskedFraction)} of pixels, ${pct(a.lesionMaskedFraction)} of lesion pixels${partial}`;
+  });
+  return `Masked by the agent (deterministic policy, mean over cases): ${parts.join('; ')}.`;
 }
 
 const csvTitle = (t: string) => (/[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
