@@ -105,6 +105,7 @@ describe('store routes', () => {
   it('GET one case with links to its artifacts', async () => {
     const res = await request(srv.url).get(`/api/v1/runs/${RUN}/cases/c01`);
     expect(res.body).toMatchObject({ caseId: 'c01', dice: 0.5, links: { image: `/api/v1/runs/${RUN}/cases/c01/image.png` } });
+    expect(res.body).toMatchObject({ maskedFraction: null, lesionMaskedFraction: null }); // an OnlySeg run: no agent
   });
 
   it.each(['image', 'prediction', 'groundTruth', 'actions'] as const)('GET case artifact %s.png returns the stored bytes', async (kind) => {

@@ -38,7 +38,10 @@ const ids = ['a', 'b', 'c', 'd'];
 const fb = [0.01, 0.01, 0.03, 0.03];
 const CASES: Record<string, ReturnType<typeof makeCase>[]> = {
   'r-only': ids.map((id, i) => ({ ...makeCase('r-only', id, fb[i], [0.5, 0.6, 0.7, 0.8][i], [5, 6, 3, 3][i]), interval: i < 2 ? '0-2%' : '2-4%' })),
-  'r-ours': ids.map((id, i) => ({ ...makeCase('r-ours', id, fb[i], [0.6, 0.7, 0.8, 0.9][i], [4, 4, 2, 2][i]), interval: i < 2 ? '0-2%' : '2-4%' })),
+  'r-ours': ids.map((id, i) => ({
+    ...makeCase('r-ours', id, fb[i], [0.6, 0.7, 0.8, 0.9][i], [4, 4, 2, 2][i], { maskedFraction: [0.5, 0.25, 0.125, 0][i], lesionMaskedFraction: [null, 1, 0.5, 0][i] }),
+    interval: i < 2 ? '0-2%' : '2-4%',
+  })),
   'r-fail': [],
 };
 
@@ -147,6 +150,7 @@ describe('case browser', () => {
     expect([canvas.dataset.predictionOnly, canvas.dataset.groundTruthOnly, canvas.dataset.overlap]).toEqual(['1', '1', '1']);
     expect(screen.getByRole('heading', { name: /^Case c patient c/ })).toBeTruthy();
     expect(screen.getByTestId('represented-canvas')).toBeTruthy();
+    expect(screen.getByText('Masked by agent').nextElementSibling?.textContent).toBe('12.50% of pixels · 50.00% of lesion pixels');
     // sorted by Dice descending: d (0.9), c (0.8), b, a
     await act(async () => {
       fireEvent.keyDown(window, { key: 'ArrowRight' });

@@ -28,6 +28,7 @@ export function ctWindowOf(run: RunRecord | undefined): { min: number; max: numb
 }
 
 const rgb = (c: readonly number[]) => `rgb(${c.join(',')})`;
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
 /**
  * One case as in Figs. 5-8: image with prediction (red), ground truth (green) and overlap (yellow),
@@ -81,6 +82,14 @@ export function CaseViewer({ run, record, onPrev, onNext, position }: { run: Run
         <dd>{(record.fbRatio * 100).toFixed(2)}%</dd>
         <dt>Interval</dt>
         <dd>{record.interval ?? 'outside'}</dd>
+        {record.maskedFraction !== null && (
+          <>
+            <dt title="after the T deterministic policy steps: share of all pixels, and of the ground-truth lesion pixels, that the agent masked">Masked by agent</dt>
+            <dd>
+              {pct(record.maskedFraction)} of pixels · {record.lesionMaskedFraction === null ? 'no lesion' : `${pct(record.lesionMaskedFraction)} of lesion pixels`}
+            </dd>
+          </>
+        )}
         {record.emptyGt && <dd className="warn">empty ground truth</dd>}
         {record.emptyPred && <dd className="warn">empty prediction</dd>}
       </dl>
