@@ -278,6 +278,48 @@ describe('FusedConv2D (bias + activation) equals the cpu backend', () => {
   });
 });
 
+describe('BatchMatMul (transposed or batched products on onnxruntime) equals the cpu backend', () => {
+  it.each([
+    // a, b, transposeA, transposeB, runs on onnxruntime
+    [[64, 48], [64, 40], true, false, true],
+    [[30, 48], [40, 48], false, true, true],
+    [[48, 30], [40, 48], true, true, true],
+    [[4, 16, 24], [4, 24, 8], false, false, true], // a batch of heads
+    [[2, 3, 16, 24], [2, 3, 8, 24], false, true, true], // rank 4
+    [[64, 48], [48, 40], false, false, false], // plain product: stays on XNNPACK
+    [[4, 3], [5, 3], false, true, false], // under ORT_MATMUL_MIN_MACS
+  ] as [number[], number[], boolean, boolean, boolean][])('%j . %j (tA %s, tB %s)', async (as, bs, tA, tB, onOrt) => {
+    const { cpu, wasm, sessions } = await onBoth(
+      [
+        { shape: as, seed: 40 },
+        { shape: bs, seed: 41 },
+      ],
+      (a, b) =>
+        tf.tidy(() => {
+          const y = tf.matMul(a, b, tA, tB);
+          const r = tf.tensor(seeded(y.size, 42, -1, 1), y.shape);
+          return [y, ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.matMul(p, q, tA, tB), r)))([a, b])];
+        }),
+    );
+    if (onOrt) expect(sessions).toBeGreaterThan(0);
+    else expect(sessions).toBe(0);
+    expect(wasm[0].length).toBe(cpu[0].length);
+    for (let i = 0; i < 3; i++) expect(relErr(wasm[i], cpu[i]), ['y', 'da', 'db'][i]).toBeLessThan(1e-5);
+  });
+
+  it('broadcasts b over the batch (forward; TensorFlow.js has no gradient for broadcast matMul)', async () => {
+    const { cpu, wasm, sessions } = await onBoth(
+      [
+        { shape: [4, 16, 24], seed: 43 },
+        { shape: [1, 24, 8], seed: 44 },
+      ],
+      (a, b) => tf.matMul(a, b),
+    );
+    expect(sessions).toBe(1);
+    expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-5);
+  });
+});
+
 describe('training and engine selection', () => {
   async function lossCurve(backend: 'cpu' | 'wasm'): Promise<number[]> {
     await usePortableBackend(backend, { convEngine: 'onnxruntime' });

@@ -13,10 +13,14 @@ import { createOrtSyncEngine, type OrtSyncEngine } from './ort-sync';
 import { registerResizeNearestGradFix } from './resize-nearest-grad';
 import { registerWasmDataKernels } from './wasm-data-kernels';
 import { registerOrtConvKernels, setOrtConvEngine } from './wasm-ort-conv';
+import { registerOrtMatMulKernel } from './wasm-ort-matmul';
 
 export type PortableBackend = 'wasm' | 'cpu';
 
-/** Who runs the wasm backend's convolutions (forward and both gradients). */
+/**
+ * Who runs the wasm backend's convolutions (forward and both gradients) and its transposed or
+ * batched matrix products (wasm-ort-matmul.ts).
+ */
 export type ConvEngine = 'onnxruntime' | 'wasm';
 
 export interface PortableBackendOptions {
@@ -101,6 +105,7 @@ export async function usePortableBackend(name: PortableBackend, opts: PortableBa
     registerConv2DBackpropInput('wasm');
     registerWasmDataKernels('wasm');
     registerOrtConvKernels('wasm');
+    registerOrtMatMulKernel('wasm');
     if (opts.convEngine === 'wasm') {
       setOrtConvEngine(null);
       convInfo = { engine: 'wasm' };
