@@ -150,6 +150,18 @@ describe('data-movement kernels: wasm equals cpu exactly', () => {
     expect(wasm[0].some((v) => v !== 0)).toBe(true);
   });
 
+  it.each([
+    [[1, 1, 1, 16], [4, 8, 8, 1]], // a batch-norm gradient's broadcast of a per-channel vector
+    [[2, 3], [3, 2]],
+    [[4, 6, 1], [1, 1, 16]],
+    [[5], [3]],
+    [[2, 3, 4], [1, 1, 1]],
+    [[3, 1, 2, 2], [2, 5, 1, 3]],
+  ] as [number[], number[]][])('tile %j by %j', async (shape, reps) => {
+    const { cpu, wasm } = await onBoth([{ shape, seed: 51 }], (x) => tf.tile(x, reps));
+    expect(wasm).toEqual(cpu);
+  });
+
   it('identity shares data: a clone outlives its source', async () => {
     await tf.setBackend('wasm');
     const a = tf.tensor([1, 2, 3]);

@@ -4,7 +4,8 @@
  * typed-array views (Concat), go through its generic strided Slice (SplitV, the gradient of a
  * channel concat), or run per-element C++ loops with index arithmetic (ResizeNearestNeighborGrad,
  * MaxPoolGrad); these were about a quarter of a bench-unet train step (kernel profile in
- * docs/performance.md).
+ * docs/performance.md). Tile (per element in the backend) was a quarter of a Segmentation-Net
+ * CPU-preset train step.
  *
  * Each replacement handles the common float32 cases and hands every other call (other dtypes,
  * align-corners resizing, non-integer scale factors) to the backend's original kernel.
@@ -176,6 +177,55 @@ export function maxPoolGradWasm(
 }
 
 /** Zero-copy Identity: shares the data (reference counted), like the cpu backend's Identity. */
+/**
+ * Tile (float32): out[i_0, ..., i_{r-1}] = x[i_0 mod n_0, ..., i_{r-1} mod n_{r-1}], output dims
+ * n_d * reps[d]. Built from the innermost dimension out: each input row is copied once, then
+ * every block already written is doubled with copyWithin until it is repeated reps[d] times
+ * (log2(reps) copies per block, not one call per element as the backend's kernel). The
+ * Segmentation-Net's batch-norm gradients tile [1, 1, 1, C] to the whole feature map six times
+ * per step. Returns null for other dtypes.
+ */
+export function tileWasm(backend: WasmBackendInternals, x: TensorInfo, reps: readonly number[]): TensorInfo | null {
+  if (x.dtype !== 'float32' || reps.length !== x.shape.length) return null;
+  const r = x.shape.length;
+  const outShape = x.shape.map((n, d) => n * reps[d]);
+  const out = backend.makeOutput(outShape, 'float32');
+  if (size(outShape) === 0) return out;
+  const heap = heapF32(backend);
+  const xb = baseOf(backend, x);
+  const ob = baseOf(backend, out);
+  // Element strides of x and of the output, per dimension.
+  const xStride = new Array<number>(r).fill(1);
+  const oStride = new Array<number>(r).fill(1);
+  for (let d = r - 2; d >= 0; d--) {
+    xStride[d] = xStride[d + 1] * x.shape[d + 1];
+    oStride[d] = oStride[d + 1] * outShape[d + 1];
+  }
+  // Repeats the `len` floats at `at` until they fill len * times floats.
+  const repeat = (at: number, len: number, times: number) => {
+    let filled = len;
+    const total = len * times;
+    while (filled < total) {
+      const n = Math.min(filled, total - filled);
+      heap.copyWithin(at + filled, at, at + n);
+      filled += n;
+    }
+  };
+  // Writes the tile of x's sub-block at dimension d (x offset xo) to the output at oo.
+  const fill = (d: number, xo: number, oo: number): void => {
+    const n = x.shape[d];
+    if (d === r - 1) {
+      heap.copyWithin(oo, xo, xo + n);
+    } else {
+      for (let i = 0; i < n; i++) fill(d + 1, xo + i * xStride[d], oo + i * oStride[d]);
+    }
+    repeat(oo, n * oStride[d], reps[d]);
+  };
+  if (r === 0) heap[ob] = heap[xb];
+  else fill(0, xb, ob);
+  return out;
+}
+
 function identityShared(args: KernelArgs): TensorInfo {
   const { x } = args.inputs as Record<string, TensorInfo>;
   (args.backend as { incRef(id: unknown): void }).incRef(x.dataId);
@@ -183,7 +233,7 @@ function identityShared(args: KernelArgs): TensorInfo {
 }
 
 /**
- * Replaces Concat, SplitV, ResizeNearestNeighborGrad, MaxPoolGrad and Identity on `backendName`
+ * Replaces Concat, SplitV, ResizeNearestNeighborGrad, MaxPoolGrad, Tile and Identity on `backendName`
  * (wasm) with the versions above, keeping the originals for the cases they do not handle.
  * Idempotent. @returns the kernel names registered now.
  */
@@ -226,6 +276,11 @@ export function registerWasmDataKernels(backendName = 'wasm'): string[] {
   replace('MaxPoolGrad', (original) => (args) => {
     const { dy, input } = args.inputs as Record<string, TensorInfo>;
     const r = isWasmBackend(args.backend) ? maxPoolGradWasm(args.backend, dy, input, args.attrs as never) : null;
+    return r ?? original(args);
+  });
+  replace('Tile', (original) => (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const r = isWasmBackend(args.backend) ? tileWasm(args.backend, x, args.attrs?.reps as number[]) : null;
     return r ?? original(args);
   });
   replace('Identity', (original) => (args) => {
