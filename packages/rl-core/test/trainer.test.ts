@@ -60,7 +60,7 @@ describe('createA2CTrainer', () => {
   it.each([
     ['greedy', 'the raw images (the greedy policy retains everything)'],
     ['sampled', "the sampled episode's s(T)"],
-  ] as const)("with rl.finetuneOn = '%s' fine-tunes the segmenter on %s", (finetuneOn) => {
+  ] as const)("with rl.finetuneOn = '%s' fine-tunes the segmenter on %s", (finetuneOn, _what: string) => {
     // pi(retain) = 0.7: the greedy policy retains every pixel, sampling masks about 30 % per step.
     const rl = RlSchema.parse({ episodeLength: 2, finetuneSeg: true, finetuneOn });
     const segNet = thresholdSegNet(2, 0.5);
