@@ -27,6 +27,19 @@ function setup(overrides: Partial<RlConfig>) {
   return { rl, policyNet, episode, filter, dispose };
 }
 
+/** A 1 x width x 1 policy net whose every pixel has pi(retain) = 0.8 and V = 0.5, for hand computations. */
+function fixedPolicyNet(width: number): tf.LayersModel {
+  const input = tf.input({ shape: [1, width, 1] });
+  const pl = tf.layers.dense({ units: 2, activation: 'softmax' });
+  const vl = tf.layers.dense({ units: 1 });
+  const net = tf.model({ inputs: input, outputs: [pl.apply(input) as tf.SymbolicTensor, vl.apply(input) as tf.SymbolicTensor] });
+  tf.tidy(() => {
+    pl.setWeights([tf.zeros([1, 2]), tf.tensor1d([0, Math.log(4)])]);
+    vl.setWeights([tf.zeros([1, 1]), tf.tensor1d([0.5])]);
+  });
+  return net;
+}
+
 function lossValue(policyNet: tf.LayersModel, episode: Episode, filter: tf.Tensor4D, rl: RlConfig, part: 'loss' | 'valueLoss'): number {
   return tf.tidy(() => {
     const l = computeActorCriticLoss(policyNet, episode, filter, rl);
@@ -143,14 +156,7 @@ describe('computeActorCriticLoss gradients (finite differences)', () => {
     // R = 1 + 0.9 * 0.5 = 1.45, A = 0.95; policy = -ln(0.8) * 0.95; value = 0.5 * 0.95^2;
     // entropy = -(0.8 ln 0.8 + 0.2 ln 0.2).
     const rl = RlSchema.parse({ episodeLength: 1, gamma: 0.9, rewardFilterSize: 1, useAdp: false, entropyCoef: 0.01, valueCoef: 0.5, advantageNorm: 'none' });
-    const input = tf.input({ shape: [1, 1, 1] });
-    const pl = tf.layers.dense({ units: 2, activation: 'softmax' });
-    const vl = tf.layers.dense({ units: 1 });
-    const net = tf.model({ inputs: input, outputs: [pl.apply(input) as tf.SymbolicTensor, vl.apply(input) as tf.SymbolicTensor] });
-    tf.tidy(() => {
-      pl.setWeights([tf.zeros([1, 2]), tf.tensor1d([0, Math.log(4)])]);
-      vl.setWeights([tf.zeros([1, 1]), tf.tensor1d([0.5])]);
-    });
+    const net = fixedPolicyNet(1);
     const one = (x: number) => tf.fill([1, 1, 1, 1], x) as tf.Tensor4D;
     const episode = {
       inputs: [one(0.3)],
@@ -181,14 +187,7 @@ describe('computeActorCriticLoss gradients (finite differences)', () => {
     // mean -0.05, population std 1.0, so the standardised A = [1, -1] (up to the 1e-6 added to the std):
     // policy = -(ln 0.8 * 1 + ln 0.2 * (-1)) / 2; the value loss still uses the raw R - V.
     const rl = RlSchema.parse({ episodeLength: 1, gamma: 0.9, rewardFilterSize: 1, useAdp: false, entropyCoef: 0.01, valueCoef: 0.5, advantageNorm: 'batch' });
-    const input = tf.input({ shape: [1, 2, 1] });
-    const pl = tf.layers.dense({ units: 2, activation: 'softmax' });
-    const vl = tf.layers.dense({ units: 1 });
-    const net = tf.model({ inputs: input, outputs: [pl.apply(input) as tf.SymbolicTensor, vl.apply(input) as tf.SymbolicTensor] });
-    tf.tidy(() => {
-      pl.setWeights([tf.zeros([1, 2]), tf.tensor1d([0, Math.log(4)])]);
-      vl.setWeights([tf.zeros([1, 1]), tf.tensor1d([0.5])]);
-    });
+    const net = fixedPolicyNet(2);
     const map = (a: number, b: number) => tf.tensor4d([a, b], [1, 1, 2, 1]);
     const episode = {
       inputs: [map(0.3, 0.3)],
