@@ -1,9 +1,11 @@
 /**
  * How the bench-unet train step and predict grow with image size (64..512, batch 4) and batch
- * (1..8 at 128 px), for TensorFlow.js wasm (1 and 2 workers), onnxruntime predict and PyTorch
- * (2 threads), each point measured back to back; plus the peak RSS of the training processes.
+ * (1..8 at 128 px), for TensorFlow.js wasm (1 process and 2 workers), onnxruntime predict and
+ * PyTorch (2 threads), each point measured back to back; plus the peak RSS of the training
+ * processes. The wasm train steps run their convolutions on `--conv-engine` (default onnxruntime;
+ * `wasm` for the backend's own kernels), reported as `convEngine`.
  *
- *   npx tsx packages/models/bench/scaling.ts [--steps 3]
+ *   npx tsx packages/models/bench/scaling.ts [--steps 3] [--conv-engine onnxruntime|wasm]
  *
  * Prints one JSON line per point and the load average before each.
  */
@@ -19,6 +21,8 @@ const run = (cmd: string, args: string[]) => JSON.parse(execFileSync(cmd, args, 
 const cli = (args: string[]) => run(process.execPath, [join(root, 'apps', 'trainer', 'bin', 'mrlseg.mjs'), ...args]);
 const torch = join(root, '..', 'shared', 'bench', 'torch_bench_unet.py');
 
+const e = process.argv.indexOf('--conv-engine');
+const convEngine = e > 0 ? process.argv[e + 1] : 'onnxruntime';
 const only = process.argv.indexOf('--points');
 const all: [number, number][] = [
   [64, 4],
@@ -33,16 +37,18 @@ const all: [number, number][] = [
 const points = only > 0 ? process.argv[only + 1].split(',').map((p) => p.split('x').map(Number) as [number, number]) : all;
 for (const [size, batch] of points) {
   const common = ['--size', String(size), '--batch', String(batch), '--steps', steps, '--json'];
+  const train = ['bench', 'train-step', '--backend', 'wasm', '--conv-engine', convEngine];
   const load = loadavg()[0];
   const pt = run('/usr/bin/python3', [torch, '--threads', '2', '--size', String(size), '--batch', String(batch), '--steps', steps]);
-  const w1 = cli(['bench', 'train-step', '--backend', 'wasm', ...common]);
-  const w2 = batch >= 2 ? cli(['bench', 'train-step', '--backend', 'wasm', '--workers', '2', ...common]) : { trainStepMs: null, peakRssMiB: null };
+  const w1 = cli([...train, ...common]);
+  const w2 = batch >= 2 ? cli([...train, '--workers', '2', ...common]) : { trainStepMs: null, peakRssMiB: null };
   const ort = cli(['bench', 'predict', '--engine', 'onnxruntime', ...common]);
   console.log(
     JSON.stringify({
       size,
       batch,
       load1: Number(load.toFixed(2)),
+      convEngine: w1.convEngine,
       torchTrainMs: pt.trainStepMs,
       torchPredictMs: pt.predictMs,
       wasmTrainMs: w1.trainStepMs,
