@@ -10,6 +10,17 @@ import * as tf from '@tensorflow/tfjs';
 import { backendLabel, convEngineInfo, usePortableBackend, type PortableBackendOptions } from '@mrlseg/models';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+/** Convolution engines of the wasm backend (`--conv-engine`): onnxruntime-node's kernels or the wasm ones. */
+export const CONV_ENGINES = ['onnxruntime', 'wasm'] as const;
+export type ConvEngineChoice = (typeof CONV_ENGINES)[number];
+
+/** Validates a --conv-engine value (undefined = the default: onnxruntime when it loads). */
+export function parseConvEngine(v: string | undefined): ConvEngineChoice | undefined {
+  if (v === undefined) return undefined;
+  if (!(CONV_ENGINES as readonly string[]).includes(v)) throw new Error(`--conv-engine must be one of ${CONV_ENGINES.join(', ')}, got '${v}'`);
+  return v as ConvEngineChoice;
+}
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendSelection {

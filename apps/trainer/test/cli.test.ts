@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { register as registerBench } from '../src/commands/bench';
-import { selectBackend } from '../src/backend';
+import { parseConvEngine, selectBackend } from '../src/backend';
 
 const run = promisify(execFile);
 const bin = join(dirname(dirname(fileURLToPath(import.meta.url))), 'bin', 'mrlseg.mjs');
@@ -113,5 +113,15 @@ describe('selectBackend', () => {
     const plain = await selectBackend('wasm', { convEngine: 'wasm' });
     expect(plain).toMatchObject({ backend: 'wasm', label: 'wasm', convEngine: 'wasm' });
     expect((await selectBackend('cpu')).label).toBe('cpu');
+  });
+  it.each([
+    [undefined, undefined],
+    ['onnxruntime', 'onnxruntime'],
+    ['wasm', 'wasm'],
+  ])('--conv-engine %s is accepted as %s', (v, want) => {
+    expect(parseConvEngine(v)).toBe(want);
+  });
+  it('--conv-engine with an unknown engine names the flag and the choices', () => {
+    expect(() => parseConvEngine('cuda')).toThrow("--conv-engine must be one of onnxruntime, wasm, got 'cuda'");
   });
 });

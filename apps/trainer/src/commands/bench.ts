@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { buildBenchUnet, buildReinforcementNet, buildSegmentationNet, exportOnnx, runBenchUnet, type PortableBackendOptions } from '@mrlseg/models';
 import { createA2CTrainer } from '@mrlseg/rl-core';
 import { RlSchema, SEG_NET_PRESETS } from '@mrlseg/types';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
+import { BACKEND_CHOICES, CONV_ENGINES, selectBackend, type BackendChoice } from '../backend';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -39,8 +39,6 @@ function buildNamed(model: ModelName, size: number): tf.LayersModel {
   if (model === 'bench-unet') return buildBenchUnet(size);
   return buildSegmentationNet(SEG_NET_PRESETS.cpu, { inputSize: size });
 }
-
-const CONV_ENGINES = ['onnxruntime', 'wasm'] as const;
 
 async function checkBackend(choice: BackendChoice, json: boolean | undefined, portable: PortableBackendOptions = {}): Promise<string> {
   if (!BACKEND_CHOICES.includes(choice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);

@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_STORE_DIR, RunInterrupted, buildReport, demoConfig, exportRunOnnx, openStore, renderReport, runExperiment } from '@mrlseg/experiments';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
+import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
 import { summarize, withInterrupt } from './train';
 
@@ -17,19 +17,20 @@ export function register(program: Command): void {
     .description('the main job: synthetic dataset, the five ablation variants on one fold, the ablation table, everything stored, best model exported to ONNX')
     .option('--store <dir>', 'results store folder', DEFAULT_STORE_DIR)
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
+    .option('--conv-engine <name>', `convolutions on the wasm backend (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`)
     .option('--resume', 'continue an interrupted demo in this store')
     .option('--json', 'print the report as JSON instead of Markdown tables')
-    .action(async (o: { store: string; backend: BackendChoice; resume?: boolean; json?: boolean }) => {
+    .action(async (o: { store: string; backend: BackendChoice; convEngine?: string; resume?: boolean; json?: boolean }) => {
       if (!BACKEND_CHOICES.includes(o.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
       const t0 = performance.now();
       const progress = createProgress();
-      const sel = await selectBackend(o.backend);
+      const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
       progress.log(`backend: ${sel.label} (${sel.reason})`);
       const config = demoConfig();
       const store = openStore(o.store);
       try {
         const result = await withInterrupt(progress.log, (signal) =>
-          runExperiment(config, { store, backend: sel.backend, resume: o.resume, signal, onProgress: progress.listener }),
+          runExperiment(config, { store, backend: sel.label, resume: o.resume, signal, onProgress: progress.listener }),
         ).finally(() => progress.stop());
         const report = buildReport(store, { experimentId: result.experimentId });
         const best = Object.entries(report.byVariant).sort((a, b) => (b[1].dice.Avg.mean ?? -1) - (a[1].dice.Avg.mean ?? -1))[0];

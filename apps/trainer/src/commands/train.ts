@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DATASET_FORMATS, VARIANT_IDS, type ExperimentConfig } from '@mrlseg/types';
 import { DEFAULT_STORE_DIR, RunInterrupted, buildReport, loadExperimentConfig, openStore, renderReport, runExperiment, type ExperimentResult, type RunPhases } from '@mrlseg/experiments';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
+import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
 
 export interface TrainFlags {
@@ -26,6 +26,7 @@ export interface TrainFlags {
   store: string;
   exportOnnx?: string;
   backend: BackendChoice;
+  convEngine?: string;
   resume?: boolean;
   json?: boolean;
   pngs?: boolean;
@@ -54,6 +55,7 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--store <dir>', 'results store folder', DEFAULT_STORE_DIR)
     .option('--export-onnx <file>', 'export the best completed run to this ONNX file (RL variants: T steps unrolled)')
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
+    .option('--conv-engine <name>', `convolutions on the wasm backend (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`)
     .option('--resume', 'continue the latest experiment made from the same config, from each run\'s last checkpoint')
     .option('--no-pngs', 'do not write per-case PNGs')
     .option('--json', 'print the result as JSON on stdout');
@@ -150,14 +152,14 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
     config = { ...config, folds: { ...config.folds, only: undefined } };
   }
   const progress = createProgress();
-  const sel = await selectBackend(o.backend);
+  const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
   progress.log(`backend: ${sel.label} (${sel.reason})`);
   const store = openStore(o.store);
   try {
     const result = await withInterrupt(progress.log, (signal) =>
       runExperiment(config, {
         store,
-        backend: sel.backend,
+        backend: sel.label,
         resume: Boolean(o.resume || mode.resume),
         phases: mode.phases,
         signal,
