@@ -27,7 +27,7 @@ describe('mrlseg train from a config with flag overrides, then mrlseg report', (
   }, 120_000);
 
   it('prints the backend, JSON progress lines on a pipe and the result as JSON', () => {
-    expect(stderr).toMatch(/"text":"backend: wasm \(requested wasm\)"/);
+    expect(stderr).toMatch(/"text":"backend: wasm\+onnxruntime \(requested wasm; convolutions on onnxruntime-node [0-9.]+, \d threads?\)"/);
     expect(stderr).toMatch(/"type":"epoch"/);
     expect(out.runs.map((r) => [r.plan.variant, r.status, r.cases])).toEqual([
       ['onlyseg', 'completed', 4],
@@ -45,6 +45,8 @@ describe('mrlseg train from a config with flag overrides, then mrlseg report', (
       expect(cfg.training).toMatchObject({ epochs: 2, rlEpochs: 1 });
       expect(s.epochs(runs[1].id).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'rl:0']);
       expect(runs[0].gitCommit === null || /^[0-9a-f]{40}/.test(runs[0].gitCommit)).toBe(true);
+      // The backend recorded with its convolution engine, so the run says what computed it.
+      expect(runs.map((r) => r.backend)).toEqual(['wasm+onnxruntime', 'wasm+onnxruntime']);
     } finally {
       s.close();
     }
