@@ -33,6 +33,17 @@ export function randomiseBatchNorm(model: tf.LayersModel, seed: number): void {
   }
 }
 
+/** Norm-relative error ||a - b|| / ||b|| (b the reference; guarded against an all-zero b). */
+export const relErr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+};
+
 export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   if (a.length !== b.length) throw new Error(`maxAbsDiff: lengths ${a.length} and ${b.length} differ`);
   let d = 0;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePortableBackend } from '../src/index';
 import { planFilterGradTaps } from '../src/runtime/conv2d-filter-grad-taps';
-import { loopFilterGrad } from './helpers';
+import { loopFilterGrad, relErr } from './helpers';
 
 function seeded(n: number, seed: number, ints = false): Float32Array {
   let s = seed >>> 0 || 1;
@@ -21,15 +21,6 @@ function seeded(n: number, seed: number, ints = false): Float32Array {
   }
   return out;
 }
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-};
 const n = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Runs `f` on both backends with tensors built from the same arrays; returns both flat results. */

@@ -5,19 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loopFilterGrad, seeded as seedHelper } from './helpers';
+import { loopFilterGrad, relErr, seeded as seedHelper } from './helpers';
 import { bceLoss, buildBenchUnet, conv2dBackpropFilterViaConv, planBackpropFilter, usePortableBackend } from '../src/index';
 
 type Pad = 'same' | 'valid';
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-};
 
 /** Seeded inputs in [-1, 1), identical on both backends (generated as plain arrays). */
 const seeded = (n: number, seed: number) => seedHelper(n, seed, -1, 1);

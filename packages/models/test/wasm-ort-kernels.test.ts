@@ -11,18 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../src/onnx/onnx-graph';
 import { bceLoss, buildBenchUnet, buildSegmentationNet, computeBceDiceLoss, convEngineInfo, backendLabel, convGeometry, createOrtSyncEngine, ortConvEngine, usePortableBackend, type OrtSyncEngine } from '../src/index';
 import { blockFilter, nchwcBlockSize, nchwcPlan } from '../src/runtime/wasm-ort-conv';
-import { randomiseBatchNorm, seeded, TINY } from './helpers';
+import { randomiseBatchNorm, relErr, seeded, TINY } from './helpers';
 
 const n = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-};
 const built = () => ortConvEngine()?.built ?? 0;
 
 /**
