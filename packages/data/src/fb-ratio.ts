@@ -11,13 +11,7 @@ export function countForeground(mask: ArrayLike<number>): number {
 }
 
 /**
- * fbRatio = foreground / background for `foreground` lesion pixels among `total` pixels.
- * A mask that is all foreground (no background) gets `Number.MAX_VALUE` so JSON stays finite.
+ * fbRatio = foreground / background for `foreground` lesion pixels among `total` pixels: the one
+ * definition lives in @mrlseg/metrics (`fbRatioFromCounts`); this name stays for existing callers.
  */
-export function fbRatioOf(foreground: number, total: number): number {
-  if (!Number.isInteger(foreground) || !Number.isInteger(total) || foreground < 0 || total <= 0 || foreground > total) {
-    throw new Error(`fbRatioOf: expected integers 0 <= foreground <= total, total > 0; got foreground=${foreground}, total=${total}`);
-  }
-  const bg = total - foreground;
-  return bg === 0 ? Number.MAX_VALUE : foreground / bg;
-}
+export { fbRatioFromCounts as fbRatioOf } from '@mrlseg/metrics';

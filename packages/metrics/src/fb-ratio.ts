@@ -25,6 +25,18 @@ export function computeFbRatio(mask: ArrayLike<number>): FbRatio {
   if (mask.length === 0) throw new RangeError('computeFbRatio: mask is empty (0 pixels); expected H x W > 0 values');
   let fg = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i]) fg++;
-  const bg = mask.length - fg;
-  return { fbRatio: bg === 0 ? Number.MAX_VALUE : fg / bg, foregroundFraction: fg / mask.length, foreground: fg, background: bg };
+  return { fbRatio: fbRatioFromCounts(fg, mask.length), foregroundFraction: fg / mask.length, foreground: fg, background: mask.length - fg };
+}
+
+/**
+ * fbRatio (Eq. 3's x) from pixel counts: `foreground` lesion pixels among `total` pixels, for
+ * callers that count without materialising a mask (e.g. the slices of a NIfTI volume).
+ * `Number.MAX_VALUE` when there is no background, as {@link computeFbRatio}.
+ */
+export function fbRatioFromCounts(foreground: number, total: number): number {
+  if (!Number.isInteger(foreground) || !Number.isInteger(total) || foreground < 0 || total <= 0 || foreground > total) {
+    throw new RangeError(`fbRatioFromCounts: expected integers 0 <= foreground <= total and total > 0, got foreground=${foreground}, total=${total}`);
+  }
+  const bg = total - foreground;
+  return bg === 0 ? Number.MAX_VALUE : foreground / bg;
 }

@@ -28,7 +28,7 @@ export {
   type Hd95Convention,
   type SurfaceDistances,
 } from './surface-distance';
-export { computeFbRatio, type FbRatio } from './fb-ratio';
+export { computeFbRatio, fbRatioFromCounts, type FbRatio } from './fb-ratio';
 export { resolveIntervalEdges, parseIntervalSpec, intervalLabels, intervalIndex, intervalLabel, type IntervalSpec } from './intervals';
 export {
   computeSegmentationMetrics,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUSI_INTERVAL_EDGES, CT_INTERVAL_EDGES } from '@mrlseg/types';
-import { computeFbRatio, intervalIndex, intervalLabel, intervalLabels, parseIntervalSpec, resolveIntervalEdges, summarizeByInterval } from '../src/index';
+import { computeFbRatio, fbRatioFromCounts, intervalIndex, intervalLabel, intervalLabels, parseIntervalSpec, resolveIntervalEdges, summarizeByInterval } from '../src/index';
 
 describe('computeFbRatio (Eq. 3 x = N_Front / N_Back)', () => {
   it.each([
@@ -17,6 +17,25 @@ describe('computeFbRatio (Eq. 3 x = N_Front / N_Back)', () => {
   });
   it('rejects an empty mask', () => {
     expect(() => computeFbRatio(new Uint8Array(0))).toThrow(/computeFbRatio: mask is empty/);
+  });
+});
+
+describe('fbRatioFromCounts (the same x from pixel counts)', () => {
+  it.each([
+    [0, 4, 0],
+    [1, 4, 1 / 3],
+    [2, 10, 2 / 8],
+    [5, 5, Number.MAX_VALUE],
+  ])('%d of %d pixels -> %d', (fg, total, want) => {
+    expect(fbRatioFromCounts(fg, total)).toBe(want);
+  });
+  it.each([
+    [-1, 4],
+    [5, 4],
+    [1.5, 4],
+    [0, 0],
+  ])('rejects foreground %d of %d naming the function and the expectation', (fg, total) => {
+    expect(() => fbRatioFromCounts(fg, total)).toThrow(`fbRatioFromCounts: expected integers 0 <= foreground <= total and total > 0, got foreground=${fg}, total=${total}`);
   });
 });
 
