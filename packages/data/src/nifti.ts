@@ -261,22 +261,9 @@ export async function readSlices(info: NiftiInfo, axis: SliceAxis, wanted: numbe
   const slope = scale ? info.slope : 1;
   const inter = scale ? info.inter : 0;
   const targets: (Float32Array | undefined)[] = Array.from({ length: slices }, (_, n) => out.get(n));
-  const [nx, ny, nz] = info.dims;
-  await streamValues(info, (values, n, v0) => {
-    let i = v0 % nx;
-    let j = Math.floor(v0 / nx) % ny;
-    let k = Math.floor(v0 / (nx * ny));
-    for (let q = 0; q < n; q++) {
-      const a = targets[axis === 0 ? i : k];
-      if (a) a[axis === 0 ? j * nz + k : j * nx + i] = values[q] * slope + inter;
-      if (++i === nx) {
-        i = 0;
-        if (++j === ny) {
-          j = 0;
-          k++;
-        }
-      }
-    }
+  await streamVoxels(info, axis, (slice, pixel, value) => {
+    const a = targets[slice];
+    if (a) a[pixel] = value * slope + inter;
   });
   return out;
 }

@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { filterGradTapsWasm } from './conv2d-filter-grad-taps';
 import { isWasmBackend } from './wasm-heap';
+import { attrPair } from './conv-attrs';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => TensorInfo | TensorInfo[];
@@ -32,17 +33,14 @@ export interface BackpropFilterAttrs {
   dilations?: number | [number, number];
 }
 
-const pair = (v: number | [number, number] | undefined): [number, number] =>
-  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v;
 
 /** Explicit padding (top, bottom, left, right) the forward convolution used, as TensorFlow.js computes it. */
 export function forwardPadding(
   xShape: [number, number, number, number],
   attrs: BackpropFilterAttrs,
 ): { top: number; left: number; outH: number; outW: number } {
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
-  const [fh, fw] = attrs.filterShape;
+  const [sh, sw] = attrPair(attrs.strides);
+  const [dh, dw] = attrPair(attrs.dilations);
   const info = tf.backend_util.computeConv2DInfo(
     xShape,
     attrs.filterShape,
@@ -53,8 +51,6 @@ export function forwardPadding(
     false,
     'channelsLast',
   );
-  void fh;
-  void fw;
   return { top: info.padInfo.top, left: info.padInfo.left, outH: info.outHeight, outW: info.outWidth };
 }
 
@@ -67,8 +63,8 @@ export function planBackpropFilter(
   dyShape: [number, number, number, number],
   attrs: BackpropFilterAttrs,
 ): { pad: [[number, number], [number, number], [number, number], [number, number]]; strides: [number, number]; dilations: [number, number]; outH: number; outW: number } {
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
+  const [sh, sw] = attrPair(attrs.strides);
+  const [dh, dw] = attrPair(attrs.dilations);
   if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1)) {
     throw new Error('conv2dBackpropFilter: strides and dilations cannot both exceed 1 (TensorFlow.js restriction)');
   }
@@ -134,11 +130,11 @@ export function registerConv2DBackpropFilter(backendName = 'wasm'): boolean {
       if (a.dataFormat && a.dataFormat !== 'NHWC') {
         throw new Error(`Conv2DBackpropFilter(${backendName}): only NHWC is supported, got ${a.dataFormat}`);
       }
-      const [sh, sw] = pair(a.strides);
+      const [sh, sw] = attrPair(a.strides);
       if (sh === 1 && sw === 1 && isWasmBackend(backend)) {
         // Stride 1 (every conv of a U-Net): one XNNPACK product per tap on views of one buffer.
         const { top, left } = forwardPadding(x.shape as never, a);
-        return filterGradTapsWasm(backend, x, dy, a.filterShape, top, left, pair(a.dilations));
+        return filterGradTapsWasm(backend, x, dy, a.filterShape, top, left, attrPair(a.dilations));
       }
       const b = backend as { disposeData(id: unknown): void };
       const plan = planBackpropFilter(x.shape as never, dy.shape as never, a);

@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { forwardPadding, type BackpropFilterAttrs } from './conv2d-backprop-filter';
+import { attrPair } from './conv-attrs';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => TensorInfo | TensorInfo[];
@@ -28,8 +29,6 @@ export interface BackpropInputAttrs {
   dilations?: number | [number, number];
 }
 
-const pair = (v: number | [number, number] | undefined): [number, number] =>
-  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v;
 
 /** Plans the derived convolution (pure arithmetic; exported for tests). */
 export function planBackpropInput(
@@ -37,8 +36,8 @@ export function planBackpropInput(
   filterShape: [number, number, number, number],
   attrs: BackpropInputAttrs,
 ): { pad: [[number, number], [number, number], [number, number], [number, number]]; dilations: [number, number]; upH: number; upW: number; outH: number; outW: number; strides: [number, number] } {
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
+  const [sh, sw] = attrPair(attrs.strides);
+  const [dh, dw] = attrPair(attrs.dilations);
   const [, H, W] = attrs.inputShape;
   const [, oh, ow] = dyShape;
   const [fh, fw] = filterShape;

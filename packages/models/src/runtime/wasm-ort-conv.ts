@@ -48,6 +48,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OnnxGraph } from '../onnx/onnx-graph';
 import type { OrtSyncEngine, OrtView } from './ort-sync';
 import { baseOf, heapF32, isWasmBackend, type WasmBackendInternals } from './wasm-heap';
+import { attrPair } from './conv-attrs';
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
@@ -63,7 +64,6 @@ type Activation = (typeof ORT_ACTIVATIONS)[number];
 /** The kernel names this module replaces on the wasm backend. */
 export const ORT_CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const;
 
-const pair = (v: unknown): [number, number] => (v === undefined || v === null ? [1, 1] : typeof v === 'number' ? [v, v] : (v as [number, number]));
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Geometry of one 2-D convolution, as TensorFlow.js computes it (channels last). */
@@ -97,8 +97,8 @@ export function convGeometry(
   filterShape: readonly number[],
   attrs: { strides: unknown; pad: Pad; dilations?: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
 ): ConvGeometry | null {
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
+  const [sh, sw] = attrPair(attrs.strides);
+  const [dh, dw] = attrPair(attrs.dilations);
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
