@@ -97,9 +97,21 @@ describe('onnxruntime-node binding: synchronous runs on views, session cache', (
     expect(e.size).toBe(0);
   });
 
+  it.each([0, 3])('warms a new session with %i extra runs that the timings do not count, and still writes the output', (warmRuns) => {
+    const e = createOrtSyncEngine({ threads: 1, warmRuns }) as OrtSyncEngine;
+    const a = { data: Float32Array.from([1, 2, 3, 4, 5, 6]), dims: [2, 3] };
+    const b = { data: Float32Array.from([1, 0, 0, 1, 1, 1]), dims: [3, 2] };
+    const y = { data: new Float32Array(4), dims: [2, 2] };
+    e.run('w', model, { a, b }, { y });
+    expect(Array.from(y.data)).toEqual([4, 5, 10, 11]);
+    expect(e.timings().get('w')?.runs).toBe(1);
+    e.clear();
+  });
+
   it('rejects bad options by name', () => {
     expect(() => createOrtSyncEngine({ threads: 0 })).toThrow('createOrtSyncEngine: threads must be a positive integer, got 0');
     expect(() => createOrtSyncEngine({ maxSessions: 1.5 })).toThrow('createOrtSyncEngine: maxSessions must be a positive integer, got 1.5');
+    expect(() => createOrtSyncEngine({ warmRuns: -1 })).toThrow('createOrtSyncEngine: warmRuns must be a non-negative integer, got -1');
   });
 });
 
