@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePortableBackend } from '../src/index';
 import { planFilterGradTaps } from '../src/runtime/conv2d-filter-grad-taps';
+import { isWasmBackend } from '../src/runtime/wasm-heap';
+import { setWasmSimdKernelsEnabled, wasmSimdKernels } from '../src/runtime/wasm-simd-kernels';
 import { loopFilterGrad, relErr } from './helpers';
 
 function seeded(n: number, seed: number, ints = false): Float32Array {
@@ -84,12 +86,25 @@ describe('Conv2DBackpropFilter by taps (wasm) with dilation equals a plain loop'
   });
 });
 
-describe('data-movement kernels: wasm equals cpu exactly', () => {
+// Every data-movement case runs twice: with the WebAssembly SIMD kernels (wasm-simd-kernels.wat;
+// used where C % 4 == 0) and with the JavaScript loops they replace.
+describe.each([true, false])('data-movement kernels: wasm equals cpu (SIMD kernels %s)', (simdOn) => {
+  beforeAll(() => setWasmSimdKernelsEnabled(simdOn));
+  afterAll(() => setWasmSimdKernelsEnabled(true));
+
+  it('the SIMD kernels are reachable on the wasm backend exactly when enabled', async () => {
+    await tf.setBackend('wasm');
+    const b = tf.backend();
+    expect(isWasmBackend(b)).toBe(true);
+    expect(wasmSimdKernels(b as never) !== null).toBe(simdOn);
+  });
+
   it.each([
     [[[2, 3, 4, 5], [2, 3, 4, 70]], 3],
     [[[2, 3, 4, 5], [2, 2, 4, 5], [2, 1, 4, 5]], 1],
     [[[1, 2, 3], [2, 2, 3]], 0],
     [[[4, 8, 8, 64], [4, 8, 8, 32]], -1],
+    [[[2, 5, 3, 7], [2, 5, 3, 16], [2, 5, 3, 1]], 3], // runs of 7, 16 and 1 floats: vector and scalar tails
   ] as [number[][], number][])('concat %j along axis %i', async (shapes, axis) => {
     const { cpu, wasm } = await onBoth(shapes.map((shape, i) => ({ shape, seed: 11 + i })), (...t) => tf.concat(t, axis));
     expect(wasm).toEqual(cpu);
@@ -99,6 +114,7 @@ describe('data-movement kernels: wasm equals cpu exactly', () => {
     [[2, 3, 4, 75], [5, 70], 3],
     [[2, 6, 4, 5], [1, 2, 3], 1],
     [[4, 8, 8, 96], [64, 32], -1],
+    [[2, 5, 3, 24], [7, 16, 1], 3],
   ] as [number[], number[], number][])('split %j into %j along axis %i', async (shape, sizes, axis) => {
     const { cpu, wasm } = await onBoth([{ shape, seed: 21 }], (x) => tf.split(x, sizes, axis));
     expect(wasm).toEqual(cpu);
@@ -109,6 +125,8 @@ describe('data-movement kernels: wasm equals cpu exactly', () => {
     [[1, 4, 3, 3], [12, 9], false, false],
     [[2, 3, 3, 1], [6, 6], false, true],
     [[1, 3, 4, 2], [5, 7], true, false],
+    [[2, 3, 4, 8], [6, 8], false, false], // C % 4 == 0: the SIMD kernel
+    [[1, 2, 3, 4], [6, 6], false, true], // factors 3 and 2
   ] as [[number, number, number, number], [number, number], boolean, boolean][])(
     'resize-nearest gradient %j -> %j (alignCorners %s, halfPixel %s)',
     async (shape, to, alignCorners, halfPixel) => {
@@ -127,6 +145,9 @@ describe('data-movement kernels: wasm equals cpu exactly', () => {
     [[2, 8, 8, 3], 2, 2, 'valid'],
     [[1, 9, 7, 2], 3, 2, 'same'],
     [[2, 6, 6, 4], 2, 1, 'same'],
+    [[2, 8, 8, 8], 2, 2, 'valid'], // windows tile the input, C % 4 == 0: the SIMD kernel
+    [[1, 6, 9, 4], 3, 3, 'same'],
+    [[1, 7, 8, 4], 2, 2, 'valid'], // the last row is in no window
   ] as [number[], number, number, 'valid' | 'same'][])('max-pool gradient %j size %i stride %i %s (with ties)', async (shape, size, stride, pad) => {
     // Overlapping windows (size > stride) add several dy into one cell, in another order than cpu.
     const { cpu, wasm } = await onBoth([{ shape, seed: 41, ints: true }], (x) =>
@@ -139,6 +160,31 @@ describe('data-movement kernels: wasm equals cpu exactly', () => {
     if (size <= stride) expect(wasm).toEqual(cpu);
     else expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-6);
     expect(wasm[0].some((v) => v !== 0)).toBe(true);
+  });
+
+  it.each([
+    [[2, 3, 4, 8], [6, 8], false],
+    [[2, 3, 4, 8], [6, 8], true],
+    [[1, 2, 3, 4], [6, 6], true],
+    [[1, 2, 3, 3], [4, 6], false], // C % 4 != 0: the backend's kernel
+    [[1, 3, 4, 4], [5, 7], false], // non-integer factors: the backend's kernel
+  ] as [[number, number, number, number], [number, number], boolean][])('resize-nearest %j -> %j (halfPixel %s)', async (shape, to, halfPixel) => {
+    const { cpu, wasm } = await onBoth([{ shape, seed: 61 }], (x) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, to, false, halfPixel));
+    expect(wasm).toEqual(cpu);
+  });
+
+  it.each([
+    [[4, 8, 8, 16], [0, 1, 2], false], // a convolution's bias gradient
+    [[4, 8, 8, 16], [0, 1, 2], true],
+    [[150, 20], [0], false], // several row blocks of 64
+    [[3, 4, 5], [0, 1], false], // n % 4 != 0: the backend's kernel
+    [[3, 4, 8], [1, 2], false], // not leading axes: the backend's kernel
+    [[3, 4, 8], [0, 1, 2], false], // every axis: the backend's kernel
+  ] as [number[], number[], boolean][])('sum of %j over %j (keepDims %s)', async (shape, axes, keepDims) => {
+    const { cpu, wasm } = await onBoth([{ shape, seed: 71 }], (x) => tf.sum(x, axes, keepDims));
+    expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-6);
+    const shapes = await onBoth([{ shape, seed: 71 }], (x) => tf.tidy(() => tf.tensor(tf.sum(x, axes, keepDims).shape)));
+    expect(shapes.wasm).toEqual(shapes.cpu);
   });
 
   it.each([

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { baseOf, heapF32, isWasmBackend, type WasmBackendInternals } from './wasm-heap';
+import { wasmSimdKernels } from './wasm-simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo> | TensorInfo[]; backend: unknown; attrs?: Record<string, unknown> };
@@ -45,11 +46,14 @@ export function concatWasm(backend: WasmBackendInternals, inputs: TensorInfo[], 
   const total = inners.reduce((a, b) => a + b, 0);
   const bases = inputs.map((t) => baseOf(backend, t));
   const ob = baseOf(backend, out);
+  const simd = wasmSimdKernels(backend);
   let col = 0;
   for (let i = 0; i < inputs.length; i++) {
     const n = inners[i];
     const src0 = bases[i];
-    if (n >= ROW_COPY_MIN) {
+    if (simd) {
+      simd.copyRows(ob + col, total, src0, n, n, outer);
+    } else if (n >= ROW_COPY_MIN) {
       for (let o = 0; o < outer; o++) heap.copyWithin(ob + o * total + col, src0 + o * n, src0 + (o + 1) * n);
     } else {
       for (let o = 0; o < outer; o++) {
@@ -77,11 +81,14 @@ export function splitWasm(backend: WasmBackendInternals, x: TensorInfo, sizes: n
   });
   const heap = heapF32(backend);
   const xb = baseOf(backend, x);
+  const simd = wasmSimdKernels(backend);
   let col = 0;
   for (let i = 0; i < outs.length; i++) {
     const n = sizes[i] * rest;
     const ob = baseOf(backend, outs[i]);
-    if (n >= ROW_COPY_MIN) {
+    if (simd) {
+      simd.copyRows(ob, n, xb + col, total, n, outer);
+    } else if (n >= ROW_COPY_MIN) {
       for (let o = 0; o < outer; o++) heap.copyWithin(ob + o * n, xb + o * total + col, xb + o * total + col + n);
     } else {
       for (let o = 0; o < outer; o++) {
@@ -108,9 +115,14 @@ export function resizeNearestGradWasm(backend: WasmBackendInternals, images: Ten
   const fy = H2 / H;
   const fx = W2 / W;
   const out = backend.makeOutput([B, H, W, C], 'float32');
-  const heap = heapF32(backend);
   const ob = baseOf(backend, out);
   const db = baseOf(backend, dy);
+  const simd = C % 4 === 0 ? wasmSimdKernels(backend) : null;
+  if (simd) {
+    simd.upsampleNearestGrad(ob, db, B * H, W, C, fy, fx);
+    return out;
+  }
+  const heap = heapF32(backend);
   heap.fill(0, ob, ob + B * H * W * C);
   for (let b = 0; b < B; b++) {
     for (let y2 = 0; y2 < H2; y2++) {
@@ -146,10 +158,18 @@ export function maxPoolGradWasm(
   const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
   const out = backend.makeOutput(input.shape, 'float32');
-  const heap = heapF32(backend);
   const ob = baseOf(backend, out);
   const xb = baseOf(backend, input);
   const db = baseOf(backend, dy);
+  // Windows that tile the input exactly (window = stride, no padding): the SIMD kernel writes
+  // every position once.
+  const tiles = fh === sh && fw === sw && top === 0 && left === 0 && OH * sh === H && OW * sw === W;
+  const simd = tiles && C % 4 === 0 ? wasmSimdKernels(backend) : null;
+  if (simd) {
+    simd.maxPoolGrad(ob, xb, db, B * OH, OW, C, fh, fw);
+    return out;
+  }
+  const heap = heapF32(backend);
   heap.fill(0, ob, ob + B * H * W * C);
   for (let b = 0; b < B; b++) {
     for (let oy = 0; oy < OH; oy++) {
@@ -179,6 +199,45 @@ export function maxPoolGradWasm(
       }
     }
   }
+  return out;
+}
+
+/**
+ * Nearest-neighbour upsampling by integer factors without align-corners (with or without
+ * half-pixel centres the source of output row y' is floor(y' / fy) then):
+ * out[b, y', x', c] = images[b, floor(y' / fy), floor(x' / fx), c]. SIMD only (C % 4 == 0);
+ * returns null otherwise (the backend's kernel runs).
+ */
+export function resizeNearestWasm(backend: WasmBackendInternals, images: TensorInfo, size: readonly number[], alignCorners: boolean): TensorInfo | null {
+  const [B, H, W, C] = images.shape;
+  const [H2, W2] = size;
+  if (alignCorners || images.dtype !== 'float32' || H2 % H !== 0 || W2 % W !== 0 || C % 4 !== 0) return null;
+  const simd = wasmSimdKernels(backend);
+  if (!simd) return null;
+  const out = backend.makeOutput([B, H2, W2, C], 'float32');
+  simd.upsampleNearest(baseOf(backend, out), baseOf(backend, images), B * H, W, C, H2 / H, W2 / W);
+  return out;
+}
+
+/**
+ * Sum of a float32 tensor over its leading axes 0..k-1 (k < rank), e.g. the bias gradient of a
+ * convolution (B x H x W x C -> C): out[j] = sum_r x[r n + j] with n = prod(shape[k:]), in row
+ * blocks of 64 (see sum_rows in wasm-simd-kernels.wat). SIMD only (n % 4 == 0); returns null for
+ * other axes, dtypes and sizes (the backend's kernel runs).
+ */
+export function sumLeadingWasm(backend: WasmBackendInternals, x: TensorInfo, axes: number[], keepDims: boolean): TensorInfo | null {
+  const rank = x.shape.length;
+  const ax = [...new Set(axes.map((a) => normAxis(a, rank)))].sort((a, b) => a - b);
+  const k = ax.length;
+  if (x.dtype !== 'float32' || k === 0 || k >= rank || ax.some((a, i) => a !== i)) return null;
+  const n = size(x.shape.slice(k));
+  const rows = size(x.shape.slice(0, k));
+  if (n % 4 !== 0 || rows === 0) return null;
+  const simd = wasmSimdKernels(backend);
+  if (!simd) return null;
+  const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
+  const out = backend.makeOutput(outShape, 'float32');
+  simd.sumRows(baseOf(backend, out), baseOf(backend, x), rows, n);
   return out;
 }
 
@@ -239,7 +298,7 @@ function identityShared(args: KernelArgs): TensorInfo {
 }
 
 /**
- * Replaces Concat, SplitV, ResizeNearestNeighborGrad, MaxPoolGrad, Tile and Identity on `backendName`
+ * Replaces Concat, SplitV, ResizeNearestNeighbor(Grad), Sum, MaxPoolGrad, Tile and Identity on `backendName`
  * (wasm) with the versions above, keeping the originals for the cases they do not handle.
  * Idempotent. @returns the kernel names registered now.
  */
@@ -277,6 +336,18 @@ export function registerWasmDataKernels(backendName = 'wasm'): string[] {
   replace('ResizeNearestNeighborGrad', (original) => (args) => {
     const { images, dy } = args.inputs as Record<string, TensorInfo>;
     const r = isWasmBackend(args.backend) ? resizeNearestGradWasm(args.backend, images, dy, !!args.attrs?.alignCorners) : null;
+    return r ?? original(args);
+  });
+  replace('ResizeNearestNeighbor', (original) => (args) => {
+    const { images } = args.inputs as Record<string, TensorInfo>;
+    const r = isWasmBackend(args.backend) ? resizeNearestWasm(args.backend, images, args.attrs?.size as number[], !!args.attrs?.alignCorners) : null;
+    return r ?? original(args);
+  });
+  replace('Sum', (original) => (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const axis = args.attrs?.axis as number | number[];
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const r = isWasmBackend(args.backend) ? sumLeadingWasm(args.backend, x, axes, !!args.attrs?.keepDims) : null;
     return r ?? original(args);
   });
   replace('MaxPoolGrad', (original) => (args) => {
