@@ -97,8 +97,11 @@ describe('onnxruntime-node binding: synchronous runs on views, session cache', (
     expect(e.size).toBe(0);
   });
 
-  it.each([0, 3])('warms a new session with %i extra runs that the timings do not count, and still writes the output', (warmRuns) => {
-    const e = createOrtSyncEngine({ threads: 1, warmRuns }) as OrtSyncEngine;
+  it.each([
+    [0, true],
+    [3, false],
+  ])('warms a new session with %i extra runs that the timings do not count (arena %s), and still writes the output', (warmRuns, arena) => {
+    const e = createOrtSyncEngine({ threads: 1, warmRuns, arena }) as OrtSyncEngine;
     const a = { data: Float32Array.from([1, 2, 3, 4, 5, 6]), dims: [2, 3] };
     const b = { data: Float32Array.from([1, 0, 0, 1, 1, 1]), dims: [3, 2] };
     const y = { data: new Float32Array(4), dims: [2, 2] };

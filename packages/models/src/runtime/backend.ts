@@ -32,6 +32,11 @@ export interface PortableBackendOptions {
   convEngine?: ConvEngine;
   /** onnxruntime intra-op threads (default os.availableParallelism()). */
   threads?: number;
+  /**
+   * onnxruntime's CPU memory arena for the convolution sessions (default true; false lowers the
+   * peak memory on large images at a cost in speed, see OrtSyncOptions.arena).
+   */
+  ortArena?: boolean;
 }
 
 /** What the active portable backend runs its convolutions on (see usePortableBackend). */
@@ -47,14 +52,15 @@ export interface ConvEngineInfo {
 }
 
 let convInfo: ConvEngineInfo = { engine: null };
-const engines = new Map<number, OrtSyncEngine | Error>();
+const engines = new Map<string, OrtSyncEngine | Error>();
 
 /** One session cache per thread count (sessions keep their thread pools). */
-function ortEngine(threads: number): OrtSyncEngine | Error {
-  let e = engines.get(threads);
+function ortEngine(threads: number, arena: boolean): OrtSyncEngine | Error {
+  const key = `${threads}|${arena}`;
+  let e = engines.get(key);
   if (!e) {
-    e = createOrtSyncEngine({ threads });
-    engines.set(threads, e);
+    e = createOrtSyncEngine({ threads, arena });
+    engines.set(key, e);
   }
   return e;
 }
@@ -110,7 +116,7 @@ export async function usePortableBackend(name: PortableBackend, opts: PortableBa
       setOrtConvEngine(null);
       convInfo = { engine: 'wasm' };
     } else {
-      const e = ortEngine(threads);
+      const e = ortEngine(threads, opts.ortArena ?? true);
       if (e instanceof Error) {
         if (opts.convEngine === 'onnxruntime') {
           throw new Error(`usePortableBackend: convEngine 'onnxruntime' needs onnxruntime-node, which failed to load: ${e.message.split('\n')[0]}`, { cause: e });

@@ -50,6 +50,16 @@ export interface OrtSyncOptions {
    * repeated runs write the same outputs.
    */
   warmRuns?: number;
+  /**
+   * Give every session onnxruntime's CPU memory arena (default true). Memory-pattern planning is
+   * always off: every cached session keeps its own blocks, and a train step uses one session per
+   * layer and direction, so it only added memory (bench-unet train step at 512 px, batch 4: peak
+   * RSS 7.8 GiB with arena and memory pattern, 6.2 GiB with the arena alone, at the same speed).
+   * Without the arena the peak is 3.6 GiB but large images run ~40 % slower (5.2-5.6 s instead
+   * of 3.6-4.1 s per step); at 128 px the speed is the same (530 instead of 650 MiB).
+   * docs/performance.md, 2026-11-30.
+   */
+  arena?: boolean;
 }
 
 /** Sessions built on demand and cached by key, run synchronously. */
@@ -117,6 +127,8 @@ export function createOrtSyncEngine(opts: OrtSyncOptions = {}): OrtSyncEngine | 
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    enableCpuMemArena: opts.arena ?? true,
+    enableMemPattern: false,
     // Every cached session owns a thread pool; spinning pool threads would keep a core busy
     // after each run and slow the wasm kernels running between the sessions.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
