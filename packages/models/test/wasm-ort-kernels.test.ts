@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../src/onnx/onnx-graph';
 import { bceLoss, buildBenchUnet, buildSegmentationNet, computeBceDiceLoss, convEngineInfo, backendLabel, convGeometry, createOrtSyncEngine, ortConvEngine, usePortableBackend, type OrtSyncEngine } from '../src/index';
-import { blockFilter, nchwcBlockSize, nchwcPlan } from '../src/runtime/wasm-ort-conv';
+import { blockFilter, nchwcBlockSize, nchwcPlan, ORT_MIN_MACS_PER_OUTPUT, setOrtMinMacsPerOutput } from '../src/runtime/wasm-ort-conv';
 import { randomiseBatchNorm, relErr, seeded, TINY } from './helpers';
 
 const n = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -42,8 +42,12 @@ async function onBoth(inputs: { shape: number[]; seed: number }[], f: (...t: tf.
 
 beforeAll(async () => {
   await usePortableBackend('wasm', { convEngine: 'onnxruntime' });
+  // Every convolution of these tests on onnxruntime, however small (the default routes the
+  // cheapest ones to the wasm kernels: see the test of ORT_MIN_MACS_PER_OUTPUT below).
+  setOrtMinMacsPerOutput(0);
 });
 afterAll(async () => {
+  setOrtMinMacsPerOutput(ORT_MIN_MACS_PER_OUTPUT);
   await tf.setBackend('cpu');
 });
 
@@ -187,6 +191,38 @@ describe('Conv2D and its gradients (wasm+onnxruntime) equal the cpu backend', ()
     );
     expect(sessions).toBe(1);
     expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-5);
+  });
+});
+
+describe('convolutions with few multiply-adds per output stay on the wasm kernels', () => {
+  afterAll(() => setOrtMinMacsPerOutput(0));
+
+  it.each([
+    // x, w, onnxruntime sessions built with the default threshold (32 multiply-adds per output)
+    [[2, 9, 9, 1], [3, 3, 1, 8], 2], // forward 9 per output: wasm; dx 72 and dW: onnxruntime
+    [[2, 9, 9, 16], [1, 1, 16, 1], 1], // forward 16: wasm; dx 1: wasm; dW: onnxruntime
+    [[2, 9, 9, 16], [3, 3, 16, 8], 3], // forward 144, dx 72: onnxruntime; dW: onnxruntime
+  ] as [number[], number[], number][])('x %j w %j: %i sessions, values equal cpu', async (xShape, wShape, expected) => {
+    setOrtMinMacsPerOutput(ORT_MIN_MACS_PER_OUTPUT);
+    const { cpu, wasm, sessions } = await onBoth(
+      [
+        { shape: xShape, seed: 6 },
+        { shape: wShape, seed: 7 },
+      ],
+      (x, w) =>
+        tf.tidy(() => {
+          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+          const r = tf.tensor(seeded(y.size, 8, -1, 1), y.shape);
+          const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), r)))([x, w]);
+          return [y, dx, dw];
+        }),
+    );
+    expect(sessions).toBe(expected);
+    for (let i = 0; i < 3; i++) expect(relErr(wasm[i], cpu[i]), ['y', 'dx', 'dW'][i]).toBeLessThan(1e-5);
+  });
+
+  it('rejects a negative threshold by name', () => {
+    expect(() => setOrtMinMacsPerOutput(-1)).toThrow('setOrtMinMacsPerOutput: n must be a non-negative number, got -1');
   });
 });
 

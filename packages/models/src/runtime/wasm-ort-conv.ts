@@ -401,6 +401,23 @@ export function filterGradStridedModel(geo: ConvGeometry): Uint8Array {
   return encode(g, 'conv2d_backprop_filter_strided');
 }
 
+/**
+ * Convolutions (forward and input gradient) with fewer multiply-adds per output element than this
+ * stay on the wasm backend's kernels. onnxruntime-node 1.30 copies every fetched output into a new
+ * JavaScript buffer after the run (about 1.2 ms per MB here), which costs more than XNNPACK's
+ * whole computation for such layers: a 3x3 convolution of a 1-channel image (9 per output) or the
+ * input gradient of a 1x1, 1-channel head (1 per output) took 4.9 and 5.4 ms of onnxruntime time
+ * per bench-unet step, almost all of it that copy (2026-11-30, docs/performance.md).
+ */
+export const ORT_MIN_MACS_PER_OUTPUT = 32;
+let minMacsPerOutput = ORT_MIN_MACS_PER_OUTPUT;
+
+/** Sets that threshold (0: every convolution goes to onnxruntime, e.g. to test its kernels). */
+export function setOrtMinMacsPerOutput(n: number): void {
+  if (!(n >= 0)) throw new Error(`setOrtMinMacsPerOutput: n must be a non-negative number, got ${n}`);
+  minMacsPerOutput = n;
+}
+
 let engine: OrtSyncEngine | null = null;
 
 /** Sets the onnxruntime engine the kernels use (null: every call goes to the previous kernels). */
@@ -438,7 +455,7 @@ const scratchOf = (n: number, slot: number) => {
 
 function conv2dOrt(backend: WasmBackendInternals, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, attrs: Record<string, unknown>, activation: Activation, alpha: number): TensorInfo | null {
   const geo = convGeometry(x.shape, filter.shape, attrs as never);
-  if (!geo) return null;
+  if (!geo || geo.KH * geo.KW * geo.Ci < minMacsPerOutput) return null;
   if (bias && numel(bias.shape) !== geo.Co) return null;
   const actKey = `${bias ? 'b' : ''}|${activation}${activation === 'leakyrelu' ? alpha : ''}`;
   const out = backend.makeOutput([geo.B, geo.OH, geo.OW, geo.Co], 'float32');
@@ -471,6 +488,8 @@ function backpropInputOrt(backend: WasmBackendInternals, dy: TensorInfo, filter:
   const inputShape = attrs.inputShape as number[];
   const geo = convGeometry(inputShape, filter.shape, attrs as never);
   if (!geo || geo.OH !== dy.shape[1] || geo.OW !== dy.shape[2] || geo.B !== dy.shape[0]) return null;
+  // Multiply-adds per dx element: about KH KW Co / (sh sw).
+  if ((geo.KH * geo.KW * geo.Co) / (geo.sh * geo.sw) < minMacsPerOutput) return null;
   const out = backend.makeOutput([geo.B, geo.H, geo.W, geo.Ci], 'float32');
   const heap = heapF32(backend);
   const { KH, KW, Ci, Co, dh, dw } = geo;
