@@ -174,6 +174,21 @@ describe.each([true, false])('data-movement kernels: wasm equals cpu (SIMD kerne
   });
 
   it.each([
+    [[4, 8, 8, 16], [16]], // a convolution's bias
+    [[16], [4, 8, 8, 16]], // either order
+    [[3, 5, 8], [1, 1, 8]],
+    [[6, 12], [12]],
+    [[4, 8, 8, 6], [6]], // n % 4 != 0: the backend's kernel
+    [[4, 8, 8, 16], [4, 8, 8, 16]], // same shapes: the backend's kernel
+    [[4, 8, 1], [8, 1]], // not a last-axis vector: the backend's kernel
+  ] as [number[], number[]][])('add %j + %j', async (sa, sb) => {
+    const { cpu, wasm } = await onBoth([{ shape: sa, seed: 81 }, { shape: sb, seed: 82 }], (a, b) => tf.add(a, b));
+    expect(wasm).toEqual(cpu);
+    const shapes = await onBoth([{ shape: sa, seed: 81 }, { shape: sb, seed: 82 }], (a, b) => tf.tidy(() => tf.tensor(tf.add(a, b).shape)));
+    expect(shapes.wasm).toEqual(shapes.cpu);
+  });
+
+  it.each([
     [[4, 8, 8, 16], [0, 1, 2], false], // a convolution's bias gradient
     [[4, 8, 8, 16], [0, 1, 2], true],
     [[150, 20], [0], false], // several row blocks of 64
@@ -197,6 +212,17 @@ describe.each([true, false])('data-movement kernels: wasm equals cpu (SIMD kerne
   ] as [number[], number[]][])('tile %j by %j', async (shape, reps) => {
     const { cpu, wasm } = await onBoth([{ shape, seed: 51 }], (x) => tf.tile(x, reps));
     expect(wasm).toEqual(cpu);
+  });
+
+  it('a cast to the same dtype shares data and outlives its source; other casts convert', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.tensor([1.5, -2, 3]);
+    const b = tf.cast(a, 'float32');
+    const c = tf.cast(a, 'int32');
+    a.dispose();
+    expect(Array.from(await b.data())).toEqual([1.5, -2, 3]);
+    expect([c.dtype, ...Array.from(await c.data())]).toEqual(['int32', 1, -2, 3]);
+    tf.dispose([b, c]);
   });
 
   it('identity shares data: a clone outlives its source', async () => {

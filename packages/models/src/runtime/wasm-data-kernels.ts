@@ -241,6 +241,25 @@ export function sumLeadingWasm(backend: WasmBackendInternals, x: TensorInfo, axe
   return out;
 }
 
+/**
+ * Addition of a float32 tensor x (rank >= 2) and a vector b broadcast along its last axis (shape
+ * [n] or [1, ..., 1, n] with n the last dimension of x), e.g. a convolution's bias:
+ * out = x + b, shaped like x. SIMD only (n % 4 == 0); returns null for every other pair (the
+ * backend's kernel runs). Either operand order (addition is commutative in IEEE arithmetic).
+ */
+export function addRowVectorWasm(backend: WasmBackendInternals, a: TensorInfo, b: TensorInfo): TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const [x, v] = size(a.shape) >= size(b.shape) ? [a, b] : [b, a];
+  const r = x.shape.length;
+  const n = x.shape[r - 1];
+  if (r < 2 || v.shape.length > r || size(v.shape) !== n || v.shape[v.shape.length - 1] !== n || n % 4 !== 0 || size(x.shape) === n) return null;
+  const simd = wasmSimdKernels(backend);
+  if (!simd) return null;
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  simd.addRows(baseOf(backend, out), baseOf(backend, x), baseOf(backend, v), size(x.shape) / n, n);
+  return out;
+}
+
 /** Zero-copy Identity: shares the data (reference counted), like the cpu backend's Identity. */
 /**
  * Tile (float32): out[i_0, ..., i_{r-1}] = x[i_0 mod n_0, ..., i_{r-1} mod n_{r-1}], output dims
@@ -298,7 +317,7 @@ function identityShared(args: KernelArgs): TensorInfo {
 }
 
 /**
- * Replaces Concat, SplitV, ResizeNearestNeighbor(Grad), Sum, MaxPoolGrad, Tile and Identity on `backendName`
+ * Replaces Concat, SplitV, ResizeNearestNeighbor(Grad), Sum, Add (row-vector broadcast), MaxPoolGrad, Tile, Identity and same-dtype Cast on `backendName`
  * (wasm) with the versions above, keeping the originals for the cases they do not handle.
  * Idempotent. @returns the kernel names registered now.
  */
@@ -343,6 +362,11 @@ export function registerWasmDataKernels(backendName = 'wasm'): string[] {
     const r = isWasmBackend(args.backend) ? resizeNearestWasm(args.backend, images, args.attrs?.size as number[], !!args.attrs?.alignCorners) : null;
     return r ?? original(args);
   });
+  replace('Add', (original) => (args) => {
+    const { a, b } = args.inputs as Record<string, TensorInfo>;
+    const r = isWasmBackend(args.backend) ? addRowVectorWasm(args.backend, a, b) : null;
+    return r ?? original(args);
+  });
   replace('Sum', (original) => (args) => {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const axis = args.attrs?.axis as number | number[];
@@ -359,6 +383,12 @@ export function registerWasmDataKernels(backendName = 'wasm'): string[] {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const r = isWasmBackend(args.backend) ? tileWasm(args.backend, x, args.attrs?.reps as number[]) : null;
     return r ?? original(args);
+  });
+  // A cast to the tensor's own dtype (the ReLU gradient casts step(x), already float32) shares the
+  // data like Identity instead of copying it, as the cpu backend does.
+  replace('Cast', (original) => (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    return x.dtype !== 'string' && x.dtype === args.attrs?.dtype ? identityShared(args) : original(args);
   });
   replace('Identity', (original) => (args) => {
     const { x } = args.inputs as Record<string, TensorInfo>;

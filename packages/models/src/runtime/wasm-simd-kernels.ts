@@ -24,6 +24,8 @@ export interface WasmSimdKernels {
   maxPoolGrad(dx: number, x: number, dy: number, rows: number, ow: number, c: number, fh: number, fw: number): void;
   /** out[j] = sum_r x[r n + j] for a rows x n matrix, n % 4 == 0. */
   sumRows(out: number, x: number, rows: number, n: number): void;
+  /** out[r n + j] = x[r n + j] + b[j] for a rows x n matrix, n % 4 == 0. */
+  addRows(out: number, x: number, b: number, rows: number, n: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -71,6 +73,7 @@ export function wasmSimdKernels(backend: WasmBackendInternals): WasmSimdKernels 
       upsampleNearestGrad: e.upsample_nearest_grad,
       maxPoolGrad: e.max_pool_grad,
       sumRows: e.sum_rows,
+      addRows: e.add_rows,
     };
   }
   instances.set(key, k);
