@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../src/onnx/onnx-graph';
 import { bceLoss, buildBenchUnet, buildSegmentationNet, computeBceDiceLoss, convEngineInfo, backendLabel, convGeometry, createOrtSyncEngine, ortConvEngine, usePortableBackend, type OrtSyncEngine } from '../src/index';
-import { blockFilter, nchwcBlockSize, nchwcPlan, ORT_MIN_MACS_PER_OUTPUT, setOrtMinMacsPerOutput } from '../src/runtime/wasm-ort-conv';
+import { blockFilter, fetchOutput, nchwcBlockSize, nchwcPlan, ORT_MIN_MACS_PER_OUTPUT, ORT_OUTPUT_PIECE, outputPieces, setOrtMinMacsPerOutput, setOrtOutputPiece } from '../src/runtime/wasm-ort-conv';
 import { randomiseBatchNorm, relErr, seeded, TINY } from './helpers';
 
 const n = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -223,6 +223,62 @@ describe('convolutions with few multiply-adds per output stay on the wasm kernel
 
   it('rejects a negative threshold by name', () => {
     expect(() => setOrtMinMacsPerOutput(-1)).toThrow('setOrtMinMacsPerOutput: n must be a non-negative number, got -1');
+  });
+});
+
+describe('large outputs are fetched in pieces of at most ORT_OUTPUT_PIECE floats', () => {
+  it.each([
+    [1, [1]],
+    [524_288, [524_288]],
+    [524_289, [262_145, 262_144]],
+    [786_432, [393_216, 393_216]],
+    [3_145_728, [524_288, 524_288, 524_288, 524_288, 524_288, 524_288]],
+  ])('%i floats -> %j', (n, pieces) => {
+    expect(ORT_OUTPUT_PIECE).toBe(524_288);
+    expect(outputPieces(n)).toEqual(pieces);
+  });
+
+  // Small pieces so that small layers take the split path: forward and input gradient on the
+  // NCHWc kernels, the transpose path (10 channels), the pointwise Gemm and a strided ConvTranspose.
+  it.each([
+    [[2, 12, 12, 16], [3, 3, 16, 8], 1, 'same'],
+    [[1, 7, 7, 10], [3, 3, 10, 9], 1, 'same'],
+    [[2, 6, 6, 48], [1, 1, 48, 16], 1, 'valid'],
+    [[2, 9, 9, 4], [3, 3, 4, 6], 2, 'same'],
+  ] as [number[], number[], number, 'same' | 'valid'][])('x %j w %j stride %i %s in pieces of 100 floats: y, dx, dW equal cpu', async (xShape, wShape, stride, pad) => {
+    setOrtOutputPiece(100);
+    try {
+      const { cpu, wasm, sessions } = await onBoth(
+        [
+          { shape: xShape, seed: 9 },
+          { shape: wShape, seed: 10 },
+        ],
+        (x, w) =>
+          tf.tidy(() => {
+            const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
+            const r = tf.tensor(seeded(y.size, 11, -1, 1), y.shape);
+            const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), r)))([x, w]);
+            return [y, dx, dw];
+          }),
+      );
+      expect(sessions).toBe(3);
+      for (let i = 0; i < 3; i++) expect(relErr(wasm[i], cpu[i]), ['y', 'dx', 'dW'][i]).toBeLessThan(1e-5);
+    } finally {
+      setOrtOutputPiece(ORT_OUTPUT_PIECE);
+    }
+  });
+
+  it('rejects a bad piece size by name', () => {
+    expect(() => setOrtOutputPiece(0)).toThrow('setOrtOutputPiece: n must be a positive integer, got 0');
+  });
+
+  it('fetchOutput cuts one view into consecutive piece views', () => {
+    const data = new Float32Array(524_289);
+    const f = fetchOutput('dx', { data, dims: [1, 524_289] });
+    expect(Object.keys(f)).toEqual(['dx_piece0', 'dx_piece1']);
+    expect([f.dx_piece0.data.byteOffset, f.dx_piece0.data.length, f.dx_piece1.data.byteOffset, f.dx_piece1.data.length]).toEqual([0, 262_145, 262_145 * 4, 262_144]);
+    expect(f.dx_piece1.data.buffer).toBe(data.buffer);
+    expect(fetchOutput('y', { data: new Float32Array(8), dims: [2, 4] })).toEqual({ y: { data: new Float32Array(8), dims: [2, 4] } });
   });
 });
 

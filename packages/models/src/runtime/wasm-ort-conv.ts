@@ -145,6 +145,64 @@ function activate(g: OnnxGraph, v: string, act: Activation, alpha: number): stri
   return g.node('Clip', [v, g.floatTensor('relu6_min', [0], []), g.floatTensor('relu6_max', [6], [])])[0];
 }
 
+/**
+ * Largest piece, in floats (2 MiB), in which a kernel's output is fetched from onnxruntime.
+ * onnxruntime-node 1.30 copies every fetched output into a new JavaScript buffer; for buffers of
+ * 6 MB and more that allocation comes from fresh pages and costs about twice as much as for
+ * smaller ones (a 12.6 MB ReLU output: 16.6 ms fetched whole or in 2 pieces, 7.2-7.5 ms in 4, 8 or
+ * 16; 2026-11-30), so large outputs are split along their flat index into graph outputs
+ * `<name>_piece0`, `<name>_piece1`, ... that land in consecutive views of the same tensor.
+ */
+export const ORT_OUTPUT_PIECE = 1 << 19;
+let outputPiece = ORT_OUTPUT_PIECE;
+
+/** Sets the piece size (floats; tests use small ones). Releases the cached sessions, whose outputs were cut for the old size. */
+export function setOrtOutputPiece(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setOrtOutputPiece: n must be a positive integer, got ${n}`);
+  outputPiece = n;
+  engine?.clear();
+}
+
+/** Sizes of the pieces an output of n floats is fetched in (one piece up to the piece size, ORT_OUTPUT_PIECE by default). */
+export function outputPieces(n: number): number[] {
+  const k = Math.max(1, Math.ceil(n / outputPiece));
+  const base = Math.ceil(n / k);
+  return Array.from({ length: k }, (_, i) => Math.min(base, n - i * base)).filter((m) => m > 0);
+}
+
+/**
+ * Declares graph output `name` (dims) for the value the caller writes to the returned name: the
+ * output itself when it fits one piece, else an internal value that a Split cuts into the
+ * pieces of outputPieces (fetch them with `fetchOutput`).
+ */
+function outputValue(g: OnnxGraph, name: string, dims: readonly number[]): { value: string; finish: () => void } {
+  const sizes = outputPieces(numel(dims));
+  if (sizes.length === 1) return { value: name, finish: () => g.output(name, [...dims]) };
+  const value = g.fresh(`${name}_whole`);
+  return {
+    value,
+    finish: () => {
+      const flat = g.node('Reshape', [value, g.int64Tensor(`${name}_flat`, [numel(dims)])])[0];
+      const outs = sizes.map((_, i) => `${name}_piece${i}`);
+      g.node('Split', [flat, g.int64Tensor(`${name}_pieces`, sizes)], { axis: 0 }, { outputs: outs });
+      outs.forEach((o, i) => g.output(o, [sizes[i]]));
+    },
+  };
+}
+
+/** The fetches of output `name` declared by outputValue: its view, or one view per piece. */
+export function fetchOutput(name: string, v: OrtView): Record<string, OrtView> {
+  const sizes = outputPieces(numel(v.dims));
+  if (sizes.length === 1) return { [name]: v };
+  const f: Record<string, OrtView> = {};
+  let at = 0;
+  sizes.forEach((m, i) => {
+    f[`${name}_piece${i}`] = { data: v.data.subarray(at, at + m), dims: [m] };
+    at += m;
+  });
+  return f;
+}
+
 /** onnxruntime's domain of its blocked-layout ("NCHWc") CPU kernels. */
 const NCHWC = 'com.microsoft.nchwc';
 
@@ -223,8 +281,9 @@ export function nchwcConvModel(
   const y = g.node('Conv', opts.bias ? [xin, 'w', 'b'] : [xin, 'w'], { ...conv, group: 1 }, { domain: NCHWC })[0];
   // Elementwise activations act on the blocked layout as on any other; padded channels are dropped below.
   const act = activate(g, y, opts.activation, opts.alpha);
-  g.node('ReorderOutput', [act], { channels: co, channels_last: 1 }, { outputs: ['y'], domain: NCHWC });
-  g.output('y', [...outShape]);
+  const out = outputValue(g, 'y', outShape);
+  g.node('ReorderOutput', [act], { channels: co, channels_last: 1 }, { outputs: [out.value], domain: NCHWC });
+  out.finish();
   return encode(g, 'conv2d_nchwc');
 }
 
@@ -286,8 +345,9 @@ export function forwardModel(geo: ConvGeometry, opts: { bias: boolean; activatio
     const act = activate(g, conv, opts.activation, opts.alpha);
     y = g.node('Transpose', [act], { perm: [0, 2, 3, 1] })[0];
   }
-  g.node('Identity', [y], {}, { outputs: ['y'] });
-  g.output('y', [B, OH, OW, Co]);
+  const out = outputValue(g, 'y', [B, OH, OW, Co]);
+  g.node('Identity', [y], {}, { outputs: [out.value] });
+  out.finish();
   return encode(g, 'conv2d');
 }
 
@@ -328,8 +388,9 @@ export function backpropInputModel(geo: ConvGeometry): Uint8Array {
     }
     dx = g.node('Transpose', [conv], { perm: [0, 2, 3, 1] })[0];
   }
-  g.node('Identity', [dx], {}, { outputs: ['dx'] });
-  g.output('dx', [B, H, W, Ci]);
+  const out = outputValue(g, 'dx', [B, H, W, Ci]);
+  g.node('Identity', [dx], {}, { outputs: [out.value] });
+  out.finish();
   return encode(g, 'conv2d_backprop_input');
 }
 
@@ -475,12 +536,12 @@ function conv2dOrt(backend: WasmBackendInternals, x: TensorInfo, filter: TensorI
       feeds.b = { data: b, dims: [plan.coP] };
     }
     const conv = { kernel_shape: [KH, KW], strides: [geo.sh, geo.sw], dilations: [geo.dh, geo.dw], pads: [geo.top, geo.left, geo.bottom, geo.right] };
-    engine!.run(`fwd_nchwc${block}|${geomKey(geo)}|${actKey}`, () => nchwcConvModel(x.shape, Co, out.shape, block, conv, { bias: !!bias, activation, alpha }), feeds, { y: view(backend, heap, out) });
+    engine!.run(`fwd_nchwc${block}|${geomKey(geo)}|${actKey}`, () => nchwcConvModel(x.shape, Co, out.shape, block, conv, { bias: !!bias, activation, alpha }), feeds, fetchOutput('y', view(backend, heap, out)));
     return out;
   }
   const feeds: Record<string, OrtView> = { x: view(backend, heap, x), w: view(backend, heap, filter) };
   if (bias) feeds.b = view(backend, heap, bias, [geo.Co]);
-  engine!.run(`fwd|${geomKey(geo)}|${actKey}`, () => forwardModel(geo, { bias: !!bias, activation, alpha }), feeds, { y: view(backend, heap, out) });
+  engine!.run(`fwd|${geomKey(geo)}|${actKey}`, () => forwardModel(geo, { bias: !!bias, activation, alpha }), feeds, fetchOutput('y', view(backend, heap, out)));
   return out;
 }
 
@@ -507,11 +568,11 @@ function backpropInputOrt(backend: WasmBackendInternals, dy: TensorInfo, filter:
       `dx_nchwc${block}|${geomKey(geo)}`,
       () => nchwcConvModel(dy.shape, Ci, out.shape, block, conv, { bias: false, activation: 'linear', alpha: 0 }),
       { x: view(backend, heap, dy), w: { data: w, dims: [plan.coP, plan.ciP, KH, KW] } },
-      { y: view(backend, heap, out) },
+      fetchOutput('y', view(backend, heap, out)),
     );
     return out;
   }
-  engine!.run(`dx|${geomKey(geo)}`, () => backpropInputModel(geo), { dy: view(backend, heap, dy), w: view(backend, heap, filter) }, { dx: view(backend, heap, out) });
+  engine!.run(`dx|${geomKey(geo)}`, () => backpropInputModel(geo), { dy: view(backend, heap, dy), w: view(backend, heap, filter) }, fetchOutput('dx', view(backend, heap, out)));
   return out;
 }
 
