@@ -144,7 +144,8 @@ describe('convGeometry: TensorFlow.js padding, including asymmetric SAME at stri
   });
 });
 
-type Case = [number[], number[], number, 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]];
+type ConvPad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+type Case = [number[], number[], number, ConvPad];
 const CASES: Case[] = [
   [[1, 7, 7, 1], [3, 3, 1, 4], 1, 'same'],
   [[2, 9, 7, 3], [3, 3, 3, 5], 2, 'same'], // odd sizes, SAME at stride 2 (padding 1 + 1 / 0 + 1)
@@ -161,6 +162,21 @@ const CASES: Case[] = [
   [[1, 7, 7, 10], [3, 3, 10, 9], 1, 'same'], // 10 input channels: no NCHWc layout, the transpose path
 ];
 
+/**
+ * y = conv2d(x, w) and its gradients dx, dW under a seeded, non-uniform upstream gradient (so that
+ * dx and dW depend on every output), as one onBoth function; results [y, dx, dW].
+ */
+const convWithGrads =
+  (stride: number, pad: ConvPad, seed: number) =>
+  (x: tf.Tensor, w: tf.Tensor): tf.Tensor[] =>
+    tf.tidy(() => {
+      const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad);
+      const y = conv(x, w);
+      const r = tf.tensor(seeded(y.size, seed, -1, 1), y.shape);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), r)))([x, w]);
+      return [y, dx, dw];
+    });
+
 describe('Conv2D and its gradients (wasm+onnxruntime) equal the cpu backend', () => {
   it.each(CASES)('x %j w %j stride %i pad %j: y, dx, dW', async (xShape, wShape, stride, pad) => {
     const { cpu, wasm, sessions } = await onBoth(
@@ -168,14 +184,7 @@ describe('Conv2D and its gradients (wasm+onnxruntime) equal the cpu backend', ()
         { shape: xShape, seed: 1 },
         { shape: wShape, seed: 2 },
       ],
-      (x, w) =>
-        tf.tidy(() => {
-          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
-          // A seeded, non-uniform upstream gradient so dx and dW depend on every output.
-          const r = tf.tensor(seeded(y.size, 3, -1, 1), y.shape);
-          const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), r)))([x, w]);
-          return [y, dx, dw];
-        }),
+      convWithGrads(stride, pad, 3),
     );
     expect(sessions).toBeGreaterThan(0);
     for (let i = 0; i < 3; i++) expect(relErr(wasm[i], cpu[i]), ['y', 'dx', 'dW'][i]).toBeLessThan(1e-5);
@@ -209,13 +218,7 @@ describe('convolutions with few multiply-adds per output stay on the wasm kernel
         { shape: xShape, seed: 6 },
         { shape: wShape, seed: 7 },
       ],
-      (x, w) =>
-        tf.tidy(() => {
-          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
-          const r = tf.tensor(seeded(y.size, 8, -1, 1), y.shape);
-          const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), r)))([x, w]);
-          return [y, dx, dw];
-        }),
+      convWithGrads(1, 'same', 8),
     );
     expect(sessions).toBe(expected);
     for (let i = 0; i < 3; i++) expect(relErr(wasm[i], cpu[i]), ['y', 'dx', 'dW'][i]).toBeLessThan(1e-5);
@@ -253,13 +256,7 @@ describe('large outputs are fetched in pieces of at most ORT_OUTPUT_PIECE floats
           { shape: xShape, seed: 9 },
           { shape: wShape, seed: 10 },
         ],
-        (x, w) =>
-          tf.tidy(() => {
-            const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
-            const r = tf.tensor(seeded(y.size, 11, -1, 1), y.shape);
-            const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), r)))([x, w]);
-            return [y, dx, dw];
-          }),
+        convWithGrads(stride, pad, 11),
       );
       expect(sessions).toBe(3);
       for (let i = 0; i < 3; i++) expect(relErr(wasm[i], cpu[i]), ['y', 'dx', 'dW'][i]).toBeLessThan(1e-5);
