@@ -19,6 +19,7 @@ export {
 export { buildBenchUnet, runBenchUnet, bceLoss, type BenchResult } from './bench-unet';
 export { registerConv2DBackpropInput, planBackpropInput, type BackpropInputAttrs } from './runtime/conv2d-backprop-input';
 export { registerResizeNearestGradFix } from './runtime/resize-nearest-grad';
+export { registerTileGradient } from './runtime/tile-grad';
 export { registerWasmDataKernels } from './runtime/wasm-data-kernels';
 export {
   createDataParallelTrainer,

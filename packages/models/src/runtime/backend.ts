@@ -11,6 +11,7 @@ import { registerConv2DBackpropFilter } from './conv2d-backprop-filter';
 import { registerConv2DBackpropInput } from './conv2d-backprop-input';
 import { createOrtSyncEngine, type OrtSyncEngine } from './ort-sync';
 import { registerResizeNearestGradFix } from './resize-nearest-grad';
+import { registerTileGradient } from './tile-grad';
 import { registerWasmDataKernels } from './wasm-data-kernels';
 import { registerOrtConvKernels, setOrtConvEngine } from './wasm-ort-conv';
 import { registerOrtMatMulKernel } from './wasm-ort-matmul';
@@ -78,6 +79,7 @@ export function backendLabel(): string {
 
 // The cpu backend is registered by importing @tensorflow/tfjs; fix its batched resize gradient now.
 registerResizeNearestGradFix('cpu');
+registerTileGradient();
 
 let wasmLoaded: Promise<void> | null = null;
 
