@@ -12,9 +12,9 @@ describe('wasm-simd-kernels.generated.ts', () => {
     expect(readFileSync(GENERATED_PATH, 'utf8')).toBe(generatedSource(bytes));
   });
 
-  it('exports the six kernels and imports only the memory', async () => {
+  it('exports the seven kernels and imports only the memory', async () => {
     const mod = new WebAssembly.Module(new Uint8Array(await assembleKernels()));
-    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['add_rows', 'copy_rows', 'max_pool_grad', 'sum_rows', 'upsample_nearest', 'upsample_nearest_grad']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['add_rows', 'copy_rows', 'max_pool_grad', 'mul_rows', 'sum_rows', 'upsample_nearest', 'upsample_nearest_grad']);
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
   });
 });

@@ -181,11 +181,14 @@ describe.each([true, false])('data-movement kernels: wasm equals cpu (SIMD kerne
     [[4, 8, 8, 6], [6]], // n % 4 != 0: the backend's kernel
     [[4, 8, 8, 16], [4, 8, 8, 16]], // same shapes: the backend's kernel
     [[4, 8, 1], [8, 1]], // not a last-axis vector: the backend's kernel
-  ] as [number[], number[]][])('add %j + %j', async (sa, sb) => {
-    const { cpu, wasm } = await onBoth([{ shape: sa, seed: 81 }, { shape: sb, seed: 82 }], (a, b) => tf.add(a, b));
-    expect(wasm).toEqual(cpu);
-    const shapes = await onBoth([{ shape: sa, seed: 81 }, { shape: sb, seed: 82 }], (a, b) => tf.tidy(() => tf.tensor(tf.add(a, b).shape)));
-    expect(shapes.wasm).toEqual(shapes.cpu);
+    [[1, 1, 1, 16], [4, 8, 8, 16]], // a batch-norm scale
+  ] as [number[], number[]][])('add and multiply %j with %j', async (sa, sb) => {
+    for (const op of [tf.add, tf.mul]) {
+      const { cpu, wasm } = await onBoth([{ shape: sa, seed: 81 }, { shape: sb, seed: 82 }], (a, b) => op(a, b));
+      expect(wasm).toEqual(cpu);
+      const shapes = await onBoth([{ shape: sa, seed: 81 }, { shape: sb, seed: 82 }], (a, b) => tf.tidy(() => tf.tensor(op(a, b).shape)));
+      expect(shapes.wasm).toEqual(shapes.cpu);
+    }
   });
 
   it.each([
@@ -195,11 +198,13 @@ describe.each([true, false])('data-movement kernels: wasm equals cpu (SIMD kerne
     [[3, 4, 5], [0, 1], false], // n % 4 != 0: the backend's kernel
     [[3, 4, 8], [1, 2], false], // not leading axes: the backend's kernel
     [[3, 4, 8], [0, 1, 2], false], // every axis: the backend's kernel
-  ] as [number[], number[], boolean][])('sum of %j over %j (keepDims %s)', async (shape, axes, keepDims) => {
-    const { cpu, wasm } = await onBoth([{ shape, seed: 71 }], (x) => tf.sum(x, axes, keepDims));
-    expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-6);
-    const shapes = await onBoth([{ shape, seed: 71 }], (x) => tf.tidy(() => tf.tensor(tf.sum(x, axes, keepDims).shape)));
-    expect(shapes.wasm).toEqual(shapes.cpu);
+  ] as [number[], number[], boolean][])('sum and mean of %j over %j (keepDims %s)', async (shape, axes, keepDims) => {
+    for (const op of [tf.sum, tf.mean]) {
+      const { cpu, wasm } = await onBoth([{ shape, seed: 71 }], (x) => op(x, axes, keepDims));
+      expect(relErr(wasm[0], cpu[0])).toBeLessThan(1e-6);
+      const shapes = await onBoth([{ shape, seed: 71 }], (x) => tf.tidy(() => tf.tensor(op(x, axes, keepDims).shape)));
+      expect(shapes.wasm).toEqual(shapes.cpu);
+    }
   });
 
   it.each([

@@ -242,12 +242,13 @@ export function sumLeadingWasm(backend: WasmBackendInternals, x: TensorInfo, axe
 }
 
 /**
- * Addition of a float32 tensor x (rank >= 2) and a vector b broadcast along its last axis (shape
- * [n] or [1, ..., 1, n] with n the last dimension of x), e.g. a convolution's bias:
- * out = x + b, shaped like x. SIMD only (n % 4 == 0); returns null for every other pair (the
- * backend's kernel runs). Either operand order (addition is commutative in IEEE arithmetic).
+ * Addition or multiplication of a float32 tensor x (rank >= 2) and a vector b broadcast along its
+ * last axis (shape [n] or [1, ..., 1, n] with n the last dimension of x), e.g. a convolution's
+ * bias or a batch-norm scale: out = x + b or x * b, shaped like x. SIMD only (n % 4 == 0);
+ * returns null for every other pair (the backend's kernel runs). Either operand order (both
+ * operations are commutative in IEEE arithmetic, so the result is bit-exact).
  */
-export function addRowVectorWasm(backend: WasmBackendInternals, a: TensorInfo, b: TensorInfo): TensorInfo | null {
+export function rowVectorOpWasm(backend: WasmBackendInternals, a: TensorInfo, b: TensorInfo, op: 'add' | 'mul'): TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   const [x, v] = size(a.shape) >= size(b.shape) ? [a, b] : [b, a];
   const r = x.shape.length;
@@ -256,7 +257,23 @@ export function addRowVectorWasm(backend: WasmBackendInternals, a: TensorInfo, b
   const simd = wasmSimdKernels(backend);
   if (!simd) return null;
   const out = backend.makeOutput(x.shape.slice(), 'float32');
-  simd.addRows(baseOf(backend, out), baseOf(backend, x), baseOf(backend, v), size(x.shape) / n, n);
+  (op === 'add' ? simd.addRows : simd.mulRows)(baseOf(backend, out), baseOf(backend, x), baseOf(backend, v), size(x.shape) / n, n);
+  return out;
+}
+
+/**
+ * Mean of a float32 tensor over its leading axes 0..k-1 (k < rank), e.g. the batch statistics of
+ * a batch-norm (B x H x W x C -> C): sumLeadingWasm divided by the number of rows. SIMD only
+ * (n % 4 == 0); returns null otherwise (the backend's kernel runs).
+ */
+export function meanLeadingWasm(backend: WasmBackendInternals, x: TensorInfo, axes: number[], keepDims: boolean): TensorInfo | null {
+  const out = sumLeadingWasm(backend, x, axes, keepDims);
+  if (!out) return null;
+  const n = size(out.shape);
+  const rows = size(x.shape) / n;
+  const heap = heapF32(backend);
+  const ob = baseOf(backend, out);
+  for (let j = 0; j < n; j++) heap[ob + j] /= rows;
   return out;
 }
 
@@ -317,7 +334,7 @@ function identityShared(args: KernelArgs): TensorInfo {
 }
 
 /**
- * Replaces Concat, SplitV, ResizeNearestNeighbor(Grad), Sum, Add (row-vector broadcast), MaxPoolGrad, Tile, Identity and same-dtype Cast on `backendName`
+ * Replaces Concat, SplitV, ResizeNearestNeighbor(Grad), Sum, Mean, Add and Multiply (row-vector broadcast), MaxPoolGrad, Tile, Identity and same-dtype Cast on `backendName`
  * (wasm) with the versions above, keeping the originals for the cases they do not handle.
  * Idempotent. @returns the kernel names registered now.
  */
@@ -364,7 +381,18 @@ export function registerWasmDataKernels(backendName = 'wasm'): string[] {
   });
   replace('Add', (original) => (args) => {
     const { a, b } = args.inputs as Record<string, TensorInfo>;
-    const r = isWasmBackend(args.backend) ? addRowVectorWasm(args.backend, a, b) : null;
+    const r = isWasmBackend(args.backend) ? rowVectorOpWasm(args.backend, a, b, 'add') : null;
+    return r ?? original(args);
+  });
+  replace('Multiply', (original) => (args) => {
+    const { a, b } = args.inputs as Record<string, TensorInfo>;
+    const r = isWasmBackend(args.backend) ? rowVectorOpWasm(args.backend, a, b, 'mul') : null;
+    return r ?? original(args);
+  });
+  replace('Mean', (original) => (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const axes = tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape);
+    const r = isWasmBackend(args.backend) ? meanLeadingWasm(args.backend, x, axes, !!args.attrs?.keepDims) : null;
     return r ?? original(args);
   });
   replace('Sum', (original) => (args) => {

@@ -26,6 +26,8 @@ export interface WasmSimdKernels {
   sumRows(out: number, x: number, rows: number, n: number): void;
   /** out[r n + j] = x[r n + j] + b[j] for a rows x n matrix, n % 4 == 0. */
   addRows(out: number, x: number, b: number, rows: number, n: number): void;
+  /** out[r n + j] = x[r n + j] b[j] for a rows x n matrix, n % 4 == 0. */
+  mulRows(out: number, x: number, b: number, rows: number, n: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -74,6 +76,7 @@ export function wasmSimdKernels(backend: WasmBackendInternals): WasmSimdKernels 
       maxPoolGrad: e.max_pool_grad,
       sumRows: e.sum_rows,
       addRows: e.add_rows,
+      mulRows: e.mul_rows,
     };
   }
   instances.set(key, k);

@@ -292,4 +292,28 @@
         (local.set $x (i32.add (local.get $x) (local.get $nb)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rl))))
+;; Broadcast multiplication by a row vector: out[r n + j] = x[r n + j] b[j] (n % 4 == 0; the
+  ;; batch-norm scales and their gradients; IEEE multiplication, bit-exact in either operand order).
+  (func (export "mul_rows") (param $out i32) (param $x i32) (param $b i32) (param $rows i32) (param $n i32)
+    (local $r i32) (local $k i32) (local $nb i32)
+    (local.set $out (i32.shl (local.get $out) (i32.const 2)))
+    (local.set $x (i32.shl (local.get $x) (i32.const 2)))
+    (local.set $b (i32.shl (local.get $b) (i32.const 2)))
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $rl
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $k (i32.const 0))
+        (block $kend
+          (loop $chan
+            (br_if $kend (i32.ge_u (local.get $k) (local.get $nb)))
+            (v128.store align=4 (i32.add (local.get $out) (local.get $k))
+              (f32x4.mul (v128.load align=4 (i32.add (local.get $x) (local.get $k)))
+                (v128.load align=4 (i32.add (local.get $b) (local.get $k)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $chan)))
+        (local.set $out (i32.add (local.get $out) (local.get $nb)))
+        (local.set $x (i32.add (local.get $x) (local.get $nb)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl))))
 )
