@@ -277,7 +277,6 @@ export function meanLeadingWasm(backend: WasmBackendInternals, x: TensorInfo, ax
   return out;
 }
 
-/** Zero-copy Identity: shares the data (reference counted), like the cpu backend's Identity. */
 /**
  * Tile (float32): out[i_0, ..., i_{r-1}] = x[i_0 mod n_0, ..., i_{r-1} mod n_{r-1}], output dims
  * n_d * reps[d]. Built from the innermost dimension out: each input row is copied once, then
@@ -327,6 +326,7 @@ export function tileWasm(backend: WasmBackendInternals, x: TensorInfo, reps: rea
   return out;
 }
 
+/** Zero-copy Identity: shares the data (reference counted), like the cpu backend's Identity. */
 function identityShared(args: KernelArgs): TensorInfo {
   const { x } = args.inputs as Record<string, TensorInfo>;
   (args.backend as { incRef(id: unknown): void }).incRef(x.dataId);
@@ -334,9 +334,10 @@ function identityShared(args: KernelArgs): TensorInfo {
 }
 
 /**
- * Replaces Concat, SplitV, ResizeNearestNeighbor(Grad), Sum, Mean, Add and Multiply (row-vector broadcast), MaxPoolGrad, Tile, Identity and same-dtype Cast on `backendName`
- * (wasm) with the versions above, keeping the originals for the cases they do not handle.
- * Idempotent. @returns the kernel names registered now.
+ * Replaces Concat, SplitV, ResizeNearestNeighbor and its gradient, Sum and Mean (leading axes),
+ * Add and Multiply (row-vector broadcast), MaxPoolGrad, Tile, Identity and same-dtype Cast on
+ * `backendName` (wasm) with the versions above, keeping the originals for the cases they do not
+ * handle. Idempotent. @returns the kernel names registered now.
  */
 export function registerWasmDataKernels(backendName = 'wasm'): string[] {
   const done: string[] = [];
@@ -355,71 +356,39 @@ export function registerWasmDataKernels(backendName = 'wasm'): string[] {
     tf.registerKernel(config);
     done.push(name);
   };
-  replace('Concat', (original) => (args) => {
+  // `fast` runs on the wasm backend and returns null for the calls it does not handle, which go to
+  // the original kernel.
+  type Inputs = Record<string, TensorInfo>;
+  const withFallback = (name: string, fast: (backend: WasmBackendInternals, inputs: Inputs, attrs: Record<string, unknown>, args: KernelArgs) => TensorInfo | TensorInfo[] | null) =>
+    replace(name, (original) => (args) => (isWasmBackend(args.backend) ? fast(args.backend, args.inputs as Inputs, args.attrs ?? {}, args) : null) ?? original(args));
+  const leadingReduction = (reduce: typeof sumLeadingWasm) => (backend: WasmBackendInternals, { x }: Inputs, attrs: Record<string, unknown>) =>
+    reduce(backend, x, tf.util.parseAxisParam(attrs.axis as number | number[], x.shape), !!attrs.keepDims);
+
+  withFallback('Concat', (backend, _inputs, attrs, args) => {
     const inputs = (Array.isArray(args.inputs) ? args.inputs : Object.values(args.inputs)).filter((t) => size(t.shape) > 0);
-    const axis = args.attrs?.axis as number;
-    const r = isWasmBackend(args.backend) && inputs.length > 1 ? concatWasm(args.backend, inputs, axis) : null;
-    return r ?? original(args);
+    return inputs.length > 1 ? concatWasm(backend, inputs, attrs.axis as number) : null;
   });
-  replace('SplitV', (original) => (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const a = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+  withFallback('SplitV', (backend, { x }, attrs) => {
+    const a = attrs as { numOrSizeSplits: number | number[]; axis: number };
     const ax = normAxis(a.axis, x.shape.length);
-    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, a.numOrSizeSplits, ax);
-    const r = isWasmBackend(args.backend) ? splitWasm(args.backend, x, sizes, ax) : null;
-    return r ?? original(args);
+    return splitWasm(backend, x, tf.backend_util.prepareSplitSize(x as tf.Tensor, a.numOrSizeSplits, ax), ax);
   });
-  replace('ResizeNearestNeighborGrad', (original) => (args) => {
-    const { images, dy } = args.inputs as Record<string, TensorInfo>;
-    const r = isWasmBackend(args.backend) ? resizeNearestGradWasm(args.backend, images, dy, !!args.attrs?.alignCorners) : null;
-    return r ?? original(args);
-  });
-  replace('ResizeNearestNeighbor', (original) => (args) => {
-    const { images } = args.inputs as Record<string, TensorInfo>;
-    const r = isWasmBackend(args.backend) ? resizeNearestWasm(args.backend, images, args.attrs?.size as number[], !!args.attrs?.alignCorners) : null;
-    return r ?? original(args);
-  });
-  replace('Add', (original) => (args) => {
-    const { a, b } = args.inputs as Record<string, TensorInfo>;
-    const r = isWasmBackend(args.backend) ? rowVectorOpWasm(args.backend, a, b, 'add') : null;
-    return r ?? original(args);
-  });
-  replace('Multiply', (original) => (args) => {
-    const { a, b } = args.inputs as Record<string, TensorInfo>;
-    const r = isWasmBackend(args.backend) ? rowVectorOpWasm(args.backend, a, b, 'mul') : null;
-    return r ?? original(args);
-  });
-  replace('Mean', (original) => (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const axes = tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape);
-    const r = isWasmBackend(args.backend) ? meanLeadingWasm(args.backend, x, axes, !!args.attrs?.keepDims) : null;
-    return r ?? original(args);
-  });
-  replace('Sum', (original) => (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const axis = args.attrs?.axis as number | number[];
-    const axes = tf.util.parseAxisParam(axis, x.shape);
-    const r = isWasmBackend(args.backend) ? sumLeadingWasm(args.backend, x, axes, !!args.attrs?.keepDims) : null;
-    return r ?? original(args);
-  });
-  replace('MaxPoolGrad', (original) => (args) => {
-    const { dy, input } = args.inputs as Record<string, TensorInfo>;
-    const r = isWasmBackend(args.backend) ? maxPoolGradWasm(args.backend, dy, input, args.attrs as never) : null;
-    return r ?? original(args);
-  });
-  replace('Tile', (original) => (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const r = isWasmBackend(args.backend) ? tileWasm(args.backend, x, args.attrs?.reps as number[]) : null;
-    return r ?? original(args);
-  });
+  withFallback('ResizeNearestNeighborGrad', (backend, { images, dy }, attrs) => resizeNearestGradWasm(backend, images, dy, !!attrs.alignCorners));
+  withFallback('ResizeNearestNeighbor', (backend, { images }, attrs) => resizeNearestWasm(backend, images, attrs.size as number[], !!attrs.alignCorners));
+  withFallback('Add', (backend, { a, b }) => rowVectorOpWasm(backend, a, b, 'add'));
+  withFallback('Multiply', (backend, { a, b }) => rowVectorOpWasm(backend, a, b, 'mul'));
+  withFallback('Mean', leadingReduction(meanLeadingWasm));
+  withFallback('Sum', leadingReduction(sumLeadingWasm));
+  withFallback('MaxPoolGrad', (backend, { dy, input }, attrs) => maxPoolGradWasm(backend, dy, input, attrs as never));
+  withFallback('Tile', (backend, { x }, attrs) => tileWasm(backend, x, attrs.reps as number[]));
   // A cast to the tensor's own dtype (the ReLU gradient casts step(x), already float32) shares the
   // data like Identity instead of copying it, as the cpu backend does.
   replace('Cast', (original) => (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
+    const { x } = args.inputs as Inputs;
     return x.dtype !== 'string' && x.dtype === args.attrs?.dtype ? identityShared(args) : original(args);
   });
   replace('Identity', (original) => (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
+    const { x } = args.inputs as Inputs;
     return x.dtype === 'string' ? original(args) : identityShared(args);
   });
   return done;

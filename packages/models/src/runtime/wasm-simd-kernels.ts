@@ -39,11 +39,6 @@ export function setWasmSimdKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
-/** Whether the SIMD kernels are enabled (they still need a reachable memory, see wasmSimdKernels). */
-export function wasmSimdKernelsEnabled(): boolean {
-  return enabled;
-}
-
 function compile(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   try {
