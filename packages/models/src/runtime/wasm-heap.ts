@@ -48,6 +48,16 @@ export function baseOf(backend: WasmBackendInternals, t: tf.TensorInfo): number 
 }
 
 /**
+ * Float32Array view of a tensor's data in `heap` (= heapF32(backend), taken after every
+ * allocation of the call) with the given dimensions (default: its shape), as the onnxruntime
+ * kernels feed and fetch it.
+ */
+export function heapView(backend: WasmBackendInternals, heap: Float32Array, t: tf.TensorInfo, dims: readonly number[] = t.shape): { data: Float32Array; dims: readonly number[] } {
+  const b = baseOf(backend, t);
+  return { data: heap.subarray(b, b + t.shape.reduce((a, n) => a * n, 1)), dims };
+}
+
+/**
  * Registers a temporary C++-side id for `size` floats starting `elementOffset` floats into tensor
  * `t` (an alias, no copy). Release it with `releaseAlias`; the memory stays owned by `t`.
  */

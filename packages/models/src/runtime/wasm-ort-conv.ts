@@ -47,7 +47,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { OnnxGraph } from '../onnx/onnx-graph';
 import type { OrtSyncEngine, OrtView } from './ort-sync';
-import { baseOf, heapF32, isWasmBackend, type WasmBackendInternals } from './wasm-heap';
+import { baseOf, heapF32, heapView, isWasmBackend, type WasmBackendInternals } from './wasm-heap';
 import { attrPair } from './conv-attrs';
 
 type TensorInfo = tf.TensorInfo;
@@ -125,8 +125,9 @@ const geomKey = (g: ConvGeometry) =>
 const isPointwise = (g: ConvGeometry) =>
   g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.top === 0 && g.bottom === 0 && g.left === 0 && g.right === 0;
 
-function encode(g: OnnxGraph, name: string): Uint8Array {
-  return g.encode({ name, irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET, docString: 'mrlseg wasm+onnxruntime conv kernel' });
+/** The ONNX bytes of a kernel graph (opset 17, IR 8) for the onnxruntime kernels of this folder. */
+export function encodeKernelGraph(g: OnnxGraph, name: string, kind: 'conv' | 'matmul' = 'conv'): Uint8Array {
+  return g.encode({ name, irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET, docString: `mrlseg wasm+onnxruntime ${kind} kernel` });
 }
 
 /** Appends the ONNX form of a TensorFlow.js fused activation to `v`; returns the new value name. */
@@ -284,7 +285,7 @@ export function nchwcConvModel(
   const out = outputValue(g, 'y', outShape);
   g.node('ReorderOutput', [act], { channels: co, channels_last: 1 }, { outputs: [out.value], domain: NCHWC });
   out.finish();
-  return encode(g, 'conv2d_nchwc');
+  return encodeKernelGraph(g, 'conv2d_nchwc');
 }
 
 /** Probe model: the padded channel count ReorderInput gives 4 channels, i.e. the NCHWc block size (as float). */
@@ -295,7 +296,7 @@ function blockProbeModel(): Uint8Array {
   const shape = g.node('Shape', [r])[0];
   g.node('Cast', [shape], { to: 1 }, { outputs: ['shape'] });
   g.output('shape', [4]);
-  return encode(g, 'nchwc_block_probe');
+  return encodeKernelGraph(g, 'nchwc_block_probe');
 }
 
 const blockSizes = new WeakMap<OrtSyncEngine, number>();
@@ -348,7 +349,7 @@ export function forwardModel(geo: ConvGeometry, opts: { bias: boolean; activatio
   const out = outputValue(g, 'y', [B, OH, OW, Co]);
   g.node('Identity', [y], {}, { outputs: [out.value] });
   out.finish();
-  return encode(g, 'conv2d');
+  return encodeKernelGraph(g, 'conv2d');
 }
 
 /** ONNX model of the input gradient: inputs dy (NHWC), w (HWIO); output dx (NHWC, B x H x W x Ci). */
@@ -391,7 +392,7 @@ export function backpropInputModel(geo: ConvGeometry): Uint8Array {
   const out = outputValue(g, 'dx', [B, H, W, Ci]);
   g.node('Identity', [dx], {}, { outputs: [out.value] });
   out.finish();
-  return encode(g, 'conv2d_backprop_input');
+  return encodeKernelGraph(g, 'conv2d_backprop_input');
 }
 
 /** Grid of the stride-1 tap formulation (see the file comment); pure arithmetic, exported for tests. */
@@ -430,7 +431,7 @@ export function filterGradTapsModel(geo: ConvGeometry): Uint8Array {
   const cat = parts.length > 1 ? g.node('Concat', parts, { axis: 0 })[0] : parts[0];
   g.node('Identity', [cat], {}, { outputs: ['dw'] });
   g.output('dw', [KH * KW * Ci, Co]);
-  return encode(g, 'conv2d_backprop_filter_taps');
+  return encodeKernelGraph(g, 'conv2d_backprop_filter_taps');
 }
 
 /** ONNX model of the strided filter gradient: inputs x, dy (NHWC); output dw (KH KW Ci x Co). */
@@ -459,7 +460,7 @@ export function filterGradStridedModel(geo: ConvGeometry): Uint8Array {
   const cat = parts.length > 1 ? g.node('Concat', parts, { axis: 0 })[0] : parts[0];
   g.node('Identity', [cat], {}, { outputs: ['dw'] });
   g.output('dw', [KH * KW * Ci, Co]);
-  return encode(g, 'conv2d_backprop_filter_strided');
+  return encodeKernelGraph(g, 'conv2d_backprop_filter_strided');
 }
 
 /**
@@ -491,11 +492,6 @@ export function ortConvEngine(): OrtSyncEngine | null {
   return engine;
 }
 
-/** Float32Array view of a tensor's heap memory (take views after every makeOutput of the call). */
-const view = (backend: WasmBackendInternals, heap: Float32Array, t: TensorInfo, dims: readonly number[] = t.shape): OrtView => {
-  const b = baseOf(backend, t);
-  return { data: heap.subarray(b, b + numel(t.shape)), dims };
-};
 
 const usable = (backend: unknown, ts: TensorInfo[]): backend is WasmBackendInternals =>
   engine !== null && isWasmBackend(backend) && ts.every((t) => t.dtype === 'float32' && t.shape.length === 4 && numel(t.shape) > 0);
@@ -528,7 +524,7 @@ function conv2dOrt(backend: WasmBackendInternals, x: TensorInfo, filter: TensorI
     const wb = baseOf(backend, filter);
     const w = scratchOf(plan.coP * plan.ciP * KH * KW, 0);
     blockFilter(w, (o, i, kh, kw) => heap[wb + ((kh * KW + kw) * Ci + i) * Co + o], Co, Ci, KH, KW, block, plan);
-    const feeds: Record<string, OrtView> = { x: view(backend, heap, x), w: { data: w, dims: [plan.coP, plan.ciP, KH, KW] } };
+    const feeds: Record<string, OrtView> = { x: heapView(backend, heap, x), w: { data: w, dims: [plan.coP, plan.ciP, KH, KW] } };
     if (bias) {
       const b = scratchOf(plan.coP, 1);
       b.fill(0);
@@ -536,12 +532,12 @@ function conv2dOrt(backend: WasmBackendInternals, x: TensorInfo, filter: TensorI
       feeds.b = { data: b, dims: [plan.coP] };
     }
     const conv = { kernel_shape: [KH, KW], strides: [geo.sh, geo.sw], dilations: [geo.dh, geo.dw], pads: [geo.top, geo.left, geo.bottom, geo.right] };
-    engine!.run(`fwd_nchwc${block}|${geomKey(geo)}|${actKey}`, () => nchwcConvModel(x.shape, Co, out.shape, block, conv, { bias: !!bias, activation, alpha }), feeds, fetchOutput('y', view(backend, heap, out)));
+    engine!.run(`fwd_nchwc${block}|${geomKey(geo)}|${actKey}`, () => nchwcConvModel(x.shape, Co, out.shape, block, conv, { bias: !!bias, activation, alpha }), feeds, fetchOutput('y', heapView(backend, heap, out)));
     return out;
   }
-  const feeds: Record<string, OrtView> = { x: view(backend, heap, x), w: view(backend, heap, filter) };
-  if (bias) feeds.b = view(backend, heap, bias, [geo.Co]);
-  engine!.run(`fwd|${geomKey(geo)}|${actKey}`, () => forwardModel(geo, { bias: !!bias, activation, alpha }), feeds, fetchOutput('y', view(backend, heap, out)));
+  const feeds: Record<string, OrtView> = { x: heapView(backend, heap, x), w: heapView(backend, heap, filter) };
+  if (bias) feeds.b = heapView(backend, heap, bias, [geo.Co]);
+  engine!.run(`fwd|${geomKey(geo)}|${actKey}`, () => forwardModel(geo, { bias: !!bias, activation, alpha }), feeds, fetchOutput('y', heapView(backend, heap, out)));
   return out;
 }
 
@@ -567,12 +563,12 @@ function backpropInputOrt(backend: WasmBackendInternals, dy: TensorInfo, filter:
     engine!.run(
       `dx_nchwc${block}|${geomKey(geo)}`,
       () => nchwcConvModel(dy.shape, Ci, out.shape, block, conv, { bias: false, activation: 'linear', alpha: 0 }),
-      { x: view(backend, heap, dy), w: { data: w, dims: [plan.coP, plan.ciP, KH, KW] } },
-      fetchOutput('y', view(backend, heap, out)),
+      { x: heapView(backend, heap, dy), w: { data: w, dims: [plan.coP, plan.ciP, KH, KW] } },
+      fetchOutput('y', heapView(backend, heap, out)),
     );
     return out;
   }
-  engine!.run(`dx|${geomKey(geo)}`, () => backpropInputModel(geo), { dy: view(backend, heap, dy), w: view(backend, heap, filter) }, fetchOutput('dx', view(backend, heap, out)));
+  engine!.run(`dx|${geomKey(geo)}`, () => backpropInputModel(geo), { dy: heapView(backend, heap, dy), w: heapView(backend, heap, filter) }, fetchOutput('dx', heapView(backend, heap, out)));
   return out;
 }
 
@@ -585,11 +581,11 @@ function backpropFilterOrt(backend: WasmBackendInternals, x: TensorInfo, dy: Ten
   const outDims = [geo.KH * geo.KW * geo.Ci, geo.Co];
   if (geo.sh !== 1 || geo.sw !== 1) {
     const heap = heapF32(backend);
-    engine!.run(`dw_strided|${key}`, () => filterGradStridedModel(geo), { x: view(backend, heap, x), dy: view(backend, heap, dy) }, { dw: view(backend, heap, out, outDims) });
+    engine!.run(`dw_strided|${key}`, () => filterGradStridedModel(geo), { x: heapView(backend, heap, x), dy: heapView(backend, heap, dy) }, { dw: heapView(backend, heap, out, outDims) });
     return out;
   }
   const heap = heapF32(backend);
-  engine!.run(`dw_taps|${key}`, () => filterGradTapsModel(geo), { x: view(backend, heap, x), dy: view(backend, heap, dy) }, { dw: view(backend, heap, out, outDims) });
+  engine!.run(`dw_taps|${key}`, () => filterGradTapsModel(geo), { x: heapView(backend, heap, x), dy: heapView(backend, heap, dy) }, { dw: heapView(backend, heap, out, outDims) });
   return out;
 }
 

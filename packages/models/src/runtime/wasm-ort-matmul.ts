@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OnnxGraph } from '../onnx/onnx-graph';
-import { ortConvEngine } from './wasm-ort-conv';
-import { baseOf, heapF32, isWasmBackend } from './wasm-heap';
+import { encodeKernelGraph, ortConvEngine } from './wasm-ort-conv';
+import { heapF32, heapView, isWasmBackend } from './wasm-heap';
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
@@ -33,7 +33,7 @@ export function batchMatMulModel(a3: readonly number[], b3: readonly number[], t
   const b = transposeB ? g.node('Transpose', ['b'], { perm: [0, 2, 1] })[0] : 'b';
   g.node('MatMul', [a, b], {}, { outputs: ['y'] });
   g.output('y', [...out]);
-  return g.encode({ name: 'batch_matmul', irVersion: 8, opset: 17, docString: 'mrlseg wasm+onnxruntime matmul kernel' });
+  return encodeKernelGraph(g, 'batch_matmul', 'matmul');
 }
 
 /**
@@ -70,9 +70,8 @@ export function registerOrtMatMulKernel(backendName = 'wasm'): boolean {
     const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
     const out = backend.makeOutput([batch, M, N], 'float32');
     const heap = heapF32(backend);
-    const view = (t: TensorInfo, dims: number[]) => ({ data: heap.subarray(baseOf(backend, t), baseOf(backend, t) + numel(t.shape)), dims });
     const key = `mm|${a3.join('x')}|${b3.join('x')}|${transposeA ? 'tA' : ''}${transposeB ? 'tB' : ''}`;
-    engine.run(key, () => batchMatMulModel(a3, b3, transposeA, transposeB, [batch, M, N]), { a: view(a, a3), b: view(b, b3) }, { y: view(out, [batch, M, N]) });
+    engine.run(key, () => batchMatMulModel(a3, b3, transposeA, transposeB, [batch, M, N]), { a: heapView(backend, heap, a, a3), b: heapView(backend, heap, b, b3) }, { y: heapView(backend, heap, out, [batch, M, N]) });
     out.shape = [...outer, M, N];
     return out;
   };
