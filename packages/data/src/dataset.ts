@@ -121,7 +121,9 @@ export function openDataset(cfg: DatasetConfig, opts: OpenDatasetOptions = {}): 
       mask = a.mask;
       record.augmentation = a.steps;
     }
-    return { meta: { ...metaOf(ref), preprocessing: record }, image, mask, width: pre.width, height: pre.height };
+    // Known distractors follow the sample only while its pixels stay where they were (no augmentation).
+    const distractor = record.augmentation.length === 0 ? pre.distractor : undefined;
+    return { meta: { ...metaOf(ref), preprocessing: record }, image, mask, width: pre.width, height: pre.height, ...(distractor ? { distractor } : {}) };
   };
 
   const cacheDirFor = (p: PreprocessingConfig) => {

@@ -83,7 +83,10 @@ export function preprocessingHash(cfg: PreprocessingConfig): string {
  * Runs the deterministic preprocessing on a decoded slice and says what it did.
  * @returns image (size x size, [0, 1]), mask (size x size, 0/1) and the record for meta.preprocessing.
  */
-export function preprocessSlice(raw: RawSlice, cfg: PreprocessingConfig): { image: Float32Array; mask: Uint8Array; width: number; height: number; record: PreprocessingRecord } {
+export function preprocessSlice(
+  raw: RawSlice,
+  cfg: PreprocessingConfig,
+): { image: Float32Array; mask: Uint8Array; width: number; height: number; record: PreprocessingRecord; distractor?: Uint8Array } {
   if (raw.image.length !== raw.width * raw.height || raw.mask.length !== raw.width * raw.height) {
     throw new Error(`preprocessSlice: image/mask length must be width*height = ${raw.width}*${raw.height}`);
   }
@@ -117,5 +120,6 @@ export function preprocessSlice(raw: RawSlice, cfg: PreprocessingConfig): { imag
     const v = (resized[i] - lo) * k;
     resized[i] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
-  return { image: resized, mask, width: s, height: s, record };
+  const distractor = raw.distractor && raw.distractor.length === raw.width * raw.height ? resizeNearest(raw.distractor, raw.width, raw.height, s, s) : undefined;
+  return { image: resized, mask, width: s, height: s, record, ...(distractor ? { distractor } : {}) };
 }

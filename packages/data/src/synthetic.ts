@@ -6,6 +6,12 @@
  * patient's slices (a lesion cut at different heights). Values are 8-bit grey levels, like the
  * exported CT slices, so no CT window applies. Slice `i` depends only on (seed, i, size,
  * slicesPerPatient): any slice can be generated alone, lazily.
+ *
+ * Known-answer distractors (issue 15): with `distractors > 0` each slice also holds that many
+ * lesion-like blobs in the body but outside the organ (the patient's lesion intensity, ringed by a
+ * halo of organ-like tissue, so a briefly trained Segmentation-Net mistakes them for lesions). They
+ * are not labelled: their pixels are returned in `distractor` for evaluation only (what the agent
+ * should mask), never as an input or a reward.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +28,8 @@ export interface SyntheticOptions {
   /** Square side in pixels. */
   size: number;
   seed: number;
+  /** Lesion-like distractor blobs per slice, outside the organ (default 0: none). */
+  distractors?: number;
 }
 
 /** fbRatio range of the generated lesions (fractions): 0.01 % .. 10 %. */
@@ -33,6 +41,58 @@ function checkOptions(o: SyntheticOptions, fn: string): void {
   }
   if (o.size < 16) throw new Error(`${fn}: size must be at least 16, got ${o.size}`);
   if (!Number.isInteger(o.seed)) throw new Error(`${fn}: seed must be an integer, got ${o.seed}`);
+  if (o.distractors !== undefined && (!Number.isInteger(o.distractors) || o.distractors < 0 || o.distractors > 8)) {
+    throw new Error(`${fn}: distractors must be an integer in [0, 8], got ${o.distractors}`);
+  }
+}
+
+/** One distractor: centre (px), semi-axes (px) of the lesion-like core, halo width (px). */
+interface Distractor {
+  cx: number;
+  cy: number;
+  a: number;
+  b: number;
+  halo: number;
+}
+
+/**
+ * Distractor blobs of one slice, from the slice's own random stream: centres inside the body,
+ * outside the organ ellipse (with the blob and its halo clear of it) and clear of the spine;
+ * core area like a lesion of fbRatio 0.4-3 % (at least a 2 px radius).
+ */
+function distractorsOf(a: Anatomy, seed: number, patient: number, slice: number, size: number, count: number, organHalf: number): Distractor[] {
+  const r = makeRng(mixSeed(seed, patient, slice, 0xd157));
+  const out: Distractor[] = [];
+  const ca = Math.cos(a.organAngle);
+  const sa = Math.sin(a.organAngle);
+  const spineCx = a.bodyCx;
+  const spineCy = a.bodyCy + a.bodyB * 0.62;
+  for (let tries = 0; out.length < count && tries < 200; tries++) {
+    const fb = 0.01 + r() * 0.03;
+    const rad = Math.max(2, Math.sqrt((fb * size * size) / Math.PI));
+    const aspect = 0.75 + 0.5 * r();
+    const da = rad * Math.sqrt(aspect);
+    const db = rad / Math.sqrt(aspect);
+    // The halo: organ-like tissue about half the organ's size around the core (a second organ with a lesion-like blob).
+    const halo = Math.max(2, 0.75 * Math.min(a.organA, a.organB) - rad);
+    const ext = Math.max(da, db) + halo + 1;
+    const cx = a.bodyCx + (2 * r() - 1) * a.bodyA;
+    const cy = a.bodyCy + (2 * r() - 1) * a.bodyB;
+    // inside the body with the whole blob
+    const bx = (Math.abs(cx - a.bodyCx) + ext) / a.bodyA;
+    const by = (Math.abs(cy - a.bodyCy) + ext) / a.bodyB;
+    if (bx * bx + by * by > 1) continue;
+    // clear of the organ: the blob's bounding circle outside the organ ellipse grown by ext
+    const ox = cx - a.organCx;
+    const oy = cy - a.organCy;
+    const u = (ox * ca + oy * sa) / (a.organA * organHalf + ext);
+    const w = (-ox * sa + oy * ca) / (a.organB * organHalf + ext);
+    if (u * u + w * w <= 1) continue;
+    if (Math.hypot(cx - spineCx, cy - spineCy) < size * 0.06 + ext) continue;
+    if (out.some((d) => Math.hypot(d.cx - cx, d.cy - cy) < Math.max(d.a, d.b) + d.halo + ext)) continue;
+    out.push({ cx, cy, a: da, b: db, halo });
+  }
+  return out;
 }
 
 interface Anatomy {
@@ -81,7 +141,7 @@ const NORMAL_TABLE = (() => {
  * Generates slice `index` (0-based) of the synthetic dataset.
  * @returns the slice (8-bit grey values as Float32, binary lesion mask) and its patient/slice ids.
  */
-export function generateSyntheticSlice(opts: SyntheticOptions, index: number): RawSlice & { patient: number; slice: number } {
+export function generateSyntheticSlice(opts: SyntheticOptions, index: number): RawSlice & { patient: number; slice: number; distractor?: Uint8Array } {
   checkOptions(opts, 'generateSyntheticSlice');
   if (!Number.isInteger(index) || index < 0 || index >= opts.count) {
     throw new Error(`generateSyntheticSlice: index must be an integer in [0, ${opts.count}), got ${index}`);
@@ -123,6 +183,8 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
   const spineCx = a.bodyCx;
   const spineCy = a.bodyCy + a.bodyB * 0.62;
   const spineR2 = (size * 0.06) ** 2;
+  const blobs = opts.distractors ? distractorsOf(a, seed, patient, slice, size, opts.distractors, organHalf) : [];
+  const distractor = opts.distractors ? new Uint8Array(size * size) : undefined;
   for (let y = 0; y < size; y++) {
     const py = y + 0.5;
     for (let x = 0; x < size; x++) {
@@ -150,6 +212,19 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
           }
         } else if ((px - spineCx) ** 2 + (py - spineCy) ** 2 <= spineR2) {
           v = 225;
+        } else {
+          for (const d of blobs) {
+            const dx = px - d.cx;
+            const dy = py - d.cy;
+            const core = (dx * dx) / (d.a * d.a) + (dy * dy) / (d.b * d.b);
+            const ring = (dx * dx) / ((d.a + d.halo) * (d.a + d.halo)) + (dy * dy) / ((d.b + d.halo) * (d.b + d.halo));
+            if (core <= 1) {
+              v = 150 + 1.3 * a.lesionContrast;
+              distractor![i] = 1;
+            } else if (ring <= 1) {
+              v = 150; // organ-like tissue, without the organ's texture (the only local cue)
+            }
+          }
         }
         v += 6 * noise();
       }
@@ -162,7 +237,7 @@ export function generateSyntheticSlice(opts: SyntheticOptions, index: number): R
     mask[c] = 1;
     image[c] = Math.min(255, Math.max(0, Math.round(150 + a.lesionContrast)));
   }
-  return { image, mask, width: size, height: size, hu: false, rgbToGrey: false, patient, slice };
+  return { image, mask, width: size, height: size, hu: false, rgbToGrey: false, patient, slice, ...(distractor ? { distractor } : {}) };
 }
 
 /** Sample id of synthetic slice (patient, slice): `synth_p0003_02` (the folder loader reads patient `synth_p0003`, slice 2 back from it). */
@@ -182,7 +257,7 @@ export function syntheticRef(opts: SyntheticOptions, index: number): SampleRef {
     height: s.height,
     foregroundPixels: fg,
     fbRatio: fbRatioOf(fg, s.width * s.height),
-    locator: { index, size: opts.size, seed: opts.seed, slicesPerPatient: opts.slicesPerPatient, count: opts.count },
+    locator: { index, size: opts.size, seed: opts.seed, slicesPerPatient: opts.slicesPerPatient, count: opts.count, ...(opts.distractors ? { distractors: opts.distractors } : {}) },
   };
 }
 
@@ -202,7 +277,7 @@ export function generateSynthetic(opts: SyntheticOptions): { ref: SampleRef; sli
       height: slice.height,
       foregroundPixels: fg,
       fbRatio: fbRatioOf(fg, slice.width * slice.height),
-      locator: { index: i, size: opts.size, seed: opts.seed, slicesPerPatient: opts.slicesPerPatient, count: opts.count },
+      locator: { index: i, size: opts.size, seed: opts.seed, slicesPerPatient: opts.slicesPerPatient, count: opts.count, ...(opts.distractors ? { distractors: opts.distractors } : {}) },
     };
     return { ref, slice };
   });

@@ -32,6 +32,12 @@ export interface Sample {
   mask: Uint8Array;
   width: number;
   height: number;
+  /**
+   * Row-major H x W known distractor pixels (1 = part of an unlabelled lesion-like distractor), where
+   * the dataset knows them (the synthetic generator's `distractors`); for evaluation only. Absent
+   * when unknown or after augmentation.
+   */
+  distractor?: Uint8Array;
 }
 
 /**
@@ -47,6 +53,8 @@ export interface RawSlice {
   hu: boolean;
   /** True when the file was RGB and was converted to grey (Rec. 601 luma). */
   rgbToGrey: boolean;
+  /** Known distractor pixels (see {@link Sample.distractor}), where the format knows them. */
+  distractor?: Uint8Array;
 }
 
 /** Result of scanning a dataset folder: the usable samples and every problem found. */

@@ -55,6 +55,13 @@ export const SyntheticSchema = z.object({
   slicesPerPatient: z.number().int().positive().default(8),
   size: z.number().int().min(16).max(2048).default(128),
   seed: z.number().int().default(0),
+  distractors: z
+    .number()
+    .int()
+    .min(0)
+    .max(8)
+    .default(0)
+    .describe('lesion-like unlabelled distractor blobs per slice outside the organ (known-answer benchmark; their pixels are kept for evaluation only)'),
 });
 
 export const DatasetSchema = z.object({
@@ -111,6 +118,10 @@ export const ModelSchema = z.object({
   segNet: SegNetSizesSchema.default(SegNetSizesSchema.parse({})),
   baseWidth: z.number().int().positive().default(16).describe('U-Net / ResU-Net first-level channels'),
 });
+
+/** Credit formulations of the agent (rl.credit; issue 15, docs/rl-formulations.md). */
+export const RL_CREDITS = ['pixel', 'patch', 'counterfactual', 'candidates'] as const;
+export type RlCredit = (typeof RL_CREDITS)[number];
 
 export const RlSchema = z.object({
   episodeLength: z.number().int().min(1).max(16).default(4).describe('T, actions per slice (paper: 4)'),
@@ -172,6 +183,17 @@ export const RlSchema = z.object({
       "initial bias of the policy head's retain logit over mask (last conv scaled by 0.01): the untrained agent samples mask for 1 / (1 + e^retainBias) of the pixels per step (2: 12 %); null keeps the random initialisation",
     ),
   maskHistory: z.boolean().default(false).describe('policy input gets a second channel: the retained mask so far'),
+  credit: z
+    .enum(RL_CREDITS)
+    .default('pixel')
+    .describe(
+      "how actions get credit (docs/rl-formulations.md): 'pixel' = the paper's pixel-wise A2C (agents of rl.patchSize, 1 = per pixel); 'patch' = the same A2C with one agent per rl.unitSize patch; 'counterfactual' = one decision per rl.unitSize patch, credited with the value of masking minus retaining it with all else fixed; 'candidates' = counterfactual credit over units aligned with the pre-trained Segmentation-Net's candidate structures (its connected components, grown by rl.candidateMargin) plus the rest as rl.unitSize patches",
+    ),
+  unitSize: z.number().int().min(2).max(64).default(8).describe("side of the patch units of the 'patch', 'counterfactual' and 'candidates' formulations, pixels"),
+  candidateThreshold: z.number().gt(0).lt(1).default(0.5).describe("'candidates': Segmentation-Net probability above which a pixel belongs to a candidate structure"),
+  candidateMargin: z.number().int().min(0).max(16).default(2).describe("'candidates': pixels by which each candidate component is grown (square dilation) before it becomes a unit"),
+  creditCap: z.number().positive().default(50).describe("'counterfactual'/'candidates': a unit's weight in the logistic loss is min(|credit|, creditCap), nats"),
+  explore: z.number().min(0).max(0.5).default(0.1).describe("'counterfactual'/'candidates': each unit's sampled action follows the policy mixed with this share of uniform choice"),
 });
 
 export const LrScheduleSchema = z.discriminatedUnion('type', [
@@ -194,6 +216,24 @@ export const TrainingSchema = z.object({
   rlLr: z.number().positive().default(1e-3),
   rlLrSchedule: LrScheduleSchema.default({ type: 'poly', power: 0.9 }),
   validateEvery: z.number().int().positive().default(1),
+  validationFraction: z
+    .number()
+    .min(0)
+    .max(0.5)
+    .default(0.15)
+    .describe('share of the training patients held out as the validation split (curves, model selection); never the test fold; 0 = none'),
+  select: z
+    .enum(['validation', 'last'])
+    .default('validation')
+    .describe(
+      "'validation': a run keeps whichever of its pre-trained Segmentation-Net (agent off) and its RL / fine-tuning epochs scores the best validation Dice (so it never ends below its own pre-training on validation data); 'last': the final epoch",
+    ),
+  budgetFair: z
+    .boolean()
+    .default(true)
+    .describe(
+      'variants without RL get training.rlEpochs epochs of Segmentation-Net fine-tuning on raw images (batch training.rlBatchSize): as many Segmentation-Net updates as an RL variant that fine-tunes (issue 15)',
+    ),
 });
 
 export const FoldsSchema = z.object({
