@@ -15,3 +15,4 @@ export {
 export { computeAdp, DEFAULT_ADP_WINDOW } from './adp';
 export { createRewardFilter, applyRewardFilter, computeNStepReturns, type NStepReturnInput } from './n-step-return';
 export { computeStepReward, fbOptionsFromConfig, type StepReward } from './step-reward';
+export { computeStateValue, type StateValueOptions } from './state-value';

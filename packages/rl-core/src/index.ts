@@ -26,3 +26,8 @@ export {
   type SegLossFn,
 } from './trainer';
 export { runEpisodeDeterministic, representGreedy, type DeterministicEpisode } from './inference';
+export { createAgentTrainer, effectiveRl } from './agent';
+export { patchUnits, candidateUnits, type UnitMap } from './units';
+export { isUnitCredit, unitGreedy, unitMapsOf, type UnitGreedy } from './unit-policy';
+export { computeCounterfactualCredit } from './counterfactual-credit';
+export { createUnitTrainer, creditTargets, unitLogisticLoss } from './unit-trainer';

@@ -6,6 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
 import { forwardPolicy, forwardSegmentation } from './networks';
 import { agentProbabilities, agentToPixels, applyActions, assertImages, chooseActions, policyInput, representState } from './environment';
+import { isUnitCredit, unitGreedy } from './unit-policy';
+
+/** rl with 'patch' credit's agent size applied (agent.ts's effectiveRl; kept local to avoid an import cycle). */
+const agentRl = (rl: RlConfig): RlConfig => (rl.credit === 'patch' ? { ...rl, patchSize: rl.unitSize } : rl);
 
 export interface DeterministicEpisode {
   /** Segmentation-Net probability on s(T), B x H x W x 1. */
@@ -30,7 +34,14 @@ export interface DeterministicEpisode {
  * @param images - B x H x W x 1, normalised like the training images.
  * @returns s(T), B x H x W x 1 (a new tensor).
  */
-export function representGreedy(policyNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig): tf.Tensor4D {
+export function representGreedy(policyNet: tf.LayersModel, images: tf.Tensor4D, rlIn: RlConfig, segNet?: tf.LayersModel): tf.Tensor4D {
+  const rl = agentRl(rlIn);
+  if (isUnitCredit(rl)) {
+    if (!segNet) throw new TypeError(`representGreedy: rl.credit '${rl.credit}' needs the Segmentation-Net (segNet)`);
+    const g = unitGreedy(policyNet, segNet, images, rl);
+    g.retained.dispose();
+    return g.state;
+  }
   assertImages('representGreedy', 'images', images, rl.patchSize);
   return tf.tidy(() => {
     let retained = tf.onesLike(images) as tf.Tensor4D;
@@ -48,8 +59,25 @@ export function runEpisodeDeterministic(
   policyNet: tf.LayersModel,
   segNet: tf.LayersModel,
   images: tf.Tensor4D,
-  rl: RlConfig,
+  rlIn: RlConfig,
 ): DeterministicEpisode {
+  const rl = agentRl(rlIn);
+  if (isUnitCredit(rl)) {
+    // One decision per unit on the raw image (unit-policy.ts): a single step.
+    const g = unitGreedy(policyNet, segNet, images, rl);
+    const probabilities = forwardSegmentation(segNet, g.state);
+    const actions = [g.retained.clone()];
+    const states = [images.clone(), g.state];
+    return {
+      probabilities,
+      actions,
+      retained: [g.retained],
+      states,
+      dispose() {
+        tf.dispose([probabilities, ...actions, g.retained, ...states]);
+      },
+    };
+  }
   assertImages('runEpisodeDeterministic', 'images', images, rl.patchSize);
   const actions: tf.Tensor4D[] = [];
   const retainedMaps: tf.Tensor4D[] = [];

@@ -39,6 +39,9 @@ export interface ActorCriticLoss {
   valueLoss: tf.Scalar;
   /** Mean per-agent policy entropy, nats (the bonus is -rl.entropyCoef * T * this). */
   entropy: tf.Scalar;
+  /** Mean and standard deviation of the per-agent advantages before rl.advantageNorm (no gradient), nats. */
+  advantageMean: tf.Scalar;
+  advantageStd: tf.Scalar;
 }
 
 /**
@@ -72,16 +75,14 @@ export function computeActorCriticLoss(policyNet: tf.LayersModel, episode: Episo
 
     const advantage = rl.wGradient === 'eq13' ? tf.sub(returns, stopGradient(value)) : stopGradient(tf.sub(returns, value));
     let agentAdvantage = pixelsToAgents(advantage as tf.Tensor4D, k);
-    if (rl.advantageNorm === 'batch') {
-      // Standardise over all agents and steps of the update; the statistics carry no gradient.
-      const { mean, variance } = tf.moments(stopGradient(agentAdvantage));
-      agentAdvantage = tf.div(tf.sub(agentAdvantage, mean), tf.add(tf.sqrt(variance), ADVANTAGE_EPS));
-    }
+    // Standardise over all agents and steps of the update (rl.advantageNorm = 'batch'); the statistics carry no gradient.
+    const { mean, variance } = tf.moments(stopGradient(agentAdvantage));
+    if (rl.advantageNorm === 'batch') agentAdvantage = tf.div(tf.sub(agentAdvantage, mean), tf.add(tf.sqrt(variance), ADVANTAGE_EPS));
     // Sum over steps of per-step means = T x the mean over all (equal-sized) steps.
     const policyLoss = tf.mul(T, tf.mean(tf.neg(tf.mul(logPi, agentAdvantage)))) as tf.Scalar;
     const entropy = tf.mean(entropyMap) as tf.Scalar;
     const valueLoss = tf.mul(T, tf.mean(tf.mul(0.5, tf.square(tf.sub(returns, value))))) as tf.Scalar;
     const loss = tf.addN([policyLoss, tf.mul(-rl.entropyCoef * T, entropy), tf.mul(rl.valueCoef, valueLoss)]) as tf.Scalar;
-    return { loss, policyLoss, valueLoss, entropy };
+    return { loss, policyLoss, valueLoss, entropy, advantageMean: mean as tf.Scalar, advantageStd: tf.sqrt(variance) as tf.Scalar };
   });
 }

@@ -52,6 +52,9 @@ export interface TrainStepResult {
   maskedFraction: number;
   /** Segmentation-Net fine-tuning loss, or null when fine-tuning is off. */
   segLoss: number | null;
+  /** Mean and standard deviation of the advantages (A2C: R - V before normalisation; unit formulations: the credit C_u), nats. */
+  advantageMean?: number;
+  advantageStd?: number;
   /** Phase times in ms (meaningful on synchronous backends: cpu, wasm). */
   timings: PhaseTimings & { totalMs: number };
 }
@@ -61,6 +64,12 @@ export interface A2CTrainer {
   readonly rewardFilter: tf.Variable<tf.Rank.R4>;
   /** One episode and one update on a batch: images and labels B x H x W x 1. */
   trainStep(images: tf.Tensor4D, labels: tf.Tensor4D): TrainStepResult;
+  /**
+   * The gradient of the policy's loss on a batch (one sampled episode), without updating anything:
+   * one tensor per trainable weight of the Reinforcement-Net (the caller disposes them). For the
+   * signal-to-noise instrument (agent-instruments.ts in @mrlseg/experiments).
+   */
+  policyGradient(images: tf.Tensor4D, labels: tf.Tensor4D): tf.Tensor[];
   /** Disposes what the trainer owns (w); the networks and optimisers stay the caller's. */
   dispose(): void;
 }
@@ -119,7 +128,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
       const parts: tf.Scalar[] = [];
       const { value, grads } = optimizer.computeGradients(() => {
         const l = computeActorCriticLoss(policyNet, episode, rewardFilter, rl);
-        parts.push(tf.keep(l.policyLoss), tf.keep(l.valueLoss), tf.keep(l.entropy));
+        parts.push(tf.keep(l.policyLoss), tf.keep(l.valueLoss), tf.keep(l.entropy), tf.keep(l.advantageMean), tf.keep(l.advantageStd));
         return l.loss;
       }, vars);
       optimizer.applyGradients(grads);
@@ -132,7 +141,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
         const segVars = trainableVariables(segNet);
         // s(T) of the greedy policy after this update (what inference shows the Segmentation-Net), or
         // of the sampled training episode.
-        const state = rl.finetuneOn === 'greedy' ? representGreedy(policyNet, images, rl) : episode.finalState;
+        const state = rl.finetuneOn === 'greedy' ? representGreedy(policyNet, images, rl, segNet) : episode.finalState;
         try {
           segLossValue = o.segOptimizer!.minimize(() => segLoss(labels, forwardSegmentation(segNet, state, rl.finetuneBatchNorm === 'batch')), true, segVars);
         } finally {
@@ -153,7 +162,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
         ]);
       });
       const s = stats.dataSync();
-      const [loss, policyLoss, valueLoss, entropy] = [value, ...parts].map((t) => t.dataSync()[0]);
+      const [loss, policyLoss, valueLoss, entropy, advantageMean, advantageStd] = [value, ...parts].map((t) => t.dataSync()[0]);
       const segL = segLossValue ? segLossValue.dataSync()[0] : null;
       tf.dispose([stats, value, ...parts]);
       if (segLossValue) segLossValue.dispose();
@@ -168,8 +177,22 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
         fbRatio: s[3],
         maskedFraction: s[4],
         segLoss: segL,
+        advantageMean,
+        advantageStd,
         timings: { ...timings, totalMs: performance.now() - start },
       };
+    } finally {
+      episode.dispose();
+    }
+  }
+
+  function policyGradient(images: tf.Tensor4D, labels: tf.Tensor4D): tf.Tensor[] {
+    const episode = collectEpisode({ policyNet, segNet, images, labels, rl, mode: 'sample', seed: seed + 104729 });
+    try {
+      const vars = trainableVariables(policyNet);
+      const { value, grads } = tf.variableGrads(() => computeActorCriticLoss(policyNet, episode, rewardFilter, rl).policyLoss, vars);
+      value.dispose();
+      return vars.map((v) => grads[v.name]);
     } finally {
       episode.dispose();
     }
@@ -178,6 +201,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
   return {
     rewardFilter,
     trainStep,
+    policyGradient,
     dispose() {
       if (!disposed) rewardFilter.dispose();
       disposed = true;

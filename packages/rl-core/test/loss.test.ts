@@ -207,7 +207,7 @@ describe('computeActorCriticLoss gradients (finite differences)', () => {
     const s = 1 / (1 + 1e-6);
     expect(l.policyLoss.dataSync()[0]).toBeCloseTo(-(Math.log(0.8) * s + Math.log(0.2) * -s) / 2, 5);
     expect(l.valueLoss.dataSync()[0]).toBeCloseTo((0.5 * 0.95 ** 2 + 0.5 * 1.05 ** 2) / 2, 5);
-    tf.dispose([l.loss, l.policyLoss, l.valueLoss, l.entropy]);
+    tf.dispose([l.loss, l.policyLoss, l.valueLoss, l.entropy, l.advantageMean, l.advantageStd]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([w, ...episode.inputs, ...episode.actions, ...episode.retained, ...episode.rewards, ...episode.localRewards, episode.bootstrapValue, episode.finalState]);
   });

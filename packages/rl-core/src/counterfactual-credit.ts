@@ -1,0 +1,92 @@
+/**
+ * Counterfactual credit of the unit formulations (rl.credit 'counterfactual' / 'candidates'; issue
+ * 15): for each unit u of an image whose units took the actions a (some masked), the value of
+ * masking u minus the value of keeping it, all other units' actions fixed,
+ *   C_u = Q(a with u masked) - Q(a with u kept),
+ * with Q the image-level objective of computeStateValue (@mrlseg/rewards: Eq. 3 times N, ADP as a
+ * pixel weight). One of the two states is `a` itself; the other is `a` with u flipped, so an image
+ * with U units needs U + 1 Segmentation-Net forward passes, run in batches. Unlike the shared
+ * reward of the pixel-wise formulation, C_u depends on u's own action only (a difference reward),
+ * and the FB term enters per unit: it is the change of alpha f(x) that u's own action causes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RlConfig } from '@mrlseg/types';
+import { computeAdp, computeStateValue, fbOptionsFromConfig } from '@mrlseg/rewards';
+import { forwardSegmentation } from './networks';
+import { representState } from './environment';
+import type { UnitMap } from './units';
+
+/** Segmentation-Net forward passes per batch when evaluating the counterfactual states. */
+export const COUNTERFACTUAL_CHUNK = 64;
+
+/**
+ * C_u for every unit of every image.
+ * @param images - B x H x W x 1 raw images; @param labels - B x H x W x 1 ground truth.
+ * @param units - the unit map of each image; @param masked - per image, per unit: masked in `a`?
+ * @returns per image, C_u per unit (nats; > 0: masking u is better).
+ */
+export function computeCounterfactualCredit(
+  segNet: tf.LayersModel,
+  images: tf.Tensor4D,
+  labels: tf.Tensor4D,
+  units: UnitMap[],
+  masked: boolean[][],
+  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'>,
+  chunk = COUNTERFACTUAL_CHUNK,
+): Float64Array[] {
+  const fn = 'computeCounterfactualCredit';
+  const [b, h, w] = images.shape;
+  if (units.length !== b || masked.length !== b) throw new RangeError(`${fn}: units and masked must have one entry per image (${b}), got ${units.length} and ${masked.length}`);
+  units.forEach((u, k) => {
+    if (masked[k].length !== u.count) throw new RangeError(`${fn}: masked[${k}] must hold one decision per unit (${u.count}), got ${masked[k].length}`);
+  });
+  const n = h * w;
+  // The list of states: per image, `a` itself, then `a` with unit u flipped for each u.
+  const jobs: { image: number; flip: number }[] = [];
+  units.forEach((u, k) => {
+    jobs.push({ image: k, flip: -1 });
+    for (let q = 0; q < u.count; q++) jobs.push({ image: k, flip: q });
+  });
+  const fb = fbOptionsFromConfig(rl);
+  const adpAll = rl.useAdp ? computeAdp(labels, rl.adpWindow) : null;
+  const values = new Float64Array(jobs.length);
+  try {
+    for (let s = 0; s < jobs.length; s += chunk) {
+      const part = jobs.slice(s, s + chunk);
+      const keep = new Float32Array(part.length * n);
+      part.forEach((j, r) => {
+        const u = units[j.image];
+        const m = masked[j.image];
+        for (let i = 0; i < n; i++) {
+          const id = u.ids[i];
+          const isMasked = id === j.flip ? !m[id] : m[id];
+          keep[r * n + i] = isMasked ? 0 : 1;
+        }
+      });
+      const q = tf.tidy(() => {
+        const idx = tf.tensor1d(part.map((j) => j.image), 'int32');
+        const img = tf.gather(images, idx) as tf.Tensor4D;
+        const lab = tf.gather(labels, idx) as tf.Tensor4D;
+        const retained = tf.tensor4d(keep, [part.length, h, w, 1]);
+        const prob = forwardSegmentation(segNet, representState(img, retained, rl.maskValue));
+        return computeStateValue(prob, lab, retained, { fb, adp: adpAll ? (tf.gather(adpAll, idx) as tf.Tensor4D) : null });
+      });
+      values.set(q.dataSync(), s);
+      q.dispose();
+    }
+  } finally {
+    adpAll?.dispose();
+  }
+  const out: Float64Array[] = [];
+  let p = 0;
+  units.forEach((u, k) => {
+    const base = values[p++];
+    const c = new Float64Array(u.count);
+    for (let q = 0; q < u.count; q++) {
+      const flipped = values[p++];
+      c[q] = masked[k][q] ? base - flipped : flipped - base;
+    }
+    out.push(c);
+  });
+  return out;
+}

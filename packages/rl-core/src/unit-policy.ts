@@ -1,0 +1,96 @@
+/**
+ * The unit policy of the unit formulations (rl.credit 'counterfactual' / 'candidates'): the
+ * Reinforcement-Net's per-pixel policy, read as a mask logit per pixel,
+ *   l_i = log pi(mask | s)_i - log pi(retain | s)_i,
+ * and a unit's probability of being masked as the logistic of its pixels' mean logit,
+ *   P(mask u) = sigmoid(mean_{i in u} l_i).
+ * The greedy policy masks a unit when that mean logit is > 0. Decisions are taken once, on the raw
+ * image (one step: a unit, once masked, has nothing left to decide).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RlConfig } from '@mrlseg/types';
+import { forwardPolicy, forwardSegmentation } from './networks';
+import { PROB_EPS } from './loss';
+import { candidateUnits, patchUnits, type UnitMap } from './units';
+import { assertImages, representState } from './environment';
+
+/** Whether rl.credit is one of the unit formulations. */
+export const isUnitCredit = (rl: Pick<RlConfig, 'credit'>): boolean => rl.credit === 'counterfactual' || rl.credit === 'candidates';
+
+/** Per-pixel mask logits l_i, B x H x W x 1 (differentiable in the policy's weights). */
+export function maskLogits(policyNet: tf.LayersModel, images: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const { probs, value } = forwardPolicy(policyNet, images);
+    value.dispose();
+    const logP = tf.log(tf.clipByValue(probs, PROB_EPS, 1));
+    return tf.sub(tf.slice(logP, [0, 0, 0, 0], [-1, -1, -1, 1]), tf.slice(logP, [0, 0, 0, 1], [-1, -1, -1, 1])) as tf.Tensor4D;
+  });
+}
+
+/**
+ * The unit maps of a batch. 'candidates' segments the raw images with `segNet` (inference mode).
+ * @param rawProbability - optional Segmentation-Net output on `images` (B x H x W x 1) when the caller has it.
+ */
+export function unitMapsOf(segNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig, rawProbability?: tf.Tensor4D): UnitMap[] {
+  const [b, h, w] = images.shape;
+  if (rl.credit !== 'candidates') return Array.from({ length: b }, () => patchUnits(h, w, rl.unitSize));
+  const prob = rawProbability ?? forwardSegmentation(segNet, images);
+  const data = prob.dataSync();
+  if (prob !== rawProbability) prob.dispose();
+  const n = h * w;
+  return Array.from({ length: b }, (_, k) => candidateUnits(data.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.candidateThreshold, rl.candidateMargin));
+}
+
+/** Mean mask logit per unit of each image (from a B x H x W x 1 logit map's values). */
+export function unitLogits(logits: ArrayLike<number>, units: UnitMap[], pixels: number): Float64Array[] {
+  return units.map((u, b) => {
+    const sum = new Float64Array(u.count);
+    for (let i = 0; i < pixels; i++) sum[u.ids[i]] += logits[b * pixels + i];
+    for (let k = 0; k < u.count; k++) sum[k] /= u.sizes[k];
+    return sum;
+  });
+}
+
+/** Retained mask (1 kept, 0 masked), B x H x W x 1, of per-unit decisions (true = mask). */
+export function retainedOfUnits(units: UnitMap[], masked: boolean[][], height: number, width: number): tf.Tensor4D {
+  const n = height * width;
+  const out = new Float32Array(units.length * n);
+  units.forEach((u, b) => {
+    for (let i = 0; i < n; i++) out[b * n + i] = masked[b][u.ids[i]] ? 0 : 1;
+  });
+  return tf.tensor4d(out, [units.length, height, width, 1]);
+}
+
+/** The greedy unit policy's decisions and the represented images it produces. */
+export interface UnitGreedy {
+  units: UnitMap[];
+  /** Per image, per unit: masked? */
+  masked: boolean[][];
+  /** Retained mask, B x H x W x 1. */
+  retained: tf.Tensor4D;
+  /** s = image where retained, rl.maskValue where masked, B x H x W x 1. */
+  state: tf.Tensor4D;
+  dispose(): void;
+}
+
+/** Greedy decisions of the unit policy on raw images (no labels). */
+export function unitGreedy(policyNet: tf.LayersModel, segNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig): UnitGreedy {
+  assertImages('unitGreedy', 'images', images);
+  const [, h, w] = images.shape;
+  const units = unitMapsOf(segNet, images, rl);
+  const logits = maskLogits(policyNet, images);
+  const values = logits.dataSync();
+  logits.dispose();
+  const masked = unitLogits(values, units, h * w).map((l) => Array.from(l, (v) => v > 0));
+  const retained = retainedOfUnits(units, masked, h, w);
+  const state = representState(images, retained, rl.maskValue);
+  return {
+    units,
+    masked,
+    retained,
+    state,
+    dispose() {
+      tf.dispose([retained, state]);
+    },
+  };
+}
