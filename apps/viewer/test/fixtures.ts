@@ -30,6 +30,7 @@ export function makeRun(id: string, variant: RunRecord['variant'], patch: Partia
     onnxPath: `/store/${id}.onnx`,
     packageVersions: {},
     error: null,
+    selection: null,
     ...patch,
   };
 }
@@ -58,5 +59,5 @@ export function makeCase(runId: string, caseId: string, fbRatio: number, dice: n
 }
 
 export function makeEpoch(runId: string, phase: EpochRecord['phase'], epoch: number, loss: number, valDice: number | null, reward: number | null = null): EpochRecord {
-  return { runId, phase, epoch, loss, reward, valDice, lr: 0.001, durationMs: 1000 };
+  return { runId, phase, epoch, loss, reward, valDice, lr: 0.001, durationMs: 1000, stats: null };
 }

@@ -37,3 +37,4 @@ export { saveTrainState, readTrainState, loadTrainNets, loadTrainExtras, TRAIN_S
 export { toSlice, epochOrder, batchesOf, makeBatch, type Slice } from './pipeline/batches';
 export { buildReport, renderReport, compareAgainstBest, type Report, type ReportOptions, type ReportCell, type VariantSummary } from './report/build-report';
 export { DEMO_CONFIG_INPUT, demoConfig } from './config/demo';
+export { countMasked, maskedFractions, emptyMaskedCounts, falsePositiveComponents, gradientCosine, type MaskedCounts } from './pipeline/agent-instruments';

@@ -34,6 +34,19 @@ export type PreprocessingRecord = z.infer<typeof PreprocessingRecordSchema>;
 export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'incomplete'] as const;
 export const RunStatusSchema = z.enum(RUN_STATUSES);
 
+/**
+ * Validation-based selection of a run's final model (issue 15): the candidates are the pre-trained
+ * Segmentation-Net alone (agent off) and the state after each RL (or budget-fair fine-tuning) epoch;
+ * the one with the best mean Dice on the validation split (carved from the training patients, never
+ * the held-out fold) is evaluated.
+ */
+export const RunSelectionSchema = z.object({
+  chosen: z.string().describe("'pretrained' or '<phase>-<epoch>' (1-based epoch)"),
+  valDice: z.record(z.string(), z.number().nullable()).describe('validation mean Dice of each candidate'),
+  validationCases: z.number().int().nonnegative(),
+});
+export type RunSelection = z.infer<typeof RunSelectionSchema>;
+
 export const RunRecordSchema = z.object({
   id: z.string().min(1),
   experimentId: z.string().min(1),
@@ -53,6 +66,7 @@ export const RunRecordSchema = z.object({
   onnxPath: z.string().nullable().default(null),
   packageVersions: z.record(z.string(), z.string()).default({}).describe('versions of the packages that produced the run'),
   error: z.string().nullable().default(null).describe('why the run failed or stopped, when it did'),
+  selection: RunSelectionSchema.nullable().default(null).describe('which state of the run was kept, chosen on the validation split (issue 15)'),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
@@ -121,8 +135,16 @@ export const EpochRecordSchema = z.object({
   valDice: z.number().nullable(),
   lr: z.number().nullable(),
   durationMs: z.number().nonnegative(),
+  stats: z
+    .record(z.string(), z.number().nullable())
+    .nullable()
+    .default(null)
+    .describe(
+      'agent instruments of an RL epoch (issue 15): greedy masked fractions maskedLesion / maskedDistractor / maskedOther / maskedAll, entropy, advantageMean, advantageStd, gradientCosine',
+    ),
 });
 export type EpochRecord = z.infer<typeof EpochRecordSchema>;
+export type EpochRecordInput = z.input<typeof EpochRecordSchema>;
 
 // ---- API request schemas (eval-api validates with these; the viewer builds URLs with them) ----
 

@@ -2,6 +2,9 @@
  * Variants as configuration: which networks, which pre-training loss and which RL components
  * each ablation variant (Table V) and baseline uses. `applyVariant` turns an experiment config
  * into the exact config one run trains with, so the stored run config says what was done.
+ * Budget-fair baselines (training.budgetFair, issue 15): a variant without RL keeps
+ * training.rlEpochs as epochs of Segmentation-Net fine-tuning on raw images, so it gets as many
+ * Segmentation-Net updates as the RL variants' pre-training plus fine-tuning.
  *
  * Table V's third row: the paper's text calls it "RL+FB+Seg" but its check marks put it at
  * Seg + RL + ADP without FB; METHOD-NOTES ("Ablation (Table V)") settles on the check marks, so
@@ -70,7 +73,8 @@ export function applyVariant(config: ExperimentConfig, variant: VariantId): Expe
       ...config.training,
       loss: v.loss ?? config.training.loss,
       epochs: v.pretrain ? config.training.epochs : 0,
-      rlEpochs: v.rl ? config.training.rlEpochs : 0,
+      // Without RL, rlEpochs are the budget-fair fine-tuning epochs on raw images (training.budgetFair).
+      rlEpochs: v.rl || (config.training.budgetFair && v.pretrain && config.rl.finetuneSeg) ? config.training.rlEpochs : 0,
     },
   };
 }

@@ -15,11 +15,13 @@ export interface Slice {
   size: number;
   /** The sample's metadata (fbRatio at the original resolution, source files). */
   meta: Sample['meta'];
+  /** Known distractor pixels (synthetic `distractors`), for evaluation only; see Sample.distractor. */
+  distractor?: Uint8Array;
 }
 
 export function toSlice(s: Sample): Slice {
   if (s.width !== s.height) throw new Error(`sample ${s.meta.id}: preprocessing gave ${s.width}x${s.height}, expected a square`);
-  return { id: s.meta.id, patient: s.meta.patient, image: s.image, mask: s.mask, size: s.width, meta: s.meta };
+  return { id: s.meta.id, patient: s.meta.patient, image: s.image, mask: s.mask, size: s.width, meta: s.meta, ...(s.distractor ? { distractor: s.distractor } : {}) };
 }
 
 /** Phase numbers mixed into seeds. */

@@ -19,7 +19,7 @@ export interface TrainState {
   version: 1;
   runId: string;
   /** The phase the checkpoint closes an epoch of. */
-  phase: 'pretrain' | 'rl';
+  phase: 'pretrain' | 'rl' | 'finetune';
   /** 0-based epoch just finished. */
   epoch: number;
   /** Epochs of that phase in the run's config. */

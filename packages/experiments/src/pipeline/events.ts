@@ -3,7 +3,7 @@
  * a terminal and JSON lines otherwise. Phases: 'pretrain' (Segmentation-Net, or a baseline's
  * only training), 'rl' (Reinforcement-Net with optional Segmentation-Net fine-tuning), 'eval'.
  */
-export type TrainPhase = 'pretrain' | 'rl' | 'eval';
+export type TrainPhase = 'pretrain' | 'rl' | 'finetune' | 'eval';
 
 export type ProgressEvent =
   | { type: 'experiment'; experimentId: string; runs: number; dataset: string; samples: number; resumed: boolean }

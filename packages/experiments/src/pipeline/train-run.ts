@@ -5,13 +5,21 @@
  * checkpoint and its curve entry in one store transaction, so a run can be resumed at the next
  * epoch with nothing lost; seeds are derived from (run seed, phase, epoch), so a resumed run
  * computes what an uninterrupted one would.
+ *
+ * Issue 15: training uses the run's training slices less a validation split of whole patients
+ * (training.validationFraction; validation-split.ts); curves and model selection use that split,
+ * never the held-out fold. After the RL phase (or, for variants without RL, the budget-fair
+ * fine-tuning phase on raw images: training.budgetFair), the run keeps whichever of its pre-trained
+ * Segmentation-Net (agent off) and its per-epoch states scored the best validation Dice
+ * (training.select = 'validation'), says which, and records it (RunRecord.selection). Every RL
+ * epoch also records the agent's instruments (agent-instruments.ts) in its curve entry.
  */
 import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SEG_NET_PRESETS, type ExperimentConfig, type SegNetSizes } from '@mrlseg/types';
 import { buildReinforcementNet, buildResUnet, buildSegmentationNet, buildUnet, initFromSegmentationNet, segmentationLoss } from '@mrlseg/models';
-import { createA2CTrainer, trainableVariables } from '@mrlseg/rl-core';
+import { createAgentTrainer, runEpisodeDeterministic, trainableVariables, type TrainStepResult } from '@mrlseg/rl-core';
 import { mixSeed } from '@mrlseg/data';
 import type { ResultsStore } from '../store/store';
 import { variantSpec } from '../config/variants';
@@ -20,6 +28,10 @@ import { loadTrainExtras, loadTrainNets, saveTrainState } from './checkpoint';
 import { evaluateAndStore, meanDice, predictSlices } from './evaluate';
 import type { ProgressListener, TrainPhase } from './events';
 import { learningRateAt } from './schedule';
+import { splitValidation } from './validation-split';
+import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { RunSelection } from '@mrlseg/types';
 
 /** Thrown when the abort signal stops a run between two steps (Ctrl-C). */
 export class RunInterrupted extends Error {
@@ -106,17 +118,42 @@ function makeOptimizer(config: ExperimentConfig, lr: number): tf.Optimizer {
   return config.training.optimizer === 'sgd' ? tf.train.sgd(lr) : tf.train.adam(lr);
 }
 
-const checkpointName = (phase: 'pretrain' | 'rl', epoch: number) => `${phase}-${String(epoch).padStart(4, '0')}`;
+const checkpointName = (phase: 'pretrain' | 'rl' | 'finetune', epoch: number) => `${phase}-${String(epoch).padStart(4, '0')}`;
+
+/** Mean of the finite values (null when none). */
+const meanOf = (v: (number | undefined)[]): number | null => {
+  const f = v.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : null;
+};
+
+/** Cosine between the policy gradients of the two halves of a batch (the signal-to-noise instrument). */
+function halfBatchCosine(trainer: ReturnType<typeof createAgentTrainer>, images: tf.Tensor4D, labels: tf.Tensor4D): number {
+  const half = Math.floor(images.shape[0] / 2);
+  const parts = [images.slice(0, half), images.slice(half), labels.slice(0, half), labels.slice(half)] as tf.Tensor4D[];
+  let g1: (tf.Tensor | null)[] = [];
+  let g2: (tf.Tensor | null)[] = [];
+  try {
+    g1 = trainer.policyGradient(parts[0], parts[2]);
+    g2 = trainer.policyGradient(parts[1], parts[3]);
+    return gradientCosine(g1, g2);
+  } finally {
+    tf.dispose([...parts, ...g1.filter((g): g is tf.Tensor => g != null), ...g2.filter((g): g is tf.Tensor => g != null)]);
+  }
+}
 
 /** Trains (or continues) and evaluates one run, writing everything to the store. */
 export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
-  const { store, runId, config, train, test, phases, signal } = input;
+  const { store, runId, config, test, phases, signal } = input;
   const emit: ProgressListener = input.onProgress ?? (() => {});
   const spec = variantSpec(config.variant);
   const E = config.training.epochs;
   const R = spec.rl ? config.training.rlEpochs : 0;
+  // Budget-fair fine-tuning of variants without RL (applyVariant keeps rlEpochs for them only when training.budgetFair).
+  const F = spec.rl ? 0 : config.training.rlEpochs;
   const seed = config.seed;
-  if (train.length === 0) throw new Error(`run ${runId}: no training slices`);
+  if (input.train.length === 0) throw new Error(`run ${runId}: no training slices`);
+  const { fit: train, val } = splitValidation(input.train, config.training.validationFraction);
+  if (train.length === 0) throw new Error(`run ${runId}: no training slices left after the validation split (training.validationFraction ${config.training.validationFraction})`);
   // Training steps are synchronous on cpu/wasm: yield to the event loop before each step so a
   // Ctrl-C (a macrotask) is seen between steps.
   const check = async (where: string) => {
@@ -129,6 +166,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   let rl: tf.LayersModel | null = null;
   let pretrainDone = 0; // epochs of pre-training finished
   let rlDone = 0;
+  let ftDone = 0;
   const last = input.resume ? store.lastCheckpoint(runId) : undefined;
   const segOpt = makeOptimizer(config, config.training.lr);
   const rlOpt = spec.rl ? makeOptimizer(config, config.training.rlLr) : null;
@@ -139,7 +177,10 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     seg = loaded.seg;
     rl = loaded.rl;
     if (loaded.state.phase === 'pretrain') pretrainDone = loaded.state.epoch + 1;
-    else {
+    else if (loaded.state.phase === 'finetune') {
+      pretrainDone = E;
+      ftDone = loaded.state.epoch + 1;
+    } else {
       pretrainDone = E;
       rlDone = loaded.state.epoch + 1;
     }
@@ -162,13 +203,35 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const batch = config.training.batchSize;
   const evalBatch = Math.max(1, Math.min(16, batch));
 
-  const validate = (epoch: number, total: number, withRl: boolean): number | null => {
-    if (test.length === 0) return null;
-    if ((epoch + 1) % config.training.validateEvery !== 0 && epoch !== total - 1) return null;
-    return meanDice(predictSlices({ seg, rl: withRl ? rl : null, rlConfig: config.rl }, test, evalBatch), intervals);
+  /** Mean Dice on the validation split (null without one); `always` ignores validateEvery (model selection). */
+  const validate = (epoch: number, total: number, withRl: boolean, always = false): number | null => {
+    if (val.length === 0) return null;
+    if (!always && (epoch + 1) % config.training.validateEvery !== 0 && epoch !== total - 1) return null;
+    return meanDice(predictSlices({ seg, rl: withRl ? rl : null, rlConfig: config.rl }, val, evalBatch), intervals);
   };
 
-  const saveEpoch = async (phase: 'pretrain' | 'rl', epoch: number, epochs: number, rec: { loss: number | null; reward: number | null; valDice: number | null; lr: number; durationMs: number }) => {
+  // ---- validation-based selection (training.select): the best state so far lives in <run>/best
+  const bestDir = store.runDir(runId, 'best');
+  const selectionFile = join(bestDir, 'selection.json');
+  const selecting = config.training.select === 'validation' && val.length > 0;
+  let selection: RunSelection | null = existsSync(selectionFile) ? (JSON.parse(readFileSync(selectionFile, 'utf8')) as RunSelection) : null;
+  const bestScore = () => (selection ? (selection.valDice[selection.chosen] ?? -Infinity) : -Infinity);
+  const offerState = async (tag: string, valDice: number | null, withRl: boolean) => {
+    if (!selecting || valDice === null) return;
+    const improved = valDice > bestScore();
+    const next: RunSelection = { chosen: improved ? tag : selection!.chosen, valDice: { ...(selection?.valDice ?? {}), [tag]: valDice }, validationCases: val.length };
+    if (improved) {
+      const tmp = `${bestDir}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      await saveTrainState(tmp, { runId, phase: 'pretrain', epoch: Math.max(0, E - 1), epochs: Math.max(1, E) }, { seg, rl: withRl ? rl : null, optimizers: {}, rewardFilter: null });
+      writeFileSync(join(tmp, 'selection.json'), JSON.stringify(next));
+      rmSync(bestDir, { recursive: true, force: true });
+      renameSync(tmp, bestDir);
+    } else writeFileSync(selectionFile, JSON.stringify(next));
+    selection = next;
+  };
+
+  const saveEpoch = async (phase: 'pretrain' | 'rl' | 'finetune', epoch: number, epochs: number, rec: { loss: number | null; reward: number | null; valDice: number | null; lr: number; durationMs: number; stats?: Record<string, number | null> | null }) => {
     const dir = join(store.runDir(runId, 'checkpoints'), checkpointName(phase, epoch));
     await saveTrainState(dir, { runId, phase, epoch, epochs }, { seg, rl: phase === 'rl' ? rl : null, optimizers: optimizers(), rewardFilter });
     store.recordEpochCheckpoint({ runId, phase, epoch, ...rec }, dir);
@@ -229,16 +292,25 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           rl = buildRlModel(config);
           if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
         }
+        if (rlDone === 0 && E > 0) await offerState('pretrained', validate(0, 1, false, true), false);
         const rlBatch = config.training.rlBatchSize;
         const steps = Math.ceil(train.length / rlBatch);
         // Fine-tuning continues the segmentation optimizer at the learning rate pre-training ended with.
         setLearningRate(segOpt, learningRateAt(config.training.lrSchedule, config.training.lr, Math.max(0, E - 1), Math.max(1, E)));
+        // Instruments: the validation split (else the first 16 training slices); distractors where
+        // the data knows them, else the Segmentation-Net's connected false positives at the start of RL.
+        const probe = (val.length ? val : train).slice(0, 32);
+        const probeDistractors = probe.map((sl) => {
+          if (sl.distractor) return sl.distractor;
+          const p = predictSlices({ seg, rl: null, rlConfig: config.rl }, [sl], 1)[0];
+          return falsePositiveComponents(p.prediction, sl.mask, sl.size, sl.size);
+        });
         emit({ type: 'phase-start', runId, phase: 'rl', epochs: R, startEpoch: rlDone, stepsPerEpoch: steps });
         for (let e = rlDone; e < R; e++) {
           const t0 = performance.now();
           const lr = learningRateAt(config.training.rlLrSchedule, config.training.rlLr, e, R);
           setLearningRate(rlOpt!, lr);
-          const trainer = createA2CTrainer({
+          const trainer = createAgentTrainer({
             policyNet: rl,
             segNet: seg,
             rl: config.rl,
@@ -252,17 +324,21 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           let lossSum = 0;
           let rewardSum = 0;
           let n = 0;
+          const results: TrainStepResult[] = [];
+          let cosine: number | null = null;
           try {
             for (let s = 0; s < order.length; s++) {
               await check(`rl epoch ${e + 1}`);
               const { images, labels } = makeBatch(train, order[s], { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.rl, epoch: e });
               let r;
               try {
+                if (s === 0 && order[s].length >= 2) cosine = halfBatchCosine(trainer, images, labels);
                 r = trainer.trainStep(images, labels);
               } finally {
                 tf.dispose([images, labels]);
               }
               if (!Number.isFinite(r.loss)) throw new Error(`run ${runId}: RL loss became ${r.loss} at epoch ${e + 1}, step ${s + 1} (lower training.rlLr?)`);
+              results.push(r);
               lossSum += r.loss * order[s].length;
               rewardSum += r.episodeReward * order[s].length;
               n += order[s].length;
@@ -274,11 +350,92 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
             trainer.dispose();
           }
           await check(`rl epoch ${e + 1}`);
-          const valDice = validate(e, R, true);
-          await saveEpoch('rl', e, R, { loss: lossSum / n, reward: rewardSum / n, valDice, lr, durationMs: performance.now() - t0 });
+          const valDice = validate(e, R, true, selecting);
+          const counts = emptyMaskedCounts();
+          for (let i = 0; i < probe.length; i += evalBatch) {
+            const part = probe.slice(i, i + evalBatch);
+            const { images } = makeBatch(part, part.map((_, k) => k), null);
+            const ep = runEpisodeDeterministic(rl, seg, images, config.rl);
+            const kept = ep.retained[ep.retained.length - 1].dataSync();
+            const px = part[0].size * part[0].size;
+            part.forEach((sl, k) => countMasked(counts, kept.subarray(k * px, (k + 1) * px), sl.mask, probeDistractors[i + k]));
+            ep.dispose();
+            images.dispose();
+          }
+          const f = maskedFractions(counts);
+          const fin = (x: number) => (Number.isFinite(x) ? x : null);
+          const stats = {
+            maskedLesion: fin(f.lesion),
+            maskedDistractor: fin(f.distractor),
+            maskedOther: fin(f.other),
+            maskedAll: fin(f.all),
+            entropy: meanOf(results.map((r) => r.entropy)),
+            advantageMean: meanOf(results.map((r) => r.advantageMean)),
+            advantageStd: meanOf(results.map((r) => r.advantageStd)),
+            gradientCosine: cosine,
+          };
+          await saveEpoch('rl', e, R, { loss: lossSum / n, reward: rewardSum / n, valDice, lr, durationMs: performance.now() - t0, stats });
+          await offerState(`rl-${e + 1}`, valDice, true);
         }
         rlDone = R;
       }
+    }
+
+    // ---- phase 2 (variants without RL): budget-fair fine-tuning on raw images (training.budgetFair)
+    if (!spec.rl && ftDone < F && pretrainDone >= E) {
+      if (!phases.rl || pending.length) pending.push('finetune');
+      else {
+        if (ftDone === 0) await offerState('pretrained', validate(0, 1, false, true), false);
+        const rlBatch = config.training.rlBatchSize;
+        const steps = Math.ceil(train.length / rlBatch);
+        const lr = learningRateAt(config.training.lrSchedule, config.training.lr, Math.max(0, E - 1), Math.max(1, E));
+        setLearningRate(segOpt, lr);
+        const bnTraining = config.rl.finetuneBatchNorm === 'batch';
+        emit({ type: 'phase-start', runId, phase: 'finetune', epochs: F, startEpoch: ftDone, stepsPerEpoch: steps });
+        for (let e = ftDone; e < F; e++) {
+          const t0 = performance.now();
+          // The same batches an RL variant's fine-tuning steps see (seeded by the RL phase), as raw images.
+          const order = batchesOf(epochOrder(train.length, seed, PHASE_SEED.rl, e), rlBatch);
+          let lossSum = 0;
+          let n = 0;
+          for (let s = 0; s < order.length; s++) {
+            await check(`finetune epoch ${e + 1}`);
+            const { images, labels } = makeBatch(train, order[s], { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.rl, epoch: e });
+            const loss = segOpt.minimize(() => lossFn(labels, seg.apply(images, { training: bnTraining }) as tf.Tensor), true, segVars)!;
+            const l = (await loss.data())[0];
+            tf.dispose([images, labels, loss]);
+            lossSum += l * order[s].length;
+            n += order[s].length;
+            emit({ type: 'step', runId, phase: 'finetune', epoch: e, step: s + 1, steps, loss: l, reward: null });
+          }
+          await check(`finetune epoch ${e + 1}`);
+          const valDice = validate(e, F, false, selecting);
+          await saveEpoch('finetune', e, F, { loss: lossSum / n, reward: null, valDice, lr, durationMs: performance.now() - t0 });
+          await offerState(`finetune-${e + 1}`, valDice, false);
+        }
+        ftDone = F;
+      }
+    }
+
+    // ---- model selection on the validation split
+    if (!pending.length && selecting && selection && (R > 0 || F > 0)) {
+      const last = spec.rl ? `rl-${R}` : `finetune-${F}`;
+      if (selection.chosen !== last && existsSync(bestDir)) {
+        const best = await loadTrainNets(bestDir);
+        seg.dispose();
+        rl?.dispose();
+        seg = best.seg;
+        rl = best.rl;
+      }
+      store.setSelection(runId, selection);
+      const fmt = (v: number | null | undefined) => (v == null ? 'n/a' : `${(100 * v).toFixed(2)} %`);
+      emit({
+        type: 'message',
+        level: selection.chosen === 'pretrained' ? 'warn' : 'info',
+        text:
+          `run ${runId}: kept ${selection.chosen === 'pretrained' ? `the pre-trained Segmentation-Net${spec.rl ? ' with the agent off' : ''}` : selection.chosen} ` +
+          `(validation Dice ${fmt(selection.valDice[selection.chosen])} on ${selection.validationCases} slices; pre-trained ${fmt(selection.valDice.pretrained)}, last epoch ${fmt(selection.valDice[last])})`,
+      });
     }
 
     // ---- phase 3: evaluation on the held-out fold
@@ -288,7 +445,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     if (!phases.eval || pending.length) {
       if (test.length) pending.push('eval');
     } else if (test.length) {
-      if (spec.rl && !rl) {
+      if (spec.rl && !rl && !(selection && selection.chosen === 'pretrained')) {
         // R = 0 for an RL variant: initialise the agent as the protocol would and evaluate it untrained.
         rl = buildRlModel(config);
         if (config.rl.pretrain) initFromSegmentationNet(rl, seg);

@@ -167,6 +167,37 @@ export function buildReport(store: ResultsStore, opts: ReportOptions = {}): Repo
     };
   }
 
+  // Issue 15: the budget, the validation-based selection and, with several seeds, the per-seed means.
+  const ft = done.find((r) => !variantSpec(r.variant).rl && ((r.config as ExperimentConfig).training?.rlEpochs ?? 0) > 0);
+  if (ft) {
+    const t = (ft.config as ExperimentConfig).training;
+    notes.push(
+      `Budget-fair: variants without RL were fine-tuned for ${t.rlEpochs} more epoch(s) on raw images (batch ${t.rlBatchSize}) after their ${t.epochs} pre-training epochs, ` +
+        'as many Segmentation-Net updates as the RL variants (pre-training plus one fine-tuning step per RL update).',
+    );
+  }
+  const pctOf = (v: number | null | undefined) => (v == null ? 'n/a' : `${(100 * v).toFixed(2)} %`);
+  for (const r of done) {
+    const sel = r.selection;
+    if (!sel) continue;
+    const what = sel.chosen === 'pretrained' ? (variantSpec(r.variant).rl ? 'its pre-trained Segmentation-Net with the agent off' : 'its pre-trained Segmentation-Net') : `epoch ${sel.chosen}`;
+    notes.push(`Selection (${VARIANT_LABELS[r.variant]}, seed ${r.seed}, run ${r.id}): kept ${what}, validation Dice ${pctOf(sel.valDice[sel.chosen])} on ${sel.validationCases} slices (pre-trained: ${pctOf(sel.valDice.pretrained)}).`);
+  }
+  if (multiSeed) {
+    for (const v of order) {
+      const bySeed = new Map<number, number[]>();
+      for (const k of common) {
+        const seed = Number(k.slice(k.lastIndexOf('@s') + 2));
+        const d = pooled.get(v)!.dice.get(k)!.v;
+        if (d !== null) bySeed.set(seed, [...(bySeed.get(seed) ?? []), d]);
+      }
+      const means = [...bySeed.entries()].sort((a, b) => a[0] - b[0]).map(([sd, xs]) => ({ sd, m: xs.reduce((a, b) => a + b, 0) / xs.length }));
+      const mm = means.reduce((a, b) => a + b.m, 0) / means.length;
+      const sdv = means.length > 1 ? Math.sqrt(means.reduce((a, b) => a + (b.m - mm) ** 2, 0) / (means.length - 1)) : 0;
+      notes.push(`Per-seed mean Dice, ${VARIANT_LABELS[v]}: ${means.map((x) => `seed ${x.sd} ${(100 * x.m).toFixed(2)} %`).join(', ')} (mean of seeds ${(100 * mm).toFixed(2)} %, sd ${(100 * sdv).toFixed(2)} points); the tests pair cases pooled over seeds.`);
+    }
+  }
+
   const byVariant: Report['byVariant'] = {};
   const cellsOf = (t: ResultTable, i: number): Record<string, ReportCell> =>
     Object.fromEntries(t.columns.map((col, j) => {

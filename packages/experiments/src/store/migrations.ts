@@ -104,6 +104,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: "agent instruments per epoch (epochs.stats, JSON) and the run's validation-based selection (runs.selection, JSON) (issue 15)",
+    up(db) {
+      db.exec(`
+        ALTER TABLE epochs ADD COLUMN stats TEXT;
+        ALTER TABLE runs ADD COLUMN selection TEXT;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

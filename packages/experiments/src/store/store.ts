@@ -22,12 +22,15 @@ import {
   ExperimentRecordSchema,
   IdSchema,
   RunRecordSchema,
+  RunSelectionSchema,
   type CaseMetricRecord,
   type CaseMetricRecordInput,
   type CasesQuery,
   type EpochRecord,
+  type EpochRecordInput,
   type ExperimentRecord,
   type RunRecord,
+  type RunSelection,
 } from '@mrlseg/types';
 import { migrate, READ_ONLY_MIN_VERSION, SCHEMA_VERSION } from './migrations';
 
@@ -256,6 +259,7 @@ export class ResultsStore {
         valDice: r.val_dice,
         lr: r.lr,
         durationMs: r.duration_ms,
+        stats: typeof r.stats === 'string' ? JSON.parse(r.stats) : null,
       }),
     );
   }
@@ -319,12 +323,12 @@ export class ResultsStore {
   }
 
   /** Records one epoch of a training curve (replacing a previous attempt at the same epoch). */
-  recordEpoch(e: EpochRecord): void {
+  recordEpoch(e: EpochRecordInput): void {
     this.writable();
     const rec = EpochRecordSchema.parse(e);
     this.db
-      .prepare('INSERT OR REPLACE INTO epochs (run_id, phase, epoch, loss, reward, val_dice, lr, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(rec.runId, rec.phase, rec.epoch, rec.loss, rec.reward, rec.valDice, rec.lr, rec.durationMs);
+      .prepare('INSERT OR REPLACE INTO epochs (run_id, phase, epoch, loss, reward, val_dice, lr, duration_ms, stats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(rec.runId, rec.phase, rec.epoch, rec.loss, rec.reward, rec.valDice, rec.lr, rec.durationMs, rec.stats ? JSON.stringify(rec.stats) : null);
   }
 
   /**
@@ -332,7 +336,7 @@ export class ResultsStore {
    * of `phase`, together with that epoch's curve entry, in one transaction: either both are
    * visible or neither, so `--resume` never skips an epoch whose curve was not recorded.
    */
-  recordEpochCheckpoint(e: EpochRecord, path: string): void {
+  recordEpochCheckpoint(e: EpochRecordInput, path: string): void {
     this.writable();
     const rec = EpochRecordSchema.parse(e);
     const rel = this.rel(path);
@@ -347,7 +351,7 @@ export class ResultsStore {
   copyEpochs(from: string, to: string, phase: EpochRecord['phase']): void {
     this.writable();
     this.db
-      .prepare('INSERT OR REPLACE INTO epochs (run_id, phase, epoch, loss, reward, val_dice, lr, duration_ms) SELECT ?, phase, epoch, loss, reward, val_dice, lr, 0 FROM epochs WHERE run_id = ? AND phase = ?')
+      .prepare('INSERT OR REPLACE INTO epochs (run_id, phase, epoch, loss, reward, val_dice, lr, duration_ms, stats) SELECT ?, phase, epoch, loss, reward, val_dice, lr, 0, stats FROM epochs WHERE run_id = ? AND phase = ?')
       .run(to, from, phase);
   }
 
@@ -417,6 +421,14 @@ export class ResultsStore {
     const run = this.getRun(runId);
     if (!run) throw new Error(`results store: no run ${runId}`);
     this.db.prepare('UPDATE runs SET timings = ? WHERE id = ?').run(JSON.stringify({ ...run.timings, ...timings }), runId);
+  }
+
+  /** Records which state of the run was kept (validation-based selection, issue 15). */
+  setSelection(runId: string, selection: RunSelection): void {
+    this.writable();
+    const sel = RunSelectionSchema.parse(selection);
+    const r = this.db.prepare('UPDATE runs SET selection = ? WHERE id = ?').run(JSON.stringify(sel), runId);
+    if (r.changes === 0) throw new Error(`results store: no run ${runId}`);
   }
 
   /** Ends a run: status, end time, total duration (sum of timings), error message. */
@@ -507,6 +519,7 @@ export class ResultsStore {
       onnxPath: r.onnx_path === null ? null : this.abs(String(r.onnx_path)),
       packageVersions: JSON.parse(String(r.package_versions)),
       error: r.error,
+      selection: typeof r.selection === 'string' ? JSON.parse(r.selection) : null,
     });
   }
 
