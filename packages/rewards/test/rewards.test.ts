@@ -199,3 +199,22 @@ describe('computeStepReward follows the config switches', () => {
     tf.dispose([prev, prob, label, retained, off.crossEntropy, off.localReward, off.reward, on.crossEntropy, on.localReward, on.reward]);
   });
 });
+
+describe('computeStateValue (issue 15: Eq. 3 x N, ADP as a pixel weight)', () => {
+  it('matches a hand computation with FB on, and drops the term with FB off', async () => {
+    const { computeStateValue } = await import('../src/index');
+    const p = tf.tensor4d([0.9, 0.2, 0.1, 0.5], [1, 2, 2, 1]);
+    const y = tf.tensor4d([1, 0, 0, 0], [1, 2, 2, 1]);
+    const kept = tf.tensor4d([1, 1, 0, 1], [1, 2, 2, 1]);
+    const adp = tf.tensor4d([0.5, 0, 0, 0], [1, 2, 2, 1]);
+    const ce = -Math.log(0.9) * 1.5 - Math.log(0.8) - Math.log(0.9) - Math.log(0.5);
+    const x = 1 / 2; // one lesion pixel kept, two background pixels kept
+    const fb = { alpha: -0.5, beta: 0.25 };
+    const on = computeStateValue(p, y, kept, { fb, adp });
+    expect(on.dataSync()[0]).toBeCloseTo(-ce - 0.5 * (x + 0.25 / x), 4);
+    const off = computeStateValue(p, y, kept, { fb: { ...fb, enabled: false }, adp: null });
+    expect(off.dataSync()[0]).toBeCloseTo(-(-Math.log(0.9) - Math.log(0.8) - Math.log(0.9) - Math.log(0.5)), 4);
+    expect(() => computeStateValue(p, y, tf.zeros([1, 2, 3, 1]) as tf.Tensor4D, { fb })).toThrow(/computeStateValue/);
+    tf.dispose([p, y, kept, adp, on, off]);
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * The unit formulations of issue 15 (rl.credit 'counterfactual' / 'candidates'): unit maps,
+ * counterfactual credit against an independent hand computation, the logistic targets, and a
+ * learning check on the toy environment (the segmenter mistakes the dark distractors for lesion).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RlSchema } from '@mrlseg/types';
+import { candidateUnits, computeCounterfactualCredit, createAgentTrainer, creditTargets, effectiveRl, patchUnits, runEpisodeDeterministic, unitGreedy } from '../src/index';
+import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
+import { TOY, toyBatch, toySegNet } from './toy-env';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('unit maps', () => {
+  it('patchUnits numbers u x u patches in raster order, smaller at the edges', () => {
+    const u = patchUnits(3, 5, 2);
+    // rows 0-1: patches 0 1 2 ; row 2: patches 3 4 5
+    expect(Array.from(u.ids)).toEqual([0, 0, 1, 1, 2, 0, 0, 1, 1, 2, 3, 3, 4, 4, 5]);
+    expect(u.count).toBe(6);
+    expect(Array.from(u.sizes)).toEqual([4, 4, 2, 2, 2, 1]);
+    expect(u.candidate.every((c) => !c)).toBe(true);
+  });
+
+  it('candidateUnits grows each component by the margin, merges touching ones, and leaves the rest to patches', () => {
+    // 7 x 7, candidate pixels at (1,1), (1,5), (5,5); margin 1 grows each to a 3 x 3 block, with gaps between them.
+    const p = new Float32Array(49);
+    p[1 * 7 + 1] = 0.9;
+    p[1 * 7 + 5] = 0.8;
+    p[5 * 7 + 5] = 0.7;
+    p[3 * 7 + 0] = 0.5; // not above the threshold
+    const u = candidateUnits(p, 7, 7, 3, 0.5, 1);
+    expect(u.candidate.filter(Boolean).length).toBe(3);
+    expect([u.ids[0], u.ids[6], u.ids[6 * 7 + 6]]).toEqual([0, 1, 2]);
+    expect(Array.from(u.sizes.slice(0, 3))).toEqual([9, 9, 9]);
+    // The rest, per 3 x 3 patch (raster order of first pixel): (0,1) 3 px, (1,0) 9, (1,1) 5, (1,2) 1, (2,0) 3, (2,1) 1.
+    expect(u.count).toBe(9);
+    expect(Array.from(u.sizes.slice(3))).toEqual([3, 9, 5, 1, 3, 1]);
+    expect(u.ids[3]).toBe(3);
+    expect(u.candidate.slice(3).some(Boolean)).toBe(false);
+    // margin 2: the three blocks touch and merge into one candidate.
+    expect(candidateUnits(p, 7, 7, 3, 0.5, 2).candidate.filter(Boolean).length).toBe(1);
+  });
+
+  it('rejects bad arguments with the function and argument named', () => {
+    expect(() => candidateUnits(new Float32Array(3), 2, 2, 2, 0.5, 1)).toThrow(/candidateUnits: probability must hold/);
+    expect(() => candidateUnits(new Float32Array(4), 2, 2, 2, 1.5, 1)).toThrow(/threshold/);
+    expect(() => patchUnits(2, 2, 0)).toThrow(/patchUnits: .*unitSize/);
+  });
+});
+
+describe('counterfactual credit', () => {
+  it('equals Q(u masked) - Q(u kept) computed by hand (threshold segmenter, FB on)', () => {
+    // One 1 x 4 image, units = two 1 x 2 patches (unitSize 2 on a 2 x 4 image would pair rows; use 2 x 4).
+    const x = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
+    const y = [1, 0, 0, 0, 0, 0, 0, 0];
+    const images = tf.tensor4d(x, [1, 2, 4, 1]);
+    const labels = tf.tensor4d(y, [1, 2, 4, 1]);
+    const seg = thresholdSegNet(10, 0.5);
+    const rl = RlSchema.parse({ useFb: true, useAdp: false, alpha: -0.5, beta: 0.25, maskValue: 0, unitSize: 2, credit: 'counterfactual' });
+    const units = [patchUnits(2, 4, 2)]; // unit 0 = cols 0-1, unit 1 = cols 2-3
+    const masked = [[false, true]]; // a: unit 1 masked
+    const before = tf.memory().numTensors;
+    const [c] = computeCounterfactualCredit(seg, images, labels, units, masked, rl);
+    expect(tf.memory().numTensors).toBe(before);
+    // Independent computation.
+    const sig = (v: number) => 1 / (1 + Math.exp(-(10 * v - 5)));
+    const Q = (keep: number[]) => {
+      let ce = 0;
+      let front = 0;
+      let back = 0;
+      x.forEach((v, i) => {
+        const s = keep[i] ? v : 0;
+        const p = Math.min(Math.max(sig(s), 1e-7), 1 - 1e-7);
+        ce += y[i] ? -Math.log(p) : -Math.log(1 - p);
+        if (keep[i]) (y[i] ? front++ : back++);
+      });
+      let r = back > 0 ? front / back : front > 0 ? 1000 : 0.001;
+      r = Math.min(Math.max(r, 0.001), 1000);
+      return -ce + -0.5 * (r + 0.25 / r);
+    };
+    const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ((i % 4) < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
+    expect(c[0]).toBeCloseTo(Q(keepOf(true, true)) - Q(keepOf(false, true)), 3);
+    expect(c[1]).toBeCloseTo(Q(keepOf(false, true)) - Q(keepOf(false, false)), 3);
+    // Masking the unit with the lesion is very costly; masking the background unit helps (FB and false positives).
+    expect(c[0]).toBeLessThan(-5);
+    expect(c[1]).toBeGreaterThan(0);
+    tf.dispose([images, labels]);
+    seg.dispose();
+  });
+
+  it('creditTargets: target 1 where masking helps, weight min(|C|, cap) / unit size', () => {
+    const units = [patchUnits(2, 4, 2)];
+    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([-80, 3])], 50, 2, 4);
+    expect(Array.from(target.dataSync())).toEqual([0, 0, 1, 1, 0, 0, 1, 1]);
+    expect(Array.from(weight.dataSync())).toEqual([12.5, 12.5, 0.75, 0.75, 12.5, 12.5, 0.75, 0.75]);
+    expect(totalWeight).toBe(53);
+    tf.dispose([target, weight]);
+  });
+
+  it("'patch' credit runs the A2C with agents of rl.unitSize", () => {
+    const rl = RlSchema.parse({ credit: 'patch', unitSize: 4, patchSize: 1 });
+    expect(effectiveRl(rl).patchSize).toBe(4);
+    expect(effectiveRl({ ...rl, credit: 'pixel' }).patchSize).toBe(1);
+  });
+});
+
+describe('learning on the toy environment', () => {
+  it("'candidates' learns to mask the distractors the segmenter flags and keeps the lesion", () => {
+    const rl = RlSchema.parse({ credit: 'candidates', unitSize: 4, candidateMargin: 0, finetuneSeg: false, useFb: false, useAdp: false, maskValue: TOY.maskValue, explore: 0.2 });
+    const policyNet = pixelPolicyNet({ seed: 3, width: 8, featureScale: 8 });
+    const segNet = toySegNet();
+    const optimizer = tf.train.adam(0.05);
+    const trainer = createAgentTrainer({ policyNet, segNet, rl, optimizer, seed: 3 });
+    let before = 0;
+    for (let i = 0; i < 25; i++) {
+      if (i === 1) before = tf.memory().numTensors; // after Adam has made its slots
+      const b = toyBatch(6, 16, 7000 + i);
+      const r = trainer.trainStep(b.images, b.labels);
+      expect(Number.isFinite(r.loss)).toBe(true);
+      tf.dispose([b.images, b.labels, b.distractors]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const ev = toyBatch(8, 16, 99);
+    const g = unitGreedy(policyNet, segNet, ev.images, rl);
+    const [dm, lm] = tf.tidy(() => {
+      const m = tf.sub(1, g.retained);
+      return [tf.div(tf.sum(tf.mul(ev.distractors, m)), tf.sum(ev.distractors)), tf.div(tf.sum(tf.mul(ev.labels, m)), tf.sum(ev.labels))].map((t) => t.dataSync()[0]);
+    });
+    // The greedy episode of rl-core's inference gives the same state.
+    const ep = runEpisodeDeterministic(policyNet, segNet, ev.images, rl);
+    expect(Array.from(ep.states[1].dataSync())).toEqual(Array.from(g.state.dataSync()));
+    ep.dispose();
+    g.dispose();
+    console.log(`candidates toy: distractor masked ${dm.toFixed(3)}, lesion masked ${lm.toFixed(3)}`);
+    expect(dm).toBeGreaterThanOrEqual(0.8);
+    expect(lm).toBeLessThanOrEqual(0.05);
+    tf.dispose([ev.images, ev.labels, ev.distractors]);
+    trainer.dispose();
+    optimizer.dispose();
+    policyNet.dispose();
+    segNet.dispose();
+  }, 60_000);
+});
