@@ -38,3 +38,4 @@ export { toSlice, epochOrder, batchesOf, makeBatch, type Slice } from './pipelin
 export { buildReport, renderReport, compareAgainstBest, type Report, type ReportOptions, type ReportCell, type VariantSummary } from './report/build-report';
 export { DEMO_CONFIG_INPUT, demoConfig } from './config/demo';
 export { countMasked, maskedFractions, emptyMaskedCounts, falsePositiveComponents, gradientCosine, type MaskedCounts } from './pipeline/agent-instruments';
+export { diagnoseRl, diagnosisTable, diagnosisSplit, type DiagnoseRlOptions, type DiagnoseRlRow } from './pipeline/diagnose-rl';

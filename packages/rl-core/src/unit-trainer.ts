@@ -16,7 +16,6 @@
  * The value head, the reward filter w and the entropy bonus are not used by these formulations.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RlConfig } from '@mrlseg/types';
 import { createRewardFilter } from '@mrlseg/rewards';
 import { forwardPolicy, forwardSegmentation, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
@@ -120,7 +119,12 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     t0 = performance.now();
     let creditSum = 0;
     let creditSq = 0;
-    for (const c of credit) for (const x of c) (creditSum += x), (creditSq += x * x);
+    for (const c of credit) {
+      for (const x of c) {
+        creditSum += x;
+        creditSq += x * x;
+      }
+    }
     const creditMean = creditSum / Math.max(1, unitCount);
     const creditStd = Math.sqrt(Math.max(0, creditSq / Math.max(1, unitCount) - creditMean * creditMean));
     const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w);

@@ -75,7 +75,8 @@ describe('counterfactual credit', () => {
         const s = keep[i] ? v : 0;
         const p = Math.min(Math.max(sig(s), 1e-7), 1 - 1e-7);
         ce += y[i] ? -Math.log(p) : -Math.log(1 - p);
-        if (keep[i]) (y[i] ? front++ : back++);
+        if (keep[i] && y[i]) front++;
+        else if (keep[i]) back++;
       });
       let r = back > 0 ? front / back : front > 0 ? 1000 : 0.001;
       r = Math.min(Math.max(r, 0.001), 1000);
