@@ -318,7 +318,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
       // Without the token the page itself gets 401 from a data route.
       expect(await tab.evaluate(async (p) => (await fetch(p)).status, `/api/v1/runs/${encodeURIComponent(rl.id)}/cases`)).toBe(401);
       await tab.screenshot({ path: join(ARTIFACTS, 'token-prompt-1280.png'), fullPage: true });
-      await tab.getByLabel('token').fill(token);
+      await tab.getByLabel('token', { exact: true }).fill(token);
       await tab.getByRole('button', { name: 'Use token' }).click();
       const dice = tab.getByRole('table', { name: /Dice \(%\) at various/ });
       await dice.waitFor({ timeout: 30_000 });
