@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import express from 'express';
+import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiToken, openStore, type ActiveApiToken } from '@mrlseg/experiments';
@@ -24,6 +25,7 @@ import {
   requireRole,
   resolveAuth,
   runTokenCommand,
+  startServer,
   TokenUsageError,
   type RunningServer,
 } from '../src/index';
@@ -134,6 +136,28 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
     } finally {
       s.close();
     }
+  });
+
+  it('logs the id of the accepted token, never the token', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const cfg = testConfig({ store: fx.dir, auth: 'required' });
+    const s = await startServer(cfg, createContext(cfg, log));
+    try {
+      await request(s.url).get('/api/v1/experiments').set('Authorization', `Bearer ${reader}`);
+      await request(s.url).get('/api/v1/experiments');
+    } finally {
+      await s.close();
+    }
+    const reqs = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+    const ro = openStore(fx.dir, { readonly: true });
+    const readerId = ro.listApiTokens().find((t) => t.label === 'test reader')!.id;
+    ro.close();
+    expect(reqs.map((l) => [l.status, l.tokenId])).toEqual([
+      [200, readerId],
+      [401, undefined],
+    ]);
+    expect(lines.join('\n')).not.toContain(reader.slice(4));
   });
 
   it('a CORS preflight needs no token and allows the Authorization header', async () => {
