@@ -12,6 +12,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { ResultsStore } from '@mrlseg/experiments';
 import type { Health } from '@mrlseg/types';
+import { authenticate, openAccess, type AuthSettings } from './auth';
 import { errorHandler, HttpError, notFound } from './errors';
 import { requestLog } from './logger';
 import { openApiDocument } from './openapi';
@@ -36,6 +37,8 @@ export interface AppContext {
   cors?: string;
   /** Built viewer folder (served at / when it holds index.html). */
   viewerDir?: string;
+  /** Bearer-token authentication of every /api/v1 route; off when absent (loopback, --auth none). */
+  auth?: AuthSettings;
 }
 
 /** The viewer's build output in this repository (apps/viewer/dist). */
@@ -47,7 +50,7 @@ function corsFor(origin: string): RequestHandler {
     res.setHeader('Vary', 'Origin');
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-      res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
       res.setHeader('Access-Control-Max-Age', '600');
       res.status(204).end();
       return;
@@ -105,6 +108,8 @@ export function createApp(ctx: AppContext): Express {
       }),
     );
   }
+  // Before every route, so an unauthenticated request learns nothing (not even whether a path or id exists).
+  api.use(ctx.auth ? authenticate(ctx.auth) : openAccess());
   const doc = openApiDocument(API_VERSION);
   api.get('/openapi.json', (_req, res) => {
     res.json(doc);

@@ -1,11 +1,15 @@
 /**
  * Server settings: one zod schema, filled from command-line flags (`mrlseg-api --port ...`)
- * and the environment (PORT, MRLSEG_API_TOKEN is not needed: the API has no write endpoints).
+ * and the environment (PORT).
  */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseWith } from '@mrlseg/types';
+
+/** `--auth`: auto (tokens required beyond loopback), required (always), none (never; explicit). */
+export const AUTH_MODES = ['auto', 'required', 'none'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 export const ServerConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080).describe('0: any free port'),
@@ -21,15 +25,21 @@ export const ServerConfigSchema = z.object({
   fallbackSize: z.coerce.number().int().min(8).max(4096).default(256).describe('model input size when the ONNX graph leaves it symbolic'),
   cors: z.string().min(1).optional().describe('allowed origin for CORS (off when absent)'),
   viewer: z.string().min(1).optional().describe('built viewer folder served at / (default apps/viewer/dist)'),
+  auth: z.enum(AUTH_MODES).default('auto').describe('bearer tokens on /api/v1: auto (required beyond loopback), required, none'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <dir>] [--model <model.onnx>]
                   [--max-upload-mb 20] [--rate-limit 1200] [--concurrency n] [--max-queue 256]
-                  [--cors <origin>] [--viewer <dir>] [--log-level info]
+                  [--cors <origin>] [--viewer <dir>] [--auth auto|required|none] [--log-level info]
+       mrlseg-api token create --role reader|runner --store <dir> [--label <text>]
+       mrlseg-api token list --store <dir> [--json]
+       mrlseg-api token revoke <id> --store <dir>
 Serves segmentation (onnxruntime-node), metrics and the results store over HTTP, and the viewer at /.
-Without --model it serves the ONNX exports recorded in the store. PORT is honoured when --port is absent.`;
+Without --model it serves the ONNX exports recorded in the store. PORT is honoured when --port is absent.
+--auth auto (default): /api/v1 needs a bearer token from the store whenever --host is not loopback;
+the server refuses to start beyond loopback without one (or an explicit --auth none).`;
 
 /** Parses argv (without node and script) and the environment into a validated ServerConfig. */
 export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
@@ -50,6 +60,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
       'fallback-size': { type: 'string' },
       cors: { type: 'string' },
       viewer: { type: 'string' },
+      auth: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,6 +82,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
       fallbackSize: values['fallback-size'],
       cors: values.cors,
       viewer: values.viewer,
+      auth: values.auth,
       logLevel: values['log-level'],
     },
     'mrlseg-api options',

@@ -5,7 +5,10 @@
 export { createApp, DEFAULT_VIEWER_DIR, type AppContext } from './app';
 export { startServer, createContext, type RunningServer } from './server';
 export { parseServerArgs, ServerConfigSchema, USAGE, type ServerConfig } from './config';
-export { HttpError, toHttpError, errorBody } from './errors';
+export { authenticate, openAccess, requireRole, resolveAuth, isLoopbackHost, matchToken, bearerToken, AuthConfigError, AUTH_REALM, type AuthSettings, type AuthIdentity } from './auth';
+export { AUTH_MODES, type AuthMode } from './config';
+export { runTokenCommand, TokenUsageError, TOKEN_USAGE } from './token-cli';
+export { HttpError, toHttpError, errorBody, errorHandler } from './errors';
 export { InferenceQueue, type QueueStats } from './inference/queue';
 export { InferenceWorkerPool, type OutputTensor, type ModelInfo } from './inference/worker-pool';
 export { ModelRegistry, inputGeometry, type LoadedModel, type Layout } from './inference/models';

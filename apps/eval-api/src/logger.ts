@@ -6,13 +6,14 @@ export function createLogger(level: string): Logger {
   return pino({ level, base: { service: 'mrlseg-api' } });
 }
 
-/** One log line per finished request: method, path (no query string), status, duration. */
+/** One log line per finished request: method, path (no query string), status, duration, and the token id (never the token) when one was accepted. */
 export function requestLog(log: Logger): RequestHandler {
   return (req, res, next) => {
     const t0 = performance.now();
     res.on('finish', () => {
       const ms = Math.round((performance.now() - t0) * 10) / 10;
-      const line = { method: req.method, path: req.path, status: res.statusCode, ms, ip: req.ip };
+      const tokenId = (res.locals.auth as { tokenId?: string | null } | undefined)?.tokenId;
+      const line = { method: req.method, path: req.path, status: res.statusCode, ms, ip: req.ip, ...(tokenId ? { tokenId } : {}) };
       if (res.statusCode >= 500) log.error(line, 'request');
       else log.info(line, 'request');
     });

@@ -6,6 +6,19 @@ import { ConfigError } from '@mrlseg/types';
 import { parseServerArgs, USAGE } from './config';
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'token') {
+    const { runTokenCommand, TokenUsageError, TOKEN_USAGE } = await import('./token-cli');
+    try {
+      return runTokenCommand(process.argv.slice(3));
+    } catch (e) {
+      if (e instanceof TokenUsageError) {
+        process.stderr.write(`mrlseg-api: ${e.message}\n\n${TOKEN_USAGE}\n`);
+        return 2;
+      }
+      process.stderr.write(`mrlseg-api: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   let cfg;
   try {
     cfg = parseServerArgs(process.argv.slice(2));
@@ -22,6 +35,7 @@ async function main(): Promise<number> {
   // onnxruntime, sharp and SQLite.
   const { createContext, startServer } = await import('./server');
   const { createLogger } = await import('./logger');
+  const { isLoopbackHost } = await import('./auth');
   const log = createLogger(cfg.logLevel);
   let running;
   try {
@@ -31,8 +45,12 @@ async function main(): Promise<number> {
     return 1;
   }
   const models = running.context.registry.available().map((m) => m.key);
-  log.info({ url: running.url, store: running.context.store?.dir ?? null, models, viewer: running.context.viewerDir }, 'listening');
-  process.stderr.write(`mrlseg-api listening on ${running.url} (OpenAPI: ${running.url}/api/v1/openapi.json)\n`);
+  const auth = running.context.auth ? 'bearer tokens' : 'off';
+  log.info({ url: running.url, store: running.context.store?.dir ?? null, models, viewer: running.context.viewerDir, auth }, 'listening');
+  process.stderr.write(`mrlseg-api listening on ${running.url} (OpenAPI: ${running.url}/api/v1/openapi.json; authentication: ${auth})\n`);
+  if (!running.context.auth && !isLoopbackHost(cfg.host)) {
+    process.stderr.write(`mrlseg-api: warning: --auth none on ${cfg.host}: anyone who can reach this port reads the whole store\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log.info({ signal: sig }, 'shutting down');

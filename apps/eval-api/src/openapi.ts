@@ -46,6 +46,8 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', content: json(ref('ApiError')) }]));
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid request (bad id, bad query, malformed multipart, corrupt image)',
+  401: 'missing, unknown or revoked bearer token (when the server requires tokens; answered before any lookup)',
+  403: 'the token is valid but its role may not use this route',
   404: 'no such run, case, artifact or model',
   413: 'upload over the size limit, or an image with too many pixels',
   415: 'not a PNG/JPEG image, or not multipart/form-data',
@@ -55,19 +57,46 @@ const ERROR_TEXT: Record<number, string> = {
 const idParam = (name: string, what: string) => ({ name, in: 'path', required: true, description: what, schema: schema(IdSchema) });
 const png = (description: string) => ({ description, content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } });
 
+/** operationId per path (one operation each): stable names for generated clients. */
+const OPERATION_IDS: Record<string, string> = {
+  '/health': 'getHealth',
+  '/api/v1/segment': 'segment',
+  '/api/v1/evaluate': 'evaluate',
+  '/api/v1/models': 'listModels',
+  '/api/v1/experiments': 'listExperiments',
+  '/api/v1/runs': 'listRuns',
+  '/api/v1/runs/{id}': 'getRun',
+  '/api/v1/runs/{id}/epochs': 'listRunEpochs',
+  '/api/v1/runs/{id}/cases': 'listRunCases',
+  '/api/v1/runs/{id}/cases/{caseId}': 'getCase',
+  '/api/v1/runs/{id}/cases/{caseId}/image.png': 'getCaseImage',
+  '/api/v1/runs/{id}/cases/{caseId}/prediction.png': 'getCasePrediction',
+  '/api/v1/runs/{id}/cases/{caseId}/groundTruth.png': 'getCaseGroundTruth',
+  '/api/v1/runs/{id}/cases/{caseId}/actions.png': 'getCaseActions',
+  '/api/v1/runs/{id}/model.onnx': 'getRunModel',
+  '/api/v1/runs/{id}/report': 'getRunReport',
+  '/api/v1/openapi.json': 'getOpenApiDocument',
+};
+
 export function openApiDocument(version: string): Json {
   const runId = idParam('id', 'run id');
   const caseId = idParam('caseId', 'case id');
   const artifact = (kind: string, what: string) => ({
     get: { summary: `${what} of a case (PNG)`, parameters: [runId, caseId], responses: { 200: png(what), ...errors(400, 404) } },
   });
-  return {
+  const doc = {
     openapi: '3.1.0',
     info: {
       title: 'MRL-Seg evaluation API',
       version,
-      description: 'Segmentation with ONNX models (onnxruntime-node), metrics of uploaded masks, and read-only access to the MRL-Seg results store. Every error is JSON (ApiError).',
+      description:
+        'Segmentation with ONNX models (onnxruntime-node), metrics of uploaded masks, and read-only access to the MRL-Seg results store. Every error is JSON (ApiError). ' +
+        'Every route but /health takes a bearer token (`Authorization: Bearer <token>`, made with `mrlseg-api token create`) whenever the server requires them: always beyond loopback, and with --auth required.',
+      license: { name: 'MIT', identifier: 'MIT' },
     },
+    // Relative to where this document is served: the server that answered it.
+    servers: [{ url: '/', description: 'the server this document was fetched from' }],
+    security: [{ bearerAuth: [] }],
     paths: {
       '/health': { get: { summary: 'liveness and queue state', responses: { 200: { description: 'ok', content: json(ref('Health')) } } } },
       '/api/v1/segment': {
@@ -166,6 +195,22 @@ export function openApiDocument(version: string): Json {
         CaseMetricRecord: schema(CaseMetricRecordSchema),
         CasesPage: schema(pageSchema(CaseMetricRecordSchema)),
       },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token from `mrlseg-api token create --role reader|runner --store <dir>` (the store keeps only its SHA-256). reader: every route here; runner: also the routes that enqueue work.',
+        },
+      },
     },
   };
+  // /health answers anyone (load balancers, uptime checks); every other operation may answer 401.
+  for (const [path, item] of Object.entries(doc.paths) as [string, Record<string, { responses: Json; security?: unknown[]; operationId?: string }>][]) {
+    for (const op of Object.values(item)) {
+      op.operationId = OPERATION_IDS[path];
+      if (path === '/health') op.security = [];
+      else Object.assign(op.responses, errors(401));
+    }
+  }
+  return doc;
 }

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { openStore, type ResultsStore } from '@mrlseg/experiments';
 import type { Logger } from 'pino';
 import { createApp, DEFAULT_VIEWER_DIR, type AppContext } from './app';
+import { resolveAuth } from './auth';
 import type { ServerConfig } from './config';
 import { ModelRegistry } from './inference/models';
 import { InferenceQueue } from './inference/queue';
@@ -23,10 +24,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Builds the application context (store, models, queue, logger) for `cfg`. */
+/**
+ * Builds the application context (store, models, queue, logger, authentication) for `cfg`.
+ * @throws AuthConfigError (one line) when cfg would serve beyond loopback without a token to check.
+ */
 export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): AppContext {
   let store: ResultsStore | undefined;
   if (cfg.store) store = openStore(cfg.store, { readonly: true });
+  let authOn: boolean;
+  try {
+    authOn = resolveAuth(cfg.auth, cfg.host, store?.activeApiTokens().length ?? 0, store !== undefined);
+  } catch (e) {
+    store?.close();
+    throw e;
+  }
+  const tokenStore = store;
   // Concurrent inferences share the cores instead of each spawning a thread per core.
   const intraOpThreads = cfg.intraOpThreads > 0 ? cfg.intraOpThreads : Math.max(1, Math.floor(availableParallelism() / cfg.concurrency));
   const pool = new InferenceWorkerPool(cfg.concurrency, intraOpThreads);
@@ -42,6 +54,7 @@ export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.
     rateLimit: cfg.rateLimit,
     cors: cfg.cors,
     viewerDir: cfg.viewer ?? DEFAULT_VIEWER_DIR,
+    ...(authOn && tokenStore ? { auth: { tokens: () => tokenStore.activeApiTokens() } } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
+import { useEffect, useState } from 'react';
 import type { ExperimentRecord, RunRecord } from '@mrlseg/types';
-import { ApiClient } from './lib/api';
+import { ApiClient, type AuthRequired } from './lib/api';
 import { variantLabel } from './lib/tables';
 import { useAsync } from './lib/use-async';
 import { useViewState, type Navigate, type View, type ViewState } from './lib/url-state';
@@ -10,6 +11,7 @@ import { CurvesView } from './components/CurvesView';
 import { RunsView } from './components/RunsView';
 import { Async } from './components/Status';
 import { TablesView } from './components/TablesView';
+import { TokenPrompt } from './components/TokenPrompt';
 import { TryIt } from './components/TryIt';
 
 const TABS: [View, string][] = [
@@ -37,10 +39,20 @@ export function App({ api = DEFAULT_API }: { api?: ApiClient }) {
 function Shell() {
   const api = useApi();
   const [state, navigate] = useViewState();
+  // Set when the API answers 401: the token prompt replaces the content until a token is given.
+  const [auth, setAuth] = useState<AuthRequired | null>(null);
+  // Bumped when a token is entered: everything below reloads with it.
+  const [epoch, setEpoch] = useState(0);
+  useEffect(() => api.onAuthRequired((e) => setAuth((prev) => (prev && prev.rejected === e.rejected ? prev : e))), [api]);
   const data = useAsync(async (signal) => {
     const [experiments, runs] = await Promise.all([api.experiments(signal), api.runs(signal)]);
     return { experiments, runs };
-  }, [api]);
+  }, [api, epoch]);
+  const acceptToken = (token: string) => {
+    api.tokens.set(token);
+    setAuth(null);
+    setEpoch((n) => n + 1);
+  };
   return (
     <div className="app">
       <header>
@@ -55,10 +67,14 @@ function Shell() {
           ))}
         </nav>
       </header>
-      <main>
-        <Async state={data} what="experiments and runs">
-          {({ experiments, runs }) => <Body experiments={experiments} runs={runs} state={state} navigate={navigate} />}
-        </Async>
+      <main key={epoch}>
+        {auth ? (
+          <TokenPrompt rejected={auth.rejected} onSubmit={acceptToken} />
+        ) : (
+          <Async state={data} what="experiments and runs">
+            {({ experiments, runs }) => <Body experiments={experiments} runs={runs} state={state} navigate={navigate} />}
+          </Async>
+        )}
       </main>
     </div>
   );

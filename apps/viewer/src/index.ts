@@ -4,7 +4,8 @@
  * reuse and tests.
  */
 export { App } from './App';
-export { ApiClient, ApiError, type CasesPage } from './lib/api';
+export { ApiClient, ApiError, type CasesPage, type AuthRequired } from './lib/api';
+export { sessionTokenStore, TOKEN_KEY, type TokenStore } from './lib/token';
 export { applyWindow, composeOverlay, representedImage, resizeNearest, type GreyImage, type OverlayOptions } from './lib/overlay';
 export { buildAblationTable, buildIntervalTable, sortTable, type IntervalTable } from './lib/tables';
 export { exportAblationTable, exportIntervalTable, type ExportFormat } from './lib/export';

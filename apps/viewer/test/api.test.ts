@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from '../src/lib/api';
+import { sessionTokenStore } from '../src/lib/token';
 import { makeCase, makeRun } from './fixtures';
 
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
@@ -61,5 +62,35 @@ describe('ApiClient', () => {
     expect(await api.bytes(api.caseImageUrl('r1', 'a', 'actions'))).toBeNull();
     expect(new Uint8Array((await api.bytes(api.caseImageUrl('r1', 'a', 'image')))!)).toEqual(new Uint8Array([1, 2, 3]));
     expect(api.reportUrl('r1', 'latex')).toBe('/api/v1/runs/r1/report?format=latex');
+  });
+
+  it('sends the stored token as a bearer header; a 401 forgets a refused token and tells the listeners', async () => {
+    const tokens = sessionTokenStore(undefined);
+    const headers: (string | null)[] = [];
+    const api = new ApiClient(
+      '',
+      async (_url, init) => {
+        const auth = new Headers(init?.headers).get('Authorization');
+        headers.push(auth);
+        return auth === 'Bearer good' ? json({ items: [] }) : json({ error: { status: 401, code: 'unauthorized', message: 'token needed' } }, 401);
+      },
+      tokens,
+    );
+    const events: boolean[] = [];
+    const off = api.onAuthRequired((e) => events.push(e.rejected));
+    const err = await api.experiments().catch((e: unknown) => e);
+    expect((err as ApiError).status).toBe(401);
+    expect((err as ApiError).message).toBe('/api/v1/experiments: HTTP 401 - token needed');
+    tokens.set('bad');
+    expect(await api.bytes('/api/v1/runs/r1/cases/a/image.png').catch((e: unknown) => (e as ApiError).status)).toBe(401);
+    expect(tokens.get()).toBeNull();
+    tokens.set('good');
+    expect(await api.experiments()).toEqual([]);
+    expect(headers).toEqual([null, 'Bearer bad', 'Bearer good']);
+    expect(events).toEqual([false, true]);
+    off();
+    tokens.clear();
+    await api.experiments().catch(() => undefined);
+    expect(events).toEqual([false, true]);
   });
 });

@@ -218,3 +218,42 @@ describe('try it', () => {
     expect(requests.some((r) => r.includes('segment'))).toBe(false);
   });
 });
+
+describe('API token', () => {
+  afterEach(() => sessionStorage.clear());
+
+  it('asks for a token once the API answers 401, keeps it for the session and sends it on every request', async () => {
+    const seen: [string, string | null][] = [];
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: string, init?: RequestInit) => {
+        const auth = new Headers(init?.headers).get('Authorization');
+        seen.push([String(input), auth]);
+        if (auth !== 'Bearer good') return json({ error: { status: 401, code: 'unauthorized', message: 'this API requires a bearer token' } }, 401);
+        return mockFetch(input);
+      }),
+    );
+    open('?view=tables&exp=exp1');
+    const form = await screen.findByRole('form', { name: 'API token' });
+    expect(within(form).queryByRole('alert')).toBeNull();
+    fireEvent.change(within(form).getByLabelText('token'), { target: { value: 'bad' } });
+    fireEvent.submit(form);
+    expect((await screen.findByRole('alert')).textContent).toMatch(/refused/);
+    expect(sessionStorage.getItem('mrlseg.apiToken')).toBeNull();
+    const from = seen.length;
+    fireEvent.change(screen.getByLabelText('token'), { target: { value: ' good ' } });
+    fireEvent.submit(screen.getByRole('form', { name: 'API token' }));
+    await screen.findByRole('table', { name: /Dice \(%\)/ });
+    expect(sessionStorage.getItem('mrlseg.apiToken')).toBe('good');
+    expect(seen.slice(from).length).toBeGreaterThan(2);
+    expect(seen.slice(from).filter(([, a]) => a !== 'Bearer good')).toEqual([]);
+
+    // A new page in the same session: no prompt, the case images are fetched with the token too.
+    cleanup();
+    const before = seen.length;
+    open('?view=cases&exp=exp1&run=r-ours&case=a');
+    await waitFor(() => expect(seen.slice(before).some(([u]) => u.endsWith('/cases/a/image.png'))).toBe(true));
+    expect(screen.queryByRole('form', { name: 'API token' })).toBeNull();
+    expect(seen.slice(before).filter(([, a]) => a !== 'Bearer good')).toEqual([]);
+  });
+});

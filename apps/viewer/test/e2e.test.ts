@@ -94,8 +94,10 @@ function ensureViewerBuilt(): void {
   if (r.status !== 0) throw new Error(`viewer e2e: vite build failed:\n${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
 }
 
-function startApi(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'apps', 'eval-api', 'bin', 'mrlseg-api.mjs'), '--store', STORE, '--port', '0', '--host', '127.0.0.1', '--viewer', join(VIEWER, 'dist'), '--log-level', 'warn'], {
+const API_BIN = join(ROOT, 'apps', 'eval-api', 'bin', 'mrlseg-api.mjs');
+
+function startApi(extra: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [API_BIN, '--store', STORE, '--port', '0', '--host', '127.0.0.1', '--viewer', join(VIEWER, 'dist'), '--log-level', 'warn', ...extra], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -294,4 +296,52 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
   it('raised no page errors', () => {
     expect(pageErrors).toEqual([]);
   });
+
+  it('behind tokens (--auth required): asks for the token once, then shows the tables and the cases with a reader token', async () => {
+    const made = spawnSync(process.execPath, [API_BIN, 'token', 'create', '--role', 'reader', '--store', STORE, '--label', 'viewer-e2e'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(made.status).toBe(0);
+    const token = made.stdout.trim();
+    const tokenId = /token (\w+) \(viewer-e2e\)/.exec(made.stderr)![1];
+    const secured = await startApi(['--auth', 'required']);
+    const tab = await browser.newPage();
+    const authErrors: string[] = [];
+    const sent: [string, string | undefined][] = [];
+    tab.on('pageerror', (e) => authErrors.push(`pageerror: ${e.message}`));
+    tab.on('request', (r) => {
+      if (r.url().includes('/api/v1/')) sent.push([new URL(r.url()).pathname, r.headers().authorization]);
+    });
+    try {
+      const rl = info.runs.find((r) => r.variant === 'rl-fb-adp-seg')!;
+      await tab.goto(`${secured.url}/?view=tables&exp=${encodeURIComponent(info.experimentId)}`);
+      const form = tab.getByRole('form', { name: 'API token' });
+      await form.waitFor({ timeout: 30_000 });
+      // Without the token the page itself gets 401 from a data route.
+      expect(await tab.evaluate(async (p) => (await fetch(p)).status, `/api/v1/runs/${encodeURIComponent(rl.id)}/cases`)).toBe(401);
+      await tab.screenshot({ path: join(ARTIFACTS, 'token-prompt-1280.png'), fullPage: true });
+      await tab.getByLabel('token', { exact: true }).fill(token);
+      await tab.getByRole('button', { name: 'Use token' }).click();
+      const dice = tab.getByRole('table', { name: /Dice \(%\) at various/ });
+      await dice.waitFor({ timeout: 30_000 });
+      expect(await dice.locator('tbody th').allInnerTexts()).toEqual(['OnlySeg', 'RL+Seg', 'RL+FB+ADP+Seg']);
+      expect(await tab.evaluate(() => sessionStorage.getItem('mrlseg.apiToken'))).toBe(token);
+      await tab.screenshot({ path: join(ARTIFACTS, 'tables-with-token-1280.png'), fullPage: true });
+
+      // Another view in the same tab: no prompt; the case PNGs arrive (fetched with the header) and are drawn.
+      const from = sent.length;
+      await tab.goto(`${secured.url}/?view=cases&exp=${encodeURIComponent(info.experimentId)}&run=${encodeURIComponent(rl.id)}&sort=dice&order=desc`);
+      await tab.getByRole('table', { name: 'cases' }).locator('tbody tr').first().click();
+      const canvas = tab.getByTestId('case-canvas');
+      await expect.poll(async () => Number(await canvas.getAttribute('data-overlap')), SLOW).toBeGreaterThan(0);
+      expect(await tab.getByRole('form', { name: 'API token' }).count()).toBe(0);
+      const after = sent.slice(from);
+      expect(after.some(([p]) => p.endsWith('/prediction.png'))).toBe(true);
+      expect(after.filter(([, a]) => a !== `Bearer ${token}`)).toEqual([]);
+      await tab.screenshot({ path: join(ARTIFACTS, 'case-with-token-1280.png'), fullPage: true });
+      expect(authErrors).toEqual([]);
+    } finally {
+      await tab.close();
+      secured.proc.kill('SIGTERM');
+      spawnSync(process.execPath, [API_BIN, 'token', 'revoke', tokenId, '--store', STORE], { cwd: ROOT, timeout: 60_000 });
+    }
+  }, 180_000);
 });

@@ -13,6 +13,7 @@ export {
   type NewRun,
   type FinishRun,
 } from './store/store';
+export { API_TOKEN_ROLES, TOKEN_PREFIX, hashApiToken, generateApiToken, type ApiTokenRole, type ApiTokenRecord, type ActiveApiToken } from './store/tokens';
 export { MIGRATIONS, SCHEMA_VERSION, READ_ONLY_MIN_VERSION, migrate, type Migration } from './store/migrations';
 export { VARIANTS, variantSpec, applyVariant, variantComponents, type VariantSpec, type NetworkKind } from './config/variants';
 export { loadExperimentConfig, canonicalJson, configHash, planRuns, runId, slug, type RunPlan } from './config/load-config';

@@ -74,7 +74,7 @@ describe('results store schema and migrations', () => {
     const db = new Database(join(dir, DB_FILE), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(['cases', 'checkpoints', 'epochs', 'experiments', 'runs']);
+    expect(tables).toEqual(['api_tokens', 'cases', 'checkpoints', 'epochs', 'experiments', 'runs']);
     db.close();
     expect(existsSync(join(dir, 'artifacts'))).toBe(true);
   });

@@ -61,7 +61,17 @@ function Tables({ data, navigate }: { data: RunCases[]; navigate: Navigate }) {
       <p className="footnote">
         Computed in this browser from {data.length} completed run(s). The server's report of this experiment:{' '}
         {(['md', 'csv', 'latex', 'json'] as const).map((f) => (
-          <a key={f} href={api.reportUrl(first.id, f)} download={`report-${first.experimentId}.${f === 'latex' ? 'tex' : f}`} style={{ marginRight: 8 }}>
+          <a
+            key={f}
+            href={api.reportUrl(first.id, f)}
+            download={`report-${first.experimentId}.${f === 'latex' ? 'tex' : f}`}
+            style={{ marginRight: 8 }}
+            onClick={(e) => {
+              // A plain link cannot send the token: fetch it and save a blob instead.
+              e.preventDefault();
+              void api.download(api.reportUrl(first.id, f), `report-${first.experimentId}.${f === 'latex' ? 'tex' : f}`).catch((err: unknown) => window.alert((err as Error).message));
+            }}
+          >
             {f === 'md' ? 'Markdown' : f === 'latex' ? 'LaTeX' : f.toUpperCase()}
           </a>
         ))}

@@ -2,7 +2,14 @@
  * The viewer's only data source: the evaluation API (`apps/eval-api`), same origin. Responses are
  * validated with the shared zod schemas of `@mrlseg/types`, so a server/viewer mismatch shows as a
  * clear error naming the endpoint instead of a blank page.
+ *
+ * Authentication: every request (JSON, PNGs, the ONNX model, report downloads) goes through
+ * fetch with `Authorization: Bearer <token>` when a token is stored (lib/token.ts, sessionStorage).
+ * Images are never `<img src>`: they are fetched as bytes and decoded onto canvases, and downloads
+ * become blob URLs, so no token ever appears in a URL. A 401 forgets a rejected token and tells the
+ * listeners (the app shows its token prompt).
  */
+import { sessionTokenStore, type TokenStore } from './token';
 import {
   CaseMetricRecordSchema,
   EpochRecordSchema,
@@ -80,25 +87,50 @@ function one<T>(schema: Schema<T>, body: unknown, keys: string[], url: string): 
   return parsed.data;
 }
 
+/** What a 401 tells the app: whether a token had been sent (and was refused) or none was. */
+export interface AuthRequired {
+  rejected: boolean;
+}
+
 export class ApiClient {
+  private readonly authListeners = new Set<(e: AuthRequired) => void>();
+
   constructor(
     readonly base = '',
     private readonly fetchFn: FetchFn = (input, init) => fetch(input, init),
+    readonly tokens: TokenStore = sessionTokenStore(),
   ) {}
 
   url(path: string): string {
     return `${this.base}${path}`;
   }
 
-  async json(path: string, signal?: AbortSignal): Promise<unknown> {
-    const url = this.url(path);
+  /** Calls `listener` whenever the API answers 401; returns the unsubscribe function. */
+  onAuthRequired(listener: (e: AuthRequired) => void): () => void {
+    this.authListeners.add(listener);
+    return () => this.authListeners.delete(listener);
+  }
+
+  /** fetch with the stored token; on 401 forgets a refused token and notifies the listeners. */
+  private async send(url: string, signal: AbortSignal | undefined, headers: Record<string, string> = {}): Promise<Response> {
+    const token = this.tokens.get();
     let res: Response;
     try {
-      res = await this.fetchFn(url, { signal, headers: { Accept: 'application/json' } });
+      res = await this.fetchFn(url, { signal, headers: token ? { ...headers, Authorization: `Bearer ${token}` } : headers });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw new ApiError(`${url}: the API cannot be reached (${(err as Error).message})`, 0, url);
     }
+    if (res.status === 401) {
+      if (token !== null && this.tokens.get() === token) this.tokens.clear();
+      for (const l of this.authListeners) l({ rejected: token !== null });
+    }
+    return res;
+  }
+
+  async json(path: string, signal?: AbortSignal): Promise<unknown> {
+    const url = this.url(path);
+    const res = await this.send(url, signal, { Accept: 'application/json' });
     const text = await res.text();
     let body: unknown = null;
     try {
@@ -165,15 +197,30 @@ export class ApiClient {
 
   /** Raw bytes (PNG masks, the ONNX model); null on 404 (e.g. no action mask for a non-RL run). */
   async bytes(url: string, signal?: AbortSignal): Promise<ArrayBuffer | null> {
-    let res: Response;
-    try {
-      res = await this.fetchFn(url, { signal });
-    } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
-      throw new ApiError(`${url}: the API cannot be reached (${(err as Error).message})`, 0, url);
-    }
+    const res = await this.send(url, signal);
     if (res.status === 404) return null;
     if (!res.ok) throw new ApiError(`${url}: HTTP ${res.status}`, res.status, url);
     return res.arrayBuffer();
+  }
+
+  /**
+   * Saves `url` as a file named `filename` (the report downloads): fetched with the token, handed
+   * to the browser as a short-lived blob URL (an `<a href>` to the API could not send the header).
+   */
+  async download(url: string, filename: string): Promise<void> {
+    const res = await this.send(url, undefined);
+    if (!res.ok) throw new ApiError(`${url}: HTTP ${res.status}`, res.status, url);
+    const blobUrl = URL.createObjectURL(await res.blob());
+    try {
+      const a = document.createElement('a');
+      a.href = blobUrl;
+      a.download = filename;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    } finally {
+      // The click has started the download; revoking on the next tick keeps the URL short-lived.
+      setTimeout(() => URL.revokeObjectURL(blobUrl), 0);
+    }
   }
 }

@@ -114,6 +114,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'api_tokens: bearer tokens of the evaluation API (SHA-256 hash only, role, label, revocation time)',
+    up(db) {
+      // A new table only: readers of older stores see no tokens (tokens.ts checks for the table).
+      db.exec(`
+        CREATE TABLE api_tokens (
+          id TEXT PRIMARY KEY,
+          hash TEXT NOT NULL UNIQUE,
+          role TEXT NOT NULL CHECK (role IN ('reader', 'runner')),
+          label TEXT,
+          created_at TEXT NOT NULL,
+          revoked_at TEXT
+        );
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -33,6 +33,7 @@ import {
   type RunSelection,
 } from '@mrlseg/types';
 import { migrate, READ_ONLY_MIN_VERSION, SCHEMA_VERSION } from './migrations';
+import * as tokens from './tokens';
 
 export const DB_FILE = 'mrlseg.sqlite';
 export const ARTIFACTS_DIR = 'artifacts';
@@ -273,6 +274,30 @@ export class ResultsStore {
   lastCheckpoint(runId: string): CheckpointRecord | undefined {
     const all = this.checkpoints(runId);
     return all[all.length - 1];
+  }
+
+  // ---------------------------------------------------------------- API tokens (tokens.ts)
+
+  /** Creates an API token; the returned `token` is the only copy in clear (the store keeps its SHA-256). */
+  createApiToken(role: tokens.ApiTokenRole, label?: string | null): { token: string; record: tokens.ApiTokenRecord } {
+    this.writable();
+    return tokens.createApiToken(this.db, role, label);
+  }
+
+  /** Every API token (revoked ones too), without hashes. */
+  listApiTokens(): tokens.ApiTokenRecord[] {
+    return tokens.listApiTokens(this.db);
+  }
+
+  /** Unrevoked API tokens with their hashes (what the API authenticates against). */
+  activeApiTokens(): tokens.ActiveApiToken[] {
+    return tokens.activeApiTokens(this.db);
+  }
+
+  /** Revokes an API token by id; undefined when there is none with this id. */
+  revokeApiToken(id: string): tokens.ApiTokenRecord | undefined {
+    this.writable();
+    return tokens.revokeApiToken(this.db, id);
   }
 
   close(): void {
