@@ -71,7 +71,7 @@ async function mockFetch(input: string | URL | Request): Promise<Response> {
     return json({ items, total, page, pageSize: size });
   }
   m = /^\/api\/v1\/runs\/([^/]+)\/epochs$/.exec(p);
-  if (m) return json({ items: [makeEpoch(m[1], 'pretrain', 0, 0.9, 0.3), makeEpoch(m[1], 'pretrain', 1, 0.6, 0.5), makeEpoch(m[1], 'rl', 0, 1.2, null, 0.01), makeEpoch(m[1], 'rl', 1, 1.0, 0.55, 0.05)] });
+  if (m) return json({ items: [makeEpoch(m[1], 'pretrain', 0, 0.9, 0.3), makeEpoch(m[1], 'pretrain', 1, 0.6, 0.5), { ...makeEpoch(m[1], 'rl', 0, 1.2, null, 0.01), stats: { maskedLesion: 0, maskedDistractor: 0.2, maskedOther: 0.5, entropy: 0.6, gradientCosine: 0.9, advantageMean: -3, advantageStd: 40 } }, { ...makeEpoch(m[1], 'rl', 1, 1.0, 0.55, 0.05), stats: { maskedLesion: 0.01, maskedDistractor: 0.6, maskedOther: null, entropy: 0.5, gradientCosine: null, advantageMean: -2, advantageStd: 30 } }] });
   if (/\/cases\/[^/]+\/\w+\.png$/.test(p)) return new Response(new Uint8Array([137, 80, 78, 71]), { status: 200, headers: { 'Content-Type': 'image/png' } });
   if (p.endsWith('/model.onnx')) return new Response(new Uint8Array([8, 1]), { status: 200 });
   return json({ error: { status: 404, code: 'not_found', message: `no route ${p}` } }, 404);
@@ -200,6 +200,24 @@ describe('training curves', () => {
     expect(within(screen.getByRole('img', { name: 'Training loss per epoch' })).getAllByTestId('line-series')).toHaveLength(2);
     expect(within(screen.getByRole('img', { name: 'Mean RL reward per epoch' })).getAllByTestId('line-series')).toHaveLength(1);
     expect(within(screen.getByRole('img', { name: 'Validation Dice per epoch' })).getAllByTestId('line-series')).toHaveLength(2);
+  });
+
+  it("plots the agent's instruments per RL epoch (issue 15), skipping missing values", async () => {
+    const { agentSeries, AGENT_CHARTS } = await import('../src/components/CurvesView');
+    open('?view=curves&exp=exp1&run=r-ours');
+    const chart = await screen.findByRole('img', { name: 'What the greedy policy masks per RL epoch' });
+    expect(within(chart).getAllByTestId('line-series')).toHaveLength(3);
+    const epochs = [
+      { ...makeEpoch('r', 'rl', 0, 1, null), stats: { maskedLesion: 0, maskedDistractor: 0.2, maskedOther: 0.5 } },
+      { ...makeEpoch('r', 'rl', 1, 1, null), stats: { maskedLesion: 0.01, maskedDistractor: 0.6, maskedOther: null } },
+      makeEpoch('r', 'pretrain', 0, 1, null),
+    ];
+    const series = agentSeries(epochs, AGENT_CHARTS[0].keys);
+    expect(series.map((x) => x.points)).toEqual([
+      [{ x: 1, y: 0 }, { x: 2, y: 1 }],
+      [{ x: 1, y: 20 }, { x: 2, y: 60 }],
+      [{ x: 1, y: 50 }],
+    ]);
   });
 });
 
