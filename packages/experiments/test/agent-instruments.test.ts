@@ -59,4 +59,11 @@ describe('validation split', () => {
     expect(splitValidation(slices.slice(0, 4), 0.15).val).toEqual([]); // one patient: nothing to hold out
     expect(() => splitValidation(slices, 0.9)).toThrow(/splitValidation: fraction/);
   });
+
+  it('spreads the held-out patients over the range of lesion sizes', () => {
+    // Patient k has fbRatio k / 100; 0.2 of 10 patients = 2, at ranks floor(0.5 x 10 / 2) = 2 and floor(1.5 x 10 / 2) = 7.
+    const withFb = Array.from({ length: 20 }, (_, i) => ({ patient: `q${9 - Math.floor(i / 2)}`, meta: { fbRatio: (9 - Math.floor(i / 2)) / 100 } }));
+    const { val } = splitValidation(withFb, 0.2);
+    expect([...new Set(val.map((s) => s.patient))].sort()).toEqual(['q2', 'q7']);
+  });
 });

@@ -22,6 +22,11 @@ export interface EvalNets {
   /** Reinforcement-Net of RL variants; null: segment the raw image. */
   rl: tf.LayersModel | null;
   rlConfig: RlConfig;
+  /**
+   * An RL variant whose validation-based selection kept the pre-trained Segmentation-Net: the agent
+   * is off, so it masks nothing, and the cases record 0 masked (rather than "not recorded").
+   */
+  agentOff?: boolean;
 }
 
 export interface CasePrediction {
@@ -63,7 +68,7 @@ export function predictSlices(nets: EvalNets, slices: readonly Slice[], batchSiz
     idx.forEach((k, b) => {
       const prediction = new Uint8Array(px);
       for (let j = 0; j < px; j++) prediction[j] = probs[b * px + j] > 0.5 ? 1 : 0;
-      let actions: Uint8Array | null = null;
+      let actions: Uint8Array | null = nets.agentOff && !nets.rl ? new Uint8Array(px) : null;
       if (retainedMap) {
         actions = new Uint8Array(px);
         for (let j = 0; j < px; j++) actions[j] = retainedMap[b * px + j] > 0.5 ? 0 : 1;

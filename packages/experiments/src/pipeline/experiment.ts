@@ -221,9 +221,12 @@ export async function exportRunOnnx(store: ResultsStore, runId: string, file: st
   const cfg = run.config as ExperimentConfig;
   const { seg, rl } = await loadRunNets(store, runId);
   try {
-    const bytes = rl
+    // The unit formulations' candidate components cannot be expressed in ONNX: their export holds the
+    // Segmentation-Net alone (docs/rl-formulations.md), rather than a pixel-wise misreading of the policy.
+    const unitAgent = cfg.rl?.credit === 'counterfactual' || cfg.rl?.credit === 'candidates';
+    const bytes = rl && !unitAgent
       ? exportMrlSegOnnx(rl, seg, { steps: cfg.rl.episodeLength, maskValue: cfg.rl.maskValue, name: `mrlseg-${run.variant}`, docString: `MRL-Seg run ${runId}` })
-      : exportOnnx(seg, { name: `mrlseg-${run.variant}`, docString: `MRL-Seg run ${runId}` });
+      : exportOnnx(seg, { name: `mrlseg-${run.variant}`, docString: rl ? `MRL-Seg run ${runId}: Segmentation-Net only (the '${cfg.rl.credit}' agent is not exportable)` : `MRL-Seg run ${runId}` });
     writeFileSync(file, bytes);
   } finally {
     seg.dispose();

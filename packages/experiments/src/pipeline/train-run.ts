@@ -451,7 +451,8 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
         if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
       }
       const t0 = performance.now();
-      const ev = await evaluateAndStore({ store, runId, nets: { seg, rl: spec.rl ? rl : null, rlConfig: config.rl }, test, intervals, batchSize: evalBatch, emit, writePngs: input.writePngs ?? true, check: () => check('evaluation') });
+      const agentOff = spec.rl && selection?.chosen === 'pretrained';
+      const ev = await evaluateAndStore({ store, runId, nets: { seg, rl: spec.rl && !agentOff ? rl : null, rlConfig: config.rl, agentOff }, test, intervals, batchSize: evalBatch, emit, writePngs: input.writePngs ?? true, check: () => check('evaluation') });
       md = ev.meanDice;
       cases = ev.cases;
       timings.eval = performance.now() - t0;
@@ -467,8 +468,22 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   }
 }
 
-/** Loads the final networks of a finished run from its last checkpoint (for export or re-evaluation). */
+/**
+ * Loads the final networks of a finished run (for export or re-evaluation): the state its
+ * validation-based selection kept (`<run>/best`, RunRecord.selection; 'pretrained' = no agent), else
+ * its last checkpoint.
+ */
 export async function loadRunNets(store: ResultsStore, runId: string): Promise<{ seg: tf.LayersModel; rl: tf.LayersModel | null }> {
+  const run = store.getRun(runId);
+  const sel = run?.selection;
+  const bestDir = store.runDir(runId, 'best');
+  if (sel && existsSync(join(bestDir, 'selection.json'))) {
+    const kept = JSON.parse(readFileSync(join(bestDir, 'selection.json'), 'utf8')) as RunSelection;
+    if (kept.chosen === sel.chosen) {
+      const { seg, rl } = await loadTrainNets(bestDir);
+      return { seg, rl };
+    }
+  }
   const last = store.lastCheckpoint(runId);
   if (!last) throw new Error(`run ${runId} has no checkpoint in ${store.dir} (did its training finish an epoch?)`);
   const { seg, rl } = await loadTrainNets(last.path);
