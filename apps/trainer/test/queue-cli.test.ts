@@ -72,7 +72,7 @@ interface WorkerProc {
 }
 
 function startWorker(url: string, store: string): WorkerProc {
-  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--store', store, '--backend', 'wasm', '--no-pngs', '--lock-ms', '8000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--store', store, '--backend', 'wasm', '--no-pngs', '--lock-ms', '15000'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const w: WorkerProc = { child, log: '', exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   child.stderr!.on('data', (d) => (w.log += String(d)));
   return w;
@@ -148,6 +148,15 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
   }, 120_000);
 
   it('workers finish every run exactly once; a SIGKILLed worker\'s run ends with the numbers of an uninterrupted run', async () => {
+    try {
+      await gridWithKill();
+    } catch (e) {
+      for (const [i, w] of workers.entries()) console.log(`--- worker ${i + 1} (exit ${w.child.exitCode ?? w.child.signalCode ?? 'running'}):\n${w.log.slice(-6000)}`);
+      throw e;
+    }
+  }, 600_000);
+
+  async function gridWithKill() {
     for (let i = 0; i < WORKERS; i++) workers.push(startWorker(redis.url, store));
     // Kill the worker that is inside the second RL epoch of an RL run (its first one is checkpointed).
     const victim = await until(
@@ -198,7 +207,7 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
     expectSameNumbers(s, killedRun, r, refRun.id);
     r.close();
     s.close();
-  }, 600_000);
+  }
 
   it('a failing job is retried, then recorded as failed with its error; the report still runs', async () => {
     const st = await queueStatus(redis.url);

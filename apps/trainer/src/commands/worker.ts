@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
     .option('--conv-engine <name>', `convolutions on the wasm backend (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`)
     .option('--concurrency <n>', 'jobs at once in this process', intArg('concurrency', 1), 1)
-    .option('--lock-ms <ms>', "a job's lock lifetime: a dead worker's job is handed to another after about 1.5x this (must exceed the longest training step)", intArg('lock-ms', 1000), 60_000)
+    .option('--lock-ms <ms>', "a job's lock lifetime: a dead worker's job is handed to another within about 2x this (it must exceed the longest training step)", intArg('lock-ms', 1000), 60_000)
     .option('--no-pngs', 'do not write per-case PNGs')
     .action(async (o: WorkerFlags) => {
       if (!BACKEND_CHOICES.includes(o.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);

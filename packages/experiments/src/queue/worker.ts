@@ -38,7 +38,7 @@ export interface GridWorkerOptions {
   concurrency?: number;
   /**
    * How long a job's lock lasts without renewal (ms, default 60 000): a dead worker's job goes back
-   * to the queue within about 1.5x this. It must exceed the longest training step.
+   * to the queue within about 2x this. It must exceed the longest training step.
    */
   lockMs?: number;
   /** How often a run waiting for its shared pre-training looks again (ms, default 2000). */
@@ -214,7 +214,19 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
       if (d.kind === 'report') return processReport(job, d);
       throw new UnrecoverableError(`job ${job.id}: unknown kind '${String((d as { kind?: unknown }).kind)}'`);
     },
-    { connection, concurrency, name, lockDuration: lockMs, stalledInterval: Math.min(30_000, lockMs), maxStalledCount: 3, autorun: true },
+    {
+      connection,
+      concurrency,
+      name,
+      lockDuration: lockMs,
+      // Renew every quarter of the lock's life, so a training step may block the event loop for up to
+      // about three quarters of it; a job found without its lock 5 times (dead workers or steps longer
+      // than the lock) is failed rather than handed on for ever.
+      lockRenewTime: lockMs / 4,
+      stalledInterval: Math.min(30_000, lockMs),
+      maxStalledCount: 5,
+      autorun: true,
+    },
   );
   let lastError = '';
   worker.on('error', (e) => {
