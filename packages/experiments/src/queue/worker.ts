@@ -190,7 +190,14 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
     return { status: out.status, meanDice: out.meanDice, cases: out.cases };
   };
 
-  const processReport = (job: Job, d: Extract<GridJobData, { kind: 'report' }>) => {
+  const processReport = async (job: Job, d: Extract<GridJobData, { kind: 'report' }>) => {
+    // A job the queue failed by itself (stalled too often: its workers kept dying) never reached a
+    // processor that could record it: record those runs as failed with the queue's reason.
+    for (const r of store.listRuns({ experimentId: d.experimentId })) {
+      if (r.status === 'completed' || r.status === 'failed') continue;
+      const j = await queue.getJob(r.id);
+      if (j && (await j.getState()) === 'failed') store.finishRun(r.id, { status: 'failed', error: j.failedReason || 'the job failed' });
+    }
     const runs = store.listRuns({ experimentId: d.experimentId });
     const counts = { completed: runs.filter((r) => r.status === 'completed').length, failed: runs.filter((r) => r.status === 'failed').length, runs: runs.length };
     const dir = store.runDir(d.experimentId);
@@ -234,6 +241,7 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
     if (e.message !== lastError) log(`queue: ${e.message}`);
     lastError = e.message;
   });
+  worker.on('stalled', (id) => log(`${id}: stalled (its worker stopped renewing the lock); back in the queue`));
   worker.on('lockRenewalFailed', (ids) => {
     for (const id of ids) {
       lockLost.add(id);
