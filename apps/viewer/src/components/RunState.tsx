@@ -1,10 +1,10 @@
 import type { RunRecord } from '@mrlseg/types';
 import { StatusBadge } from './Status';
 
-/** Epochs of a phase in the run's config (training.epochs / training.rlEpochs), when it says. */
+/** Epochs of a phase in the run's config (training.epochs; training.rlEpochs for RL and budget-fair fine-tuning), when it says. */
 function phaseEpochs(run: RunRecord, phase: string): number | null {
   const t = (run.config as { training?: { epochs?: unknown; rlEpochs?: unknown } } | null)?.training;
-  const n = phase === 'rl' ? t?.rlEpochs : phase === 'pretrain' || phase === 'train' ? t?.epochs : undefined;
+  const n = phase === 'rl' || phase === 'finetune' ? t?.rlEpochs : phase === 'pretrain' || phase === 'train' ? t?.epochs : undefined;
   return typeof n === 'number' ? n : null;
 }
 
