@@ -73,5 +73,7 @@ export function register(program: Command): void {
       });
       store.close();
       log(`worker ${w.name} stopped`);
+      // Connections that could not close (Redis away) would keep the process alive.
+      process.exit(0);
     });
 }

@@ -45,6 +45,8 @@ export interface GridWorkerOptions {
   pollMs?: number;
   /** Write per-case PNGs (default true). */
   writePngs?: boolean;
+  /** How long `stop()` waits for Redis to take the active jobs back (ms, default 15 000). */
+  closeTimeoutMs?: number;
   /** One line per job event (started, epoch, finished, retried). */
   log?: (line: string) => void;
   /** The pipeline's progress events of the jobs this worker runs. */
@@ -72,6 +74,7 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
   const concurrency = opts.concurrency ?? 1;
   const lockMs = opts.lockMs ?? 60_000;
   const pollMs = opts.pollMs ?? 2000;
+  const closeTimeoutMs = opts.closeTimeoutMs ?? 15_000;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`startGridWorker: concurrency must be an integer >= 1, got ${concurrency}`);
   if (!Number.isFinite(lockMs) || lockMs < 1000) throw new Error(`startGridWorker: lockMs must be >= 1000, got ${lockMs}`);
   const target = parseQueueUrl(opts.queue);
@@ -236,11 +239,13 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
     },
   );
   let lastError = '';
-  worker.on('error', (e) => {
+  const onError = (e: Error) => {
     // Connection errors repeat while Redis is away (ioredis reconnects by itself): log each kind once.
     if (e.message !== lastError) log(`queue: ${e.message}`);
     lastError = e.message;
-  });
+  };
+  worker.on('error', onError);
+  queue.on('error', onError);
   worker.on('stalled', (id) => log(`${id}: stalled (its worker stopped renewing the lock); back in the queue`));
   worker.on('lockRenewalFailed', (ids) => {
     for (const id of ids) {
@@ -260,8 +265,21 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
     stop() {
       stopping ??= (async () => {
         abort.abort();
-        await worker.close();
-        await queue.close();
+        // Handing the job back needs Redis; when it is away, give up after a while: the stalled-job
+        // check of another worker requeues the job once its lock expires.
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise<boolean>((res) => (timer = setTimeout(() => res(true), closeTimeoutMs)));
+        const closed = (async () => {
+          await worker.close();
+          await queue.close();
+          return false;
+        })();
+        if (await Promise.race([closed, gaveUp])) {
+          log(`queue: not reachable while stopping; exiting without handing the active job back (another worker takes it once its lock expires)`);
+          void worker.close(true).catch(() => {});
+          queue.disconnect().catch(() => {});
+        }
+        clearTimeout(timer);
       })();
       return stopping;
     },
