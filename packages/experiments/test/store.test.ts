@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -213,6 +213,48 @@ describe('results store records', () => {
     const ro = openStore(dir, { readonly: true });
     expect(() => seedRun(ro)).toThrow(/opened read-only/);
     ro.close();
+  });
+});
+
+describe('queued runs (mrlseg cv --queue)', () => {
+  const newRun = (id: string) => ({ id, experimentId: 'e1', variant: 'onlyseg' as const, fold: 1, seed: 2, dataset: 'synthetic', backend: 'queued', gitCommit: null, config: {} });
+
+  it('records the author, queues a run once, hands it to a worker and puts it back', () => {
+    const s = openStore(dir);
+    s.createExperiment({ id: 'e1', name: 'grid', dataset: 'synthetic', config: {}, configHash: 'h', gitCommit: null, author: 'ada' });
+    expect(s.getExperiment('e1')?.author).toBe('ada');
+    expect(s.queueRun(newRun('q1'))).toBe(true);
+    expect(s.queueRun({ ...newRun('q1'), seed: 9 })).toBe(false); // enqueued again: unchanged
+    expect(s.getRun('q1')).toMatchObject({ status: 'pending', seed: 2, host: null, lastEpoch: null, backend: 'queued' });
+
+    s.startRun({ ...newRun('q1'), backend: 'wasm' });
+    s.recordEpoch({ runId: 'q1', phase: 'pretrain', epoch: 0, loss: 1, reward: null, valDice: null, lr: 0.1, durationMs: 5 });
+    s.recordEpoch({ runId: 'q1', phase: 'rl', epoch: 0, loss: 1, reward: 0, valDice: null, lr: 0.1, durationMs: 5 });
+    s.recordEpoch({ runId: 'q1', phase: 'pretrain', epoch: 1, loss: 1, reward: null, valDice: null, lr: 0.1, durationMs: 5 });
+    // the phase in training order wins over the order of writing
+    expect(s.getRun('q1')).toMatchObject({ status: 'running', backend: 'wasm', host: hostname(), lastEpoch: { phase: 'rl', epoch: 0 } });
+    expect(s.listRuns({ experimentId: 'e1' })[0].lastEpoch).toEqual({ phase: 'rl', epoch: 0 });
+
+    // a live owner: requeue leaves it alone, a second start is refused unless the queue hands it over
+    s.requeueRun('q1', 'x');
+    expect(s.getRun('q1')?.status).toBe('running');
+    expect(() => s.startRun(newRun('q1'))).toThrow(/being trained by another live process/);
+    expect(s.startRun(newRun('q1'), { takeover: true }).status).toBe('running');
+
+    s.finishRun('q1', { status: 'failed', error: 'boom' });
+    s.requeueRun('q1', 'attempt 1 of 3 failed: boom; retrying');
+    expect(s.getRun('q1')).toMatchObject({ status: 'pending', error: 'attempt 1 of 3 failed: boom; retrying' });
+    s.finishRun('q1', { status: 'completed' });
+    s.requeueRun('q1', null);
+    expect(s.getRun('q1')?.status).toBe('completed');
+    s.close();
+  });
+
+  it('reads experiments of an older schema without an author as null', () => {
+    writeVersion1Store(dir);
+    const s = openStore(dir, { readonly: true });
+    expect(s.getExperiment('e1')?.author).toBeNull();
+    s.close();
   });
 });
 

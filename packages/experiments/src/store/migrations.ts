@@ -131,6 +131,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'experiments: author (who started it: --author, default the OS user name; NULL for experiments stored before)',
+    up(db) {
+      db.exec('ALTER TABLE experiments ADD COLUMN author TEXT;');
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -94,6 +94,16 @@ export interface FinishRun {
 
 type Row = Record<string, unknown>;
 
+/** A run's columns plus its last recorded epoch ('phase:epoch', phases in training order). */
+const RUN_COLUMNS = `runs.*, (SELECT e.phase || ':' || e.epoch FROM epochs e WHERE e.run_id = runs.id
+  ORDER BY CASE e.phase WHEN 'pretrain' THEN 0 WHEN 'train' THEN 1 WHEN 'rl' THEN 2 ELSE 3 END DESC, e.epoch DESC LIMIT 1) AS last_epoch`;
+
+function parseLastEpoch(v: unknown): { phase: string; epoch: number } | null {
+  if (typeof v !== 'string') return null;
+  const i = v.lastIndexOf(':');
+  return { phase: v.slice(0, i), epoch: Number(v.slice(i + 1)) };
+}
+
 const SORT_COLUMNS: Record<CasesQuery['sort'], string> = {
   dice: 'dice',
   hd: 'hd',
@@ -192,13 +202,13 @@ export class ResultsStore {
     add('variant = ?', filter.variant);
     add('fold = ?', filter.fold);
     add('seed = ?', filter.seed);
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, rowid`;
+    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, rowid`;
     const runs = (this.db.prepare(sql).all(...args) as Row[]).map((r) => this.toRun(r));
     return filter.status === undefined ? runs : runs.filter((r) => r.status === filter.status);
   }
 
   getRun(id: string): RunRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as Row | undefined;
     return r ? this.toRun(r) : undefined;
   }
 
@@ -306,24 +316,57 @@ export class ResultsStore {
 
   // --------------------------------------------------------------- write API
 
-  createExperiment(e: Omit<ExperimentRecord, 'createdAt'> & { createdAt?: string }): ExperimentRecord {
+  createExperiment(e: Omit<ExperimentRecord, 'createdAt' | 'author'> & { createdAt?: string; author?: string | null }): ExperimentRecord {
     this.writable();
     checkId('experiment id', e.id);
     const rec = ExperimentRecordSchema.parse({ ...e, createdAt: e.createdAt ?? now() });
     this.db
-      .prepare('INSERT INTO experiments (id, name, dataset, config, config_hash, created_at, git_commit) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(rec.id, rec.name, rec.dataset, JSON.stringify(rec.config ?? null), rec.configHash, rec.createdAt, rec.gitCommit);
+      .prepare('INSERT INTO experiments (id, name, dataset, config, config_hash, created_at, git_commit, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(rec.id, rec.name, rec.dataset, JSON.stringify(rec.config ?? null), rec.configHash, rec.createdAt, rec.gitCommit, rec.author);
     return rec;
   }
 
-  /** Inserts a run in status 'running' owned by this process (or takes over an existing one to resume it). */
-  startRun(r: NewRun): RunRecord {
+  /**
+   * Records a run as 'pending' (queued for a worker: `mrlseg cv --queue`) unless the store already
+   * has a run with this id, which is left as it is (enqueueing a grid twice changes nothing).
+   * @returns true when the run was added.
+   */
+  queueRun(r: NewRun): boolean {
+    this.writable();
+    checkId('run id', r.id);
+    const rec = RunRecordSchema.parse({ ...r, status: 'pending', startedAt: now(), finishedAt: null, durationMs: null, timings: {}, packageVersions: r.packageVersions ?? {} });
+    const info = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO runs (id, experiment_id, variant, fold, seed, status, dataset, backend, git_commit, config, started_at, timings, package_versions, pid, host)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, '{}', ?, NULL, NULL)`,
+      )
+      .run(rec.id, rec.experimentId, rec.variant, rec.fold, rec.seed, rec.dataset, rec.backend, rec.gitCommit, JSON.stringify(rec.config ?? null), rec.startedAt, JSON.stringify(rec.packageVersions));
+    return info.changes === 1;
+  }
+
+  /**
+   * Puts a run back to 'pending' (no process owns it) with `note` as its message: a queued run
+   * between its shared pre-training and the rest, after an attempt that will be retried, or after
+   * its worker was stopped. Only a run no process owns changes ('pending', 'incomplete', 'failed'):
+   * a completed run, or one another worker has taken over meanwhile, is left alone.
+   */
+  requeueRun(runId: string, note: string | null): void {
+    this.writable();
+    this.db.prepare("UPDATE runs SET status = 'pending', error = ?, pid = NULL, finished_at = NULL WHERE id = ? AND status IN ('pending', 'incomplete', 'failed')").run(note, runId);
+  }
+
+  /**
+   * Inserts a run in status 'running' owned by this process (or takes over an existing one to
+   * resume it). A run another live process owns is refused unless `takeover` is set: a queue
+   * worker takes over a run whose job the queue handed it (the previous worker lost the job's lock).
+   */
+  startRun(r: NewRun, opts: { takeover?: boolean } = {}): RunRecord {
     this.writable();
     checkId('run id', r.id);
     const existing = this.getRun(r.id);
     const started = now();
     if (existing) {
-      if (existing.status === 'running') throw new Error(`results store: run ${r.id} is being trained by another live process`);
+      if (existing.status === 'running' && !opts.takeover) throw new Error(`results store: run ${r.id} is being trained by another live process`);
       this.db
         .prepare("UPDATE runs SET status = 'running', backend = ?, pid = ?, host = ?, error = NULL, finished_at = NULL, package_versions = ? WHERE id = ?")
         .run(r.backend, process.pid, this.host, JSON.stringify(r.packageVersions ?? {}), r.id);
@@ -520,6 +563,7 @@ export class ResultsStore {
       configHash: r.config_hash,
       createdAt: r.created_at,
       gitCommit: r.git_commit,
+      author: r.author ?? null,
     });
   }
 
@@ -545,6 +589,8 @@ export class ResultsStore {
       packageVersions: JSON.parse(String(r.package_versions)),
       error: r.error,
       selection: typeof r.selection === 'string' ? JSON.parse(r.selection) : null,
+      host: r.host ?? null,
+      lastEpoch: parseLastEpoch(r.last_epoch),
     });
   }
 
