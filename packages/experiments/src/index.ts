@@ -18,6 +18,7 @@ export { MIGRATIONS, SCHEMA_VERSION, READ_ONLY_MIN_VERSION, migrate, type Migrat
 export { VARIANTS, variantSpec, applyVariant, variantComponents, type VariantSpec, type NetworkKind } from './config/variants';
 export { loadExperimentConfig, canonicalJson, configHash, planRuns, runId, slug, type RunPlan } from './config/load-config';
 export { gitCommit, packageVersions } from './config/provenance';
+export { inferenceMetadataOf, inferenceMetadataPropsOf, sliceAxisOfFormat } from './config/inference-metadata';
 export type { ProgressEvent, ProgressListener, TrainPhase } from './pipeline/events';
 export { learningRateAt } from './pipeline/schedule';
 export {
