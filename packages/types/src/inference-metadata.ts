@@ -145,3 +145,60 @@ export function inferenceMetadataFromProps(props: Readonly<Record<string, string
   if (m.intensityScale === 0) bad(K.intensityScale, 'non-zero');
   return { ...m, present: Object.values(K).some((k) => p[k] !== undefined) };
 }
+
+/**
+ * The `metadata_props` of an ONNX file (ModelProto field 14, StringStringEntryProto key = 1,
+ * value = 2), read by walking the top-level protobuf fields without decoding the graph: small
+ * enough for the browser, which has no ONNX schema at hand. Throws naming the function when the
+ * bytes are not a well-formed protobuf message.
+ */
+export function readOnnxMetadataProps(bytes: Uint8Array): Record<string, string> {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('readOnnxMetadataProps: bytes must be a Uint8Array');
+  const fail = (what: string): never => {
+    throw new RangeError(`readOnnxMetadataProps: not an ONNX model (${what})`);
+  };
+  const varint = (b: Uint8Array, pos: { p: number }, end: number): number => {
+    let v = 0;
+    let mul = 1;
+    for (let n = 0; n < 10; n++) {
+      if (pos.p >= end) fail('truncated varint');
+      const c = b[pos.p++];
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) return v;
+      mul *= 128;
+    }
+    return fail('varint too long');
+  };
+  const fields = (b: Uint8Array, start: number, end: number, onString: (field: number, s: number, e: number) => void): void => {
+    const pos = { p: start };
+    while (pos.p < end) {
+      const key = varint(b, pos, end);
+      const field = Math.floor(key / 8);
+      const wire = key & 7;
+      if (field === 0) fail('field number 0');
+      if (wire === 0) varint(b, pos, end);
+      else if (wire === 1) pos.p += 8;
+      else if (wire === 5) pos.p += 4;
+      else if (wire === 2) {
+        const len = varint(b, pos, end);
+        if (pos.p + len > end) fail('length past the end');
+        onString(field, pos.p, pos.p + len);
+        pos.p += len;
+      } else fail(`wire type ${wire}`);
+      if (pos.p > end) fail('truncated field');
+    }
+  };
+  const text = new TextDecoder();
+  const out: Record<string, string> = {};
+  fields(bytes, 0, bytes.length, (field, s, e) => {
+    if (field !== 14) return;
+    let key = '';
+    let value = '';
+    fields(bytes, s, e, (f, a, b) => {
+      if (f === 1) key = text.decode(bytes.subarray(a, b));
+      else if (f === 2) value = text.decode(bytes.subarray(a, b));
+    });
+    out[key] = value;
+  });
+  return out;
+}

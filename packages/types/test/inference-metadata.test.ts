@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INFERENCE_METADATA, inferenceMetadataFromProps, inferenceMetadataToProps, type InferenceMetadata } from '../src/inference-metadata';
+import { DEFAULT_INFERENCE_METADATA, inferenceMetadataFromProps, inferenceMetadataToProps, readOnnxMetadataProps, type InferenceMetadata } from '../src/inference-metadata';
 
 const kits: InferenceMetadata = {
   inputSize: [128, 96],
@@ -49,5 +49,26 @@ describe('inference metadata', () => {
     expect(() => inferenceMetadataFromProps({ 'mrlseg.input_size': '128' })).toThrow(/'mrlseg.input_size'/);
     expect(() => inferenceMetadataFromProps({ 'mrlseg.intensity_scale': 'abc' })).toThrow(/'mrlseg.intensity_scale' must be a number/);
     expect(() => inferenceMetadataToProps({ ...kits, sliceAxis: 1 as 0 })).toThrow(/inferenceMetadataToProps: sliceAxis must be 0 or 2/);
+  });
+});
+
+describe('readOnnxMetadataProps', () => {
+  // A hand-encoded ModelProto: ir_version (field 1, varint) 8, a graph (field 7) that is skipped,
+  // and two metadata_props entries (field 14) {key (1), value (2)}.
+  const str = (field: number, s: string) => [field * 8 + 2, s.length, ...new TextEncoder().encode(s)];
+  const entry = (k: string, v: string) => {
+    const body = [...str(1, k), ...str(2, v)];
+    return [14 * 8 + 2, body.length, ...body];
+  };
+  const bytes = Uint8Array.from([8, 8, 7 * 8 + 2, 3, 0x0a, 1, 0x41, ...entry('mrlseg.slice_axis', '2'), ...entry('a', '')]);
+
+  it('reads the entries and skips everything else', () => {
+    expect(readOnnxMetadataProps(bytes)).toEqual({ 'mrlseg.slice_axis': '2', a: '' });
+    expect(readOnnxMetadataProps(Uint8Array.from([8, 8]))).toEqual({});
+  });
+
+  it('rejects bytes that are not a protobuf message', () => {
+    expect(() => readOnnxMetadataProps(bytes.subarray(0, bytes.length - 3))).toThrow(/readOnnxMetadataProps: not an ONNX model \(length past the end\)/);
+    expect(() => readOnnxMetadataProps(Uint8Array.from([0x0f]))).toThrow(/readOnnxMetadataProps: not an ONNX model \(wire type 7\)/);
   });
 });

@@ -1,5 +1,6 @@
 /** Reads the header of an ONNX file (IR version, opsets, input and output names and shapes, metadata_props). */
 import onnxProto from 'onnx-proto';
+import { readOnnxMetadataProps } from '@mrlseg/types';
 
 export interface OnnxValueInfo {
   name: string;
@@ -37,6 +38,6 @@ export function onnxModelInfo(bytes: Uint8Array): OnnxModelInfo {
     producer: m.producerName ?? '',
     inputs: (m.graph.input ?? []).filter((v) => !init.has(v.name ?? '')).map(vi),
     outputs: (m.graph.output ?? []).map(vi),
-    metadata: Object.fromEntries((m.metadataProps ?? []).map((e) => [e.key ?? '', e.value ?? ''])),
+    metadata: readOnnxMetadataProps(bytes),
   };
 }
