@@ -40,7 +40,12 @@ export interface VolumeSliceOptions {
 
 /** Maps HU (or any values) to 8-bit grey: the CT window, or the slice's own range. */
 function toGrey(values: Float32Array, window: readonly [number, number] | null): Uint8Array {
-  if (window) return Uint8Array.from(applyCtWindow(values, window[0], window[1]), (x) => Math.round(x));
+  const out = new Uint8Array(values.length);
+  if (window) {
+    const w = applyCtWindow(values, window[0], window[1]);
+    for (let i = 0; i < w.length; i++) out[i] = Math.round(w[i]);
+    return out;
+  }
   let lo = Infinity;
   let hi = -Infinity;
   for (const x of values) {
@@ -48,7 +53,8 @@ function toGrey(values: Float32Array, window: readonly [number, number] | null):
     if (x > hi) hi = x;
   }
   const k = hi > lo ? 255 / (hi - lo) : 0;
-  return Uint8Array.from(values, (x) => Math.round((x - lo) * k));
+  for (let i = 0; i < values.length; i++) out[i] = Math.round((values[i] - lo) * k);
+  return out;
 }
 
 /** Decodes one 2-D slice of an uploaded DICOM/NIfTI file to grey (400 when unreadable, 413 when too large). */

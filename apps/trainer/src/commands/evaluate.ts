@@ -116,7 +116,11 @@ export async function evaluateFolders(o: EvaluateOptions): Promise<EvaluateResul
       const pi = await data.readNiftiInfo(pf);
       const gi = await data.readNiftiInfo(gf);
       if (pi.dims.join('x') !== gi.dims.join('x')) throw new Error(`prediction is ${pi.dims.join('x')}, ground truth ${gi.dims.join('x')}`);
-      const fg = (v: Float32Array) => Uint8Array.from(v, (x) => (o.label === undefined ? (x !== 0 ? 1 : 0) : Math.round(x) === o.label ? 1 : 0));
+      const fg = (v: Float32Array) => {
+        const out = new Uint8Array(v.length);
+        for (let i = 0; i < v.length; i++) out[i] = o.label === undefined ? (v[i] !== 0 ? 1 : 0) : Math.round(v[i]) === o.label ? 1 : 0;
+        return out;
+      };
       const pv = fg(await data.readVolume(pi));
       const gv = fg(await data.readVolume(gi));
       const spacing = gi.spacing;
@@ -129,8 +133,8 @@ export async function evaluateFolders(o: EvaluateOptions): Promise<EvaluateResul
       // Slice pixel (row, col): axis 0 -> voxel (i, row, col), x = col along dim 3; axis 2 -> (col, row, k).
       const inPlane: [number, number] = axis === 0 ? [spacing[2], spacing[1]] : [spacing[0], spacing[1]];
       for (let n = 0; n < slices; n++) {
-        const ps = Uint8Array.from(data.volumeSlice(pv, gi.dims, axis, n));
-        const gs = Uint8Array.from(data.volumeSlice(gv, gi.dims, axis, n));
+        const ps = new Uint8Array(data.volumeSlice(pv, gi.dims, axis, n));
+        const gs = new Uint8Array(data.volumeSlice(gv, gi.dims, axis, n));
         if (!ps.some((v) => v) && !gs.some((v) => v)) continue;
         const m = metrics.computeSegmentationMetrics(ps, gs, { width, height, spacing: inPlane, hd95Convention });
         rows.push({ case: name, slice: n, kind: 'volume', pred: pf, gt: gf, dims: [width, height], spacing: inPlane, dice: m.dice, iou: m.iou, hd: m.hd, hd95: m.hd95, assd: m.assd, nsd: m.nsd, predForeground: m.predForeground, gtForeground: m.gtForeground });

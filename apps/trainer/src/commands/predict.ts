@@ -244,7 +244,9 @@ const windowed = (data: DataModule, values: Float32Array, w: [number, number] | 
     if (v > hi) hi = v;
   }
   const k = hi > lo ? 255 / (hi - lo) : 0;
-  return Float32Array.from(values, (v) => (v - lo) * k);
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = (values[i] - lo) * k;
+  return out;
 };
 
 async function atomicWrite(file: string, bytes: Uint8Array): Promise<void> {
@@ -262,7 +264,7 @@ async function loadCase(data: DataModule, c: PredictCase, o: { axis: 0 | 2; ctWi
   mkdirSync(dirname(c.out), { recursive: true });
   if (c.kind === 'image') {
     const img = await data.decodeGrey(c.input);
-    const grey = Float32Array.from(img.data);
+    const grey = new Float32Array(img.data);
     let probs: Float32Array | null = null;
     return {
       c,
@@ -313,8 +315,13 @@ async function loadCase(data: DataModule, c: PredictCase, o: { axis: 0 | 2; ctWi
     dims,
     slice: (n) => windowed(data, data.volumeSlice(volume, dims, axis, n), o.ctWindow),
     put: (n, p) => {
-      const v = o.probabilities ? Float32Array.from(p, (x) => Math.min(1, Math.max(0, x))) : Uint8Array.from(p, (x) => (x >= o.threshold ? 1 : 0));
-      for (const x of p) if (x >= o.threshold) fg++;
+      // Loops, not TypedArray.from(p, fn): V8's mapped from() costs about a microsecond a value.
+      const v = o.probabilities ? new Float32Array(p.length) : new Uint8Array(p.length);
+      for (let i = 0; i < p.length; i++) {
+        const x = p[i];
+        if (x >= o.threshold) fg++;
+        v[i] = o.probabilities ? (x < 0 ? 0 : x > 1 ? 1 : x) : x >= o.threshold ? 1 : 0;
+      }
       data.setVolumeSlice(out, dims, axis, n, v);
     },
     finish: async () => {
