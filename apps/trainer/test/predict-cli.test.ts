@@ -16,7 +16,7 @@ import { onnxModelInfo, usePortableBackend } from '@mrlseg/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnxCommand, modelsInit } from '../src/commands/models';
 import { planCases, predictCommand, type PredictSummary } from '../src/commands/predict';
-import { writeDicom } from '../../../packages/data/test/fixtures';
+import { writeDicom } from './dicom-fixture';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -125,7 +125,7 @@ describe('predict on DICOM series and folders', () => {
   async function series(dir: string, slices = 3): Promise<void> {
     for (let k = 0; k < slices; k++) {
       const pixels = Int16Array.from({ length: 20 * 24 }, (_, q) => ((q * 7 + k * 31) % 300) + 900);
-      await writeDicom(join(dir, `im${k}.dcm`), { rows: 20, cols: 24, z: 0, instance: k + 1, pixels, intercept: -1024, ipp: [10 - 2.4 * k, 20 + 1.8 * k, 30], iop: [...X, ...Y], pixelSpacing: [2, 0.5], seriesUid: '1.2.840.1' });
+      await writeDicom(join(dir, `im${k}.dcm`), { rows: 20, cols: 24, instance: k + 1, pixels, intercept: -1024, ipp: [10 - 2.4 * k, 20 + 1.8 * k, 30], iop: [...X, ...Y], pixelSpacing: [2, 0.5], seriesUid: '1.2.840.1' });
     }
   }
 
