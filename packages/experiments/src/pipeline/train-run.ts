@@ -224,7 +224,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     if (improved) {
       const tmp = `${bestDir}.tmp`;
       rmSync(tmp, { recursive: true, force: true });
-      await saveTrainState(tmp, { runId, phase: 'pretrain', epoch: Math.max(0, E - 1), epochs: Math.max(1, E) }, { seg, rl: withRl ? rl : null, optimizers: {}, rewardFilter: null });
+      await saveTrainState(tmp, { runId, phase: 'pretrain', epoch: Math.max(0, E - 1), epochs: Math.max(1, E) }, { seg, rl: withRl ? rl : null, optimizers: {}, rewardFilter: null }, inferenceMetadataPropsOf(config, runId));
       writeFileSync(join(tmp, 'selection.json'), JSON.stringify(next));
       rmSync(bestDir, { recursive: true, force: true });
       renameSync(tmp, bestDir);
