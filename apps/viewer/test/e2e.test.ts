@@ -40,7 +40,7 @@ const cfg = ExperimentConfigSchema.parse({
   preprocessing: { size: 32, augmentation: { enabled: false } },
   model: { segNet: { channels: [4, 8, 8, 8], hidden: 8, layers: 1, heads: 1, mlp: 8, decoderChannels: [8, 8, 4, 4] } },
   rl: { episodeLength: 2 },
-  training: { epochs: 1, batchSize: 4, rlEpochs: 1, rlBatchSize: 4 },
+  training: { epochs: 1, batchSize: 4, rlEpochs: 1, rlBatchSize: 4, select: 'last' }, // 'last': the Try-it test needs the RL run's agent in its ONNX export
   folds: { k: 2, only: [0] },
   variants: ['onlyseg', 'rl-seg', 'rl-fb-adp-seg'],
 });
