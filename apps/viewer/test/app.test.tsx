@@ -130,6 +130,12 @@ describe('runs list', () => {
     expect(within(cmp).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['', 'OnlySeg · fold 0 · seed 1', 'RL+FB+ADP+Seg · fold 0 · seed 1', 'RL+Seg · fold 0 · seed 1']);
   });
 
+  it('asks for no action mask for a run without an agent (nothing to 404)', async () => {
+    open('?view=cases&run=r-only');
+    await screen.findByTestId('case-canvas');
+    expect(requests.filter((r) => r.startsWith('/api/v1/runs/r-only/cases/a/'))).toEqual(['/api/v1/runs/r-only/cases/a/image.png', '/api/v1/runs/r-only/cases/a/prediction.png', '/api/v1/runs/r-only/cases/a/groundTruth.png']);
+  });
+
   it('shows the API error message when the API fails', async () => {
     failWith = { status: 500, body: { error: { status: 500, code: 'internal', message: 'store is locked' } } };
     open('?view=runs');

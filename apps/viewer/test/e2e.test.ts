@@ -191,7 +191,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     await page.goto(`${api.url}/?view=cases`);
     const canvas = page.getByTestId('case-canvas');
     await expect.poll(() => canvas.count(), SLOW).toBe(1);
-    expect(await page.getByLabel('run').inputValue()).toBe(byDice[0].id);
+    expect(await page.getByLabel('run', { exact: true }).inputValue()).toBe(byDice[0].id);
     const lit = () =>
       canvas.evaluate((c: HTMLCanvasElement) => {
         const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
