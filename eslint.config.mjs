@@ -82,7 +82,7 @@ export default tseslint.config(
           depConstraints,
           // CLI commands import these (and through them TensorFlow.js, onnxruntime-node, sharp) with
           // await import() when they run, so the CLI starts fast; other files import them statically.
-          checkDynamicDependenciesExceptions: ['@mrlseg/types', '@mrlseg/data', '@mrlseg/models', '@mrlseg/metrics', '@mrlseg/experiments'],
+          checkDynamicDependenciesExceptions: ['@mrlseg/types', '@mrlseg/data', '@mrlseg/models', '@mrlseg/metrics', '@mrlseg/experiments', '@mrlseg/rl-core'],
         },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],

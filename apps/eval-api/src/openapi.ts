@@ -147,7 +147,7 @@ export function openApiDocument(version: string): Json {
       '/api/v1/experiments': { get: { summary: 'experiments in the store', responses: { 200: { description: 'experiments', content: json({ type: 'object', properties: { items: { type: 'array', items: ref('ExperimentRecord') } } }) }, ...errors(404) } } },
       '/api/v1/runs': {
         get: {
-          summary: 'runs in the store',
+          summary: 'runs in the store, each with its summary (mean Dice, HD and masked fraction over its evaluated cases)',
           parameters: [
             { name: 'experimentId', in: 'query', schema: { type: 'string' } },
             { name: 'variant', in: 'query', schema: { type: 'string' } },

@@ -60,6 +60,10 @@ describe('store routes', () => {
     expect(byId[RUN].onnxPath).toBe(`artifacts/${RUN}/model.onnx`);
     expect(byId[RUN].links.model).toBe(`/api/v1/runs/${RUN}/model.onnx`);
     expect(byId[RUN_NO_MODEL].links.model).toBeNull();
+    // Each run's summary over its six cases (fixture.ts): Dice (0.5+0.9+0.7+0.8+0+0.6)/6, HD (9+2+5+3+7)/5
+    // (c05's prediction is empty: no HD), no agent; the baseline's Dice is 0.05 lower except c05's 0.
+    expect(byId[RUN].summary).toEqual({ cases: 6, meanDice: expect.closeTo(3.5 / 6, 12), diceCases: 6, meanHd: expect.closeTo(5.2, 12), hdCases: 5, maskedFraction: null, maskedCases: 0 });
+    expect(byId[RUN_NO_MODEL].summary).toMatchObject({ cases: 6, meanDice: expect.closeTo(3.25 / 6, 12), diceCases: 6 });
     const filtered = await request(srv.url).get('/api/v1/runs?variant=unet');
     expect(filtered.body.items.map((r: { id: string }) => r.id)).toEqual([RUN_NO_MODEL]);
     expect((await request(srv.url).get('/api/v1/runs?status=bogus')).status).toBe(400);
@@ -165,6 +169,7 @@ describe('store routes', () => {
       expect(res.body.paths).toHaveProperty([p]);
     }
     expect(res.body.components.schemas.SegmentResult.properties).toHaveProperty('fbRatio');
+    expect(res.body.components.schemas.RunRecord.properties.summary.anyOf[0].required).toEqual(['cases', 'meanDice', 'diceCases', 'meanHd', 'hdCases', 'maskedFraction', 'maskedCases']);
     const params = res.body.paths['/api/v1/runs/{id}/cases'].get.parameters.map((p: { name: string }) => p.name);
     expect(params).toEqual(['id', 'page', 'pageSize', 'sort', 'order', 'interval']);
   });

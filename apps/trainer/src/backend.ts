@@ -5,9 +5,10 @@
  * Only this app may load the native bindings: `@tensorflow/tfjs-node-gpu` is an optionalDependency
  * of apps/trainer (it binds TensorFlow 2.9's C library, CUDA 11.2 / cuDNN 8.1) and
  * `@tensorflow/tfjs-node` may be installed by the user; both are loaded by name at run time.
+ * TensorFlow.js and @mrlseg/models load when a backend is selected, not when this module is
+ * imported, so that `mrlseg --help` and the commands without networks start fast.
  */
-import * as tf from '@tensorflow/tfjs';
-import { backendLabel, convEngineInfo, usePortableBackend, type PortableBackendOptions } from '@mrlseg/models';
+import type { ConvEngineInfo, PortableBackendOptions } from '@mrlseg/models';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -40,6 +41,7 @@ async function loadNative(pkg: string): Promise<void> {
   // A variable specifier keeps bundlers and the type checker from requiring the optional package.
   const spec = pkg;
   await import(spec);
+  const tf = await import('@tensorflow/tfjs');
   const ok = await tf.setBackend('tensorflow');
   if (!ok) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not initialise`);
 }
@@ -47,8 +49,7 @@ async function loadNative(pkg: string): Promise<void> {
 const shortError = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0] : String(e)).slice(0, 160);
 
 /** ' (convolutions: ...)' for the reason of a wasm selection. */
-function convNote(): string {
-  const c = convEngineInfo();
+function convNote(c: ConvEngineInfo): string {
   if (c.engine === 'onnxruntime') return `; convolutions on onnxruntime-node ${c.version}, ${c.threads} thread${c.threads === 1 ? '' : 's'}`;
   if (c.engine === 'wasm') return `; convolutions on the wasm kernels${c.fallback ? ` (${c.fallback})` : ''}`;
   return '';
@@ -62,6 +63,7 @@ function convNote(): string {
 export async function selectBackend(choice: BackendChoice, portable: PortableBackendOptions = {}): Promise<BackendSelection> {
   const order: Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [choice];
   const skipped: string[] = [];
+  const [tf, { backendLabel, convEngineInfo, usePortableBackend }] = await Promise.all([import('@tensorflow/tfjs'), import('@mrlseg/models')]);
   for (const c of order) {
     try {
       if (c === 'tensorflow-gpu') await loadNative('@tensorflow/tfjs-node-gpu');
@@ -70,7 +72,7 @@ export async function selectBackend(choice: BackendChoice, portable: PortableBac
       const reason =
         (choice === 'auto'
           ? `auto: chose ${c}${skipped.length ? ` (${skipped.join('; ')})` : ''}`
-          : `requested ${c}`) + (c === 'wasm' ? convNote() : '');
+          : `requested ${c}`) + (c === 'wasm' ? convNote(convEngineInfo()) : '');
       const conv = convEngineInfo().engine;
       return { backend: tf.getBackend(), label: backendLabel(), convEngine: conv, choice: c, reason };
     } catch (e) {

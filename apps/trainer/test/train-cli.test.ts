@@ -71,12 +71,12 @@ describe('clear errors', () => {
     [{ format: 'dicomdir' }, /--format must be one of kits19/],
     [{ size: 50 }, /experiment config from flags: preprocessing\.size: must be a multiple of 16/],
     [{ folds: 1 }, /folds\.k: must be 0 \(train on everything, no held-out fold\) or at least 2/],
-  ])('flags %j', (flags, msg) => {
-    expect(() => configFromFlags({ store, backend: 'wasm', ...flags })).toThrow(msg);
+  ])('flags %j', async (flags, msg) => {
+    await expect(configFromFlags({ store, backend: 'wasm', ...flags })).rejects.toThrow(msg);
   });
 
-  it('flags override the file field by field', () => {
-    const c = configFromFlags({ store, backend: 'wasm', config: cfgFile, variant: 'unet', size: 64, rlEpochs: 3, folds: 0, seed: 9 });
+  it('flags override the file field by field', async () => {
+    const c = await configFromFlags({ store, backend: 'wasm', config: cfgFile, variant: 'unet', size: 64, rlEpochs: 3, folds: 0, seed: 9 });
     expect(c).toMatchObject({ variant: 'unet', variants: [], seed: 9, preprocessing: { size: 64 }, training: { epochs: 1, rlEpochs: 3 }, folds: { k: 0 } });
     expect(c.dataset.synthetic.count).toBe(16);
   });

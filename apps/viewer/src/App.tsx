@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ExperimentRecord, RunRecord } from '@mrlseg/types';
 import { ApiClient, type AuthRequired } from './lib/api';
+import { bestRun, latestExperiment } from './lib/runs';
 import { variantLabel } from './lib/tables';
 import { useAsync } from './lib/use-async';
 import { useViewState, type Navigate, type View, type ViewState } from './lib/url-state';
@@ -80,10 +81,16 @@ function Shell() {
   );
 }
 
+/**
+ * Without a choice in the URL the views open on results rather than an empty page: the most recent
+ * experiment, its best run (highest mean Dice) in Cases, Training and Try it, all its runs in Compare.
+ */
 function Body({ experiments, runs, state, navigate }: { experiments: ExperimentRecord[]; runs: RunRecord[]; state: ViewState; navigate: Navigate }) {
-  const run = runs.find((r) => r.id === state.run);
-  const experiment = state.experiment ?? run?.experimentId ?? experiments[0]?.id;
+  const chosen = runs.find((r) => r.id === state.run);
+  const experiment = state.experiment ?? chosen?.experimentId ?? latestExperiment(experiments)?.id;
   const expRuns = runs.filter((r) => r.experimentId === experiment);
+  const run = state.run ? chosen : bestRun(expRuns);
+  const compare = state.compare.length > 0 ? state.compare : expRuns.map((r) => r.id);
   const needsRun = RUN_VIEWS.includes(state.view);
   const selectors = (
     <div className="selectors">
@@ -100,11 +107,11 @@ function Body({ experiments, runs, state, navigate }: { experiments: ExperimentR
       {needsRun && (
         <label>
           Run{' '}
-          <select value={state.run ?? ''} onChange={(e) => navigate({ run: e.target.value || undefined, caseId: undefined, page: 1 })} aria-label="run">
+          <select value={state.run ?? run?.id ?? ''} onChange={(e) => navigate({ run: e.target.value || undefined, caseId: undefined, page: 1 })} aria-label="run">
             <option value="">choose a run…</option>
             {expRuns.map((r) => (
               <option key={r.id} value={r.id}>
-                {variantLabel(r.variant)} · fold {r.fold < 0 ? 'all' : r.fold} · seed {r.seed} ({r.status})
+                {variantLabel(r.variant)} · fold {r.fold < 0 ? 'all' : r.fold} · seed {r.seed} ({r.status}){r.summary?.meanDice != null ? ` · Dice ${r.summary.meanDice.toFixed(3)}` : ''}
               </option>
             ))}
           </select>
@@ -114,9 +121,9 @@ function Body({ experiments, runs, state, navigate }: { experiments: ExperimentR
   );
   let content: React.ReactNode;
   if (state.view === 'runs') content = <RunsView experiments={experiments} runs={runs} state={state} navigate={navigate} />;
-  else if (state.view === 'compare') content = <CompareView runs={runs} ids={state.compare} navigate={navigate} />;
+  else if (state.view === 'compare') content = <CompareView runs={runs} ids={compare} navigate={navigate} />;
   else if (state.view === 'tables') content = <TablesView key={experiment} runs={expRuns} navigate={navigate} />;
-  else if (!run) content = state.run ? <p className="error" role="alert">Run <code>{state.run}</code> is not in this store.</p> : <p className="muted">Choose a run above.</p>;
+  else if (!run) content = state.run ? <p className="error" role="alert">Run <code>{state.run}</code> is not in this store.</p> : <p className="muted">No runs in this experiment yet.</p>;
   else if (state.view === 'cases') content = <CasesView key={run.id} run={run} state={state} navigate={navigate} />;
   else if (state.view === 'curves') content = <CurvesView run={run} />;
   else content = <TryIt run={run} />;

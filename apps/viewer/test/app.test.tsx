@@ -31,8 +31,10 @@ vi.mock('../src/lib/onnx', () => ({
   })),
 }));
 
-const only = makeRun('r-only', 'onlyseg');
-const ours = makeRun('r-ours', 'rl-fb-adp-seg', { durationMs: 3_723_000 });
+// Summaries as the store computes them from CASES below: r-only Dice (0.5+0.6+0.7+0.8)/4, HD (5+6+3+3)/4;
+// r-ours Dice (0.6+0.7+0.8+0.9)/4, HD (4+4+2+2)/4, masked (0.5+0.25+0.125+0)/4.
+const only = makeRun('r-only', 'onlyseg', { summary: { cases: 4, meanDice: 0.65, diceCases: 4, meanHd: 4.25, hdCases: 4, maskedFraction: null, maskedCases: 0 } });
+const ours = makeRun('r-ours', 'rl-fb-adp-seg', { durationMs: 3_723_000, summary: { cases: 4, meanDice: 0.75, diceCases: 4, meanHd: 3, hdCases: 4, maskedFraction: 0.21875, maskedCases: 4 } });
 const failed = makeRun('r-fail', 'rl-seg', { status: 'failed', durationMs: null, error: 'out of memory' });
 const ids = ['a', 'b', 'c', 'd'];
 const fb = [0.01, 0.01, 0.03, 0.03];
@@ -93,16 +95,45 @@ afterEach(() => {
 });
 
 describe('runs list', () => {
-  it('shows a loading state, then each run with status, dataset, variant, seed, backend and duration', async () => {
-    open('?view=runs');
+  it('shows a loading state, then each run with its mean Dice, HD and masked fraction first, best Dice on top', async () => {
+    open('');
     expect(screen.getByRole('status').textContent).toMatch(/Loading experiments and runs/);
     const table = await screen.findByRole('table', { name: 'runs' });
-    const rows = within(table).getAllByRole('row').slice(1);
-    expect(rows.map((r) => within(r).getAllByRole('cell').slice(1, 8).map((c) => c.textContent))).toEqual([
-      ['OnlySeg', 'completed', 'synthetic', '0', '1', 'wasm', '1 min 5 s'],
-      ['RL+FB+ADP+Seg', 'completed', 'synthetic', '0', '1', 'wasm', '1 h 2 min'],
-      ['RL+Seg', 'failed', 'synthetic', '0', '1', 'wasm', '–'],
+    const rows = () => within(table).getAllByRole('row').slice(1);
+    expect(rows().map((r) => within(r).getAllByRole('cell').slice(1, 11).map((c) => c.textContent))).toEqual([
+      ['RL+FB+ADP+Seg', '0.7500 n=4', '3.00 n=4', '21.9% n=4', 'completed', 'synthetic', '0', '1', 'wasm', '1 h 2 min'],
+      ['OnlySeg', '0.6500 n=4', '4.25 n=4', '–', 'completed', 'synthetic', '0', '1', 'wasm', '1 min 5 s'],
+      ['RL+Seg', '–', '–', '–', 'failed', 'synthetic', '0', '1', 'wasm', '–'],
     ]);
+    const variants = () => rows().map((r) => within(r).getAllByRole('cell')[1].textContent);
+    fireEvent.click(within(table).getByRole('button', { name: /Dice/ }));
+    expect(variants()).toEqual(['OnlySeg', 'RL+FB+ADP+Seg', 'RL+Seg']); // ascending; no result stays last
+    fireEvent.click(within(table).getByRole('button', { name: /HD/ }));
+    expect(variants()).toEqual(['RL+FB+ADP+Seg', 'OnlySeg', 'RL+Seg']); // smallest HD first
+    fireEvent.click(within(table).getByRole('button', { name: /Masked/ }));
+    expect(variants()).toEqual(['RL+FB+ADP+Seg', 'OnlySeg', 'RL+Seg']);
+  });
+
+  it("opens Cases and Training on the latest experiment's best run (Try it shares that choice), and Compare on all its runs", async () => {
+    open('?view=cases');
+    const canvas = await screen.findByTestId('case-canvas');
+    expect(canvas).toBeTruthy();
+    expect((screen.getByLabelText('run') as HTMLSelectElement).value).toBe('r-ours');
+    expect(screen.getByRole('heading', { name: /^Case a patient a/ })).toBeTruthy(); // the first case of the page
+    cleanup();
+    open('?view=curves');
+    expect(await screen.findByRole('img', { name: 'Training loss per epoch' })).toBeTruthy();
+    expect(requests).toContain('/api/v1/runs/r-ours/epochs');
+    cleanup();
+    open('?view=compare');
+    const cmp = await screen.findByRole('table', { name: 'run comparison' });
+    expect(within(cmp).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['', 'OnlySeg · fold 0 · seed 1', 'RL+FB+ADP+Seg · fold 0 · seed 1', 'RL+Seg · fold 0 · seed 1']);
+  });
+
+  it('asks for no action mask for a run without an agent (nothing to 404)', async () => {
+    open('?view=cases&run=r-only');
+    await screen.findByTestId('case-canvas');
+    expect(requests.filter((r) => r.startsWith('/api/v1/runs/r-only/cases/a/'))).toEqual(['/api/v1/runs/r-only/cases/a/image.png', '/api/v1/runs/r-only/cases/a/prediction.png', '/api/v1/runs/r-only/cases/a/groundTruth.png']);
   });
 
   it('shows the API error message when the API fails', async () => {

@@ -171,6 +171,38 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     await page.screenshot({ path: join(ARTIFACTS, 'compare-1280.png'), fullPage: true });
   });
 
+  it("leads with results: the landing page shows each run's mean Dice, the Cases tab an image without a click", async () => {
+    const res = await fetch(`${api.url}/api/v1/runs`);
+    const runs = ((await res.json()) as { items: { id: string; summary: { meanDice: number | null; cases: number } | null }[] }).items;
+    expect(runs).toHaveLength(3);
+    await page.goto(`${api.url}/`);
+    const table = page.getByRole('table', { name: 'runs' });
+    await expect.poll(() => table.locator('tbody tr').count(), SLOW).toBe(3);
+    const rows = await table.locator('tbody tr').allInnerTexts();
+    for (const r of runs) {
+      expect(r.summary?.meanDice).toEqual(expect.any(Number));
+      expect(rows.join('\n')).toContain(`${r.summary!.meanDice!.toFixed(4)} n=`);
+    }
+    // best first: the rows' order is the runs' order by mean Dice, descending
+    const byDice = [...runs].sort((a, b) => b.summary!.meanDice! - a.summary!.meanDice!);
+    expect(await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run')))).toEqual(byDice.map((r) => r.id));
+    await page.screenshot({ path: join(ARTIFACTS, 'landing-1280.png'), fullPage: true });
+    // the Cases tab opened from a link without a run: the best run's first case, drawn
+    await page.goto(`${api.url}/?view=cases`);
+    const canvas = page.getByTestId('case-canvas');
+    await expect.poll(() => canvas.count(), SLOW).toBe(1);
+    expect(await page.getByLabel('run', { exact: true }).inputValue()).toBe(byDice[0].id);
+    const lit = () =>
+      canvas.evaluate((c: HTMLCanvasElement) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 0) n++;
+        return n;
+      });
+    await expect.poll(lit, SLOW).toBeGreaterThan(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'cases-default-1280.png'), fullPage: true });
+  });
+
   it('shows Dice per interval with the variants by name, and the ablation table', async () => {
     await page.goto(`${api.url}/?view=tables&exp=${encodeURIComponent(info.experimentId)}`);
     const dice = page.getByRole('table', { name: /Dice \(%\) at various/ });

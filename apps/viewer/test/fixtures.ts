@@ -34,6 +34,7 @@ export function makeRun(id: string, variant: RunRecord['variant'], patch: Partia
     selection: null,
     host: 'gpu-1',
     lastEpoch: null,
+    summary: null,
     ...patch,
   };
 }

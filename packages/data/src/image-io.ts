@@ -3,7 +3,9 @@
  * TIFF, WebP. Errors name the file and what went wrong; nothing is ever written next to the input.
  */
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+
+/** sharp (libvips) loads on first use, so that importing @mrlseg/data stays cheap (CLI start-up). */
+const loadSharp = async () => (await import('sharp')).default;
 
 export interface GreyImage {
   width: number;
@@ -43,6 +45,7 @@ async function load(src: string | Uint8Array, label: string): Promise<Buffer> {
 export async function decodeGrey(src: string | Uint8Array, name?: string): Promise<GreyImage> {
   const label = name ?? (typeof src === 'string' ? src : '<buffer>');
   const buf = await load(src, label);
+  const sharp = await loadSharp();
   try {
     const img = sharp(buf, { failOn: 'truncated' });
     const meta = await img.metadata();
@@ -58,6 +61,7 @@ export async function decodeGrey(src: string | Uint8Array, name?: string): Promi
 export async function decodeRgb(src: string | Uint8Array, name?: string): Promise<RgbImage> {
   const label = name ?? (typeof src === 'string' ? src : '<buffer>');
   const buf = await load(src, label);
+  const sharp = await loadSharp();
   try {
     const { data, info } = await sharp(buf, { failOn: 'truncated' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
@@ -90,6 +94,7 @@ export async function encodeGreyPng(data: Uint8Array, width: number, height: num
   if (data.length !== width * height) {
     throw new Error(`encodeGreyPng: data has ${data.length} values, expected width*height = ${width}*${height}`);
   }
+  const sharp = await loadSharp();
   let px = data;
   if (opts.binary) {
     px = new Uint8Array(data.length); // a loop: TypedArray.from(data, fn) costs about a microsecond a pixel

@@ -127,6 +127,8 @@ describe('results store schema and migrations', () => {
       ['p2_0', null, null],
       ['p1_0', null, null],
     ]);
+    // the run summary reads the version-1 columns only: no masked fraction
+    expect(ro.getRun('r1')?.summary).toEqual({ cases: 2, meanDice: 0.7, diceCases: 2, meanHd: 5, hdCases: 2, maskedFraction: null, maskedCases: 0 });
     const report = buildReport(ro);
     expect(report.variants[0].agent).toEqual({ maskedFraction: null, lesionMaskedFraction: null, cases: 2, recorded: 0, withLesion: 0 });
     expect(renderReport(report, 'md')).toMatch(/Masked by the agent .*: RL\+Seg n\/a \(not recorded/);
@@ -150,6 +152,32 @@ describe('results store schema and migrations', () => {
 });
 
 describe('results store records', () => {
+  it("summarises each run's cases: means over the defined values only, with their counts", () => {
+    const s = openStore(dir);
+    seedRun(s, 'r1');
+    seedRun(s, 'r2');
+    seedRun(s, 'r3');
+    const a = (m: number) => ({ maskedFraction: m, lesionMaskedFraction: null });
+    // r1: Dice 0.9, 0.6, undefined (both masks empty) and 0 -> 0.5 over 3; HD 2, 4 and two undefined -> 3 over 2;
+    // masked 0.1, 0.2, 0.3 (one case not recorded) -> 0.2 over 3.
+    s.recordCases([
+      kase('r1', 'p1_0', 0.9, 2, 0.01, '0-2%', a(0.1)),
+      kase('r1', 'p1_1', 0.6, 4, 0.01, '0-2%', a(0.2)),
+      kase('r1', 'p2_0', null, null, 0.05, '4-6%', a(0.3)),
+      kase('r1', 'p2_1', 0, null, 0.05, '4-6%'),
+    ]);
+    // r2: one case, no agent.
+    s.recordCases([kase('r2', 'p1_0', 0.5, 8, 0.01, '0-2%')]);
+    const byId = Object.fromEntries(s.listRuns().map((r) => [r.id, r.summary]));
+    expect(byId.r1).toEqual({ cases: 4, meanDice: 0.5, diceCases: 3, meanHd: 3, hdCases: 2, maskedFraction: expect.closeTo(0.2, 12), maskedCases: 3 });
+    expect(byId.r2).toEqual({ cases: 1, meanDice: 0.5, diceCases: 1, meanHd: 8, hdCases: 1, maskedFraction: null, maskedCases: 0 });
+    // r3 has no evaluated case yet
+    expect(byId.r3).toBeNull();
+    expect(s.getRun('r1')?.summary).toEqual(byId.r1);
+    expect(s.listRuns({ experimentId: 'e1', status: 'running' }).map((r) => r.id)).toEqual(['r1', 'r2', 'r3']);
+    s.close();
+  });
+
   it('round-trips runs, epochs, checkpoints and timings through the zod records', () => {
     const s = openStore(dir);
     seedRun(s);

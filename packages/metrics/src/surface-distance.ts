@@ -15,13 +15,13 @@
  * - NSD at tolerance t: (#{a in dA : d(a, dB) <= t} + #{b in dB : d(b, dA) <= t}) / (|dA| + |dB|)
  *   (Nikolov et al. 2021, pixel form as in MONAI `compute_surface_dice`).
  */
+import { HD95_CONVENTIONS, type Hd95Convention } from '@mrlseg/types';
 import { extractBoundary } from './boundary';
 import { squaredDistanceTransform } from './distance-transform';
 import { assertMask, assertShape, resolveSpacing, type Spacing } from './validation';
 
-/** How HD95 combines the two directions. */
-export type Hd95Convention = 'directed' | 'pooled';
-export const HD95_CONVENTIONS: readonly Hd95Convention[] = ['directed', 'pooled'];
+/** How HD95 combines the two directions (the names live in @mrlseg/types for the CLI and the API). */
+export { HD95_CONVENTIONS, type Hd95Convention };
 
 /** Distances from each boundary pixel of one mask to the nearest boundary pixel of the other. */
 export interface SurfaceDistances {

@@ -5,24 +5,11 @@
  * default is smaller and the paper's value is given in the field's description.
  */
 import { z } from 'zod';
+import { DATASET_FORMATS, LESION_LABELS, VARIANT_IDS, type VariantId } from './constants';
 
-export const DATASET_FORMATS = ['kits19', 'kits19-slices', 'pancreas-ct', 'busi', 'folder', 'synthetic'] as const;
+export { DATASET_FORMATS, VARIANT_IDS, LESION_LABELS, type DatasetFormat, type VariantId } from './constants';
 export const DatasetFormatSchema = z.enum(DATASET_FORMATS);
-export type DatasetFormat = z.infer<typeof DatasetFormatSchema>;
-
-/** Ablation variants of Table V plus the baselines in scope (METHOD-NOTES "Baselines"). */
-export const VARIANT_IDS = [
-  'onlyseg',
-  'rl-seg',
-  'rl-fb-seg',
-  'rl-fb-adp-seg',
-  'rl-seg-nopretrain',
-  'unet',
-  'resunet',
-  'seg-ufl',
-] as const;
 export const VariantIdSchema = z.enum(VARIANT_IDS);
-export type VariantId = z.infer<typeof VariantIdSchema>;
 
 /** Human-readable names as the paper's tables print them. */
 export const VARIANT_LABELS: Record<VariantId, string> = {
@@ -39,7 +26,6 @@ export const VARIANT_LABELS: Record<VariantId, string> = {
 /** The five ablation variants of Table V, in the paper's order. */
 export const ABLATION_VARIANTS: readonly VariantId[] = ['onlyseg', 'rl-seg', 'rl-fb-seg', 'rl-fb-adp-seg', 'rl-seg-nopretrain'];
 
-export const LESION_LABELS = ['tumour', 'kidney', 'kidney+tumour'] as const;
 
 /** Interval edges in percent of fbRatio (foreground / background), Tables I-IV. */
 export const CT_INTERVAL_EDGES = [0, 2, 4, 6, 8, 10] as const;

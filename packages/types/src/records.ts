@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DatasetFormatSchema, VariantIdSchema } from './config';
+import { REPORT_FORMATS } from './constants';
 
 /** What preprocessing did to a sample, step by step, so a result can be traced back. */
 export const PreprocessingRecordSchema = z.object({
@@ -48,6 +49,23 @@ export const RunSelectionSchema = z.object({
 });
 export type RunSelection = z.infer<typeof RunSelectionSchema>;
 
+/**
+ * A run's results at a glance, averaged over its evaluated cases (the store computes it from the
+ * cases table; the viewer's runs table shows it). Each mean counts only the cases where the value
+ * is defined: Dice is undefined when both masks are empty, HD when either is; the masked fraction
+ * exists for runs with an agent whose cases recorded it (store schema >= 2).
+ */
+export const RunSummarySchema = z.object({
+  cases: z.number().int().min(1).describe('evaluated cases'),
+  meanDice: z.number().nullable().describe('mean Dice over the diceCases cases where it is defined'),
+  diceCases: z.number().int().min(0),
+  meanHd: z.number().nullable().describe('mean Hausdorff distance (pixels or spacing units) over the hdCases cases where it is defined'),
+  hdCases: z.number().int().min(0),
+  maskedFraction: z.number().nullable().describe("mean fraction of each case's pixels the deterministic policy masked; null without an agent"),
+  maskedCases: z.number().int().min(0),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
 export const RunRecordSchema = z.object({
   id: z.string().min(1),
   experimentId: z.string().min(1),
@@ -74,6 +92,7 @@ export const RunRecordSchema = z.object({
     .nullable()
     .default(null)
     .describe('the last epoch recorded (0-based); a running run is in the next one'),
+  summary: RunSummarySchema.nullable().default(null).describe('mean Dice, HD and masked fraction over the evaluated cases; null before evaluation'),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
@@ -166,9 +185,8 @@ export const CasesQuerySchema = z.object({
 });
 export type CasesQuery = z.infer<typeof CasesQuerySchema>;
 
-export const REPORT_FORMATS = ['md', 'csv', 'latex', 'json'] as const;
+export { REPORT_FORMATS, HD95_CONVENTIONS, type ReportFormat, type Hd95Convention } from './constants';
 export const ReportFormatSchema = z.enum(REPORT_FORMATS);
-export type ReportFormat = z.infer<typeof ReportFormatSchema>;
 
 /** Run and case ids are plain tokens: no path separators, no dots at the start. */
 export const IdSchema = z

@@ -3,11 +3,8 @@
  * (figures and commands in docs/performance.md).
  */
 import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
-import { buildBenchUnet, buildReinforcementNet, buildSegmentationNet, exportOnnx, runBenchUnet, type PortableBackendOptions } from '@mrlseg/models';
-import { createA2CTrainer } from '@mrlseg/rl-core';
-import { RlSchema, SEG_NET_PRESETS } from '@mrlseg/types';
+import type * as tf from '@tensorflow/tfjs';
+import type { PortableBackendOptions } from '@mrlseg/models';
 import { BACKEND_CHOICES, CONV_ENGINES, selectBackend, type BackendChoice } from '../backend';
 
 const int = (name: string) => (v: string) => {
@@ -35,7 +32,8 @@ const ENGINES = ['onnxruntime', 'tfjs'] as const;
 const OPT_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 const EXEC_MODES = ['sequential', 'parallel'] as const;
 
-function buildNamed(model: ModelName, size: number): tf.LayersModel {
+async function buildNamed(model: ModelName, size: number): Promise<tf.LayersModel> {
+  const [{ buildBenchUnet, buildSegmentationNet }, { SEG_NET_PRESETS }] = await Promise.all([import('@mrlseg/models'), import('@mrlseg/types')]);
   if (model === 'bench-unet') return buildBenchUnet(size);
   return buildSegmentationNet(SEG_NET_PRESETS.cpu, { inputSize: size });
 }
@@ -49,6 +47,7 @@ async function checkBackend(choice: BackendChoice, json: boolean | undefined, po
 
 /** Median forward time of `model` in onnxruntime-node (its ONNX export; NHWC input 'image'). */
 async function onnxPredictMs(model: tf.LayersModel, batch: number, steps: number, o: { threads: number; optLevel: (typeof OPT_LEVELS)[number]; executionMode: (typeof EXEC_MODES)[number] }) {
+  const [{ exportOnnx }, ort] = await Promise.all([import('@mrlseg/models'), import('onnxruntime-node')]);
   const bytes = exportOnnx(model);
   const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: o.threads,
@@ -103,6 +102,7 @@ export function register(program: Command): void {
         if (o.model !== 'bench-unet') throw new Error(`bench train-step: unknown --model '${o.model}' (known: bench-unet)`);
         const backend = await checkBackend(o.backend, o.json, { convEngine: o.convEngine, threads: o.workers > 1 ? undefined : o.convThreads });
         if (o.workers > 1 && backend !== 'wasm') throw new Error(`bench train-step: --workers ${o.workers} runs the wasm backend in each worker; use --backend wasm`);
+        const { runBenchUnet } = await import('@mrlseg/models');
         const r = await runBenchUnet({ size: o.size, batch: o.batch, steps: o.steps, workers: o.workers, convEngine: o.convEngine, convThreads: o.convThreads });
         console.log(JSON.stringify({ ...r, model: o.model }));
       },
@@ -135,7 +135,8 @@ export function register(program: Command): void {
         json?: boolean;
       }) => {
         const backend = await checkBackend(o.engine === 'tfjs' ? o.backend : 'cpu', o.json);
-        const model = buildNamed(o.model, o.size);
+        const model = await buildNamed(o.model, o.size);
+        const [tf, ort] = await Promise.all([import('@tensorflow/tfjs'), import('onnxruntime-node')]);
         try {
           const base = { framework: o.engine, model: o.model, size: o.size, batch: o.batch };
           if (o.engine === 'onnxruntime') {
@@ -175,6 +176,12 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON line only')
     .action(async (o: { size: number; batch: number; episodeLength: number; steps: number; backend: BackendChoice; json?: boolean }) => {
       const backend = await checkBackend(o.backend, o.json);
+      const [tf, { buildReinforcementNet, buildSegmentationNet }, { createA2CTrainer }, { RlSchema, SEG_NET_PRESETS }] = await Promise.all([
+        import('@tensorflow/tfjs'),
+        import('@mrlseg/models'),
+        import('@mrlseg/rl-core'),
+        import('@mrlseg/types'),
+      ]);
       const rl = RlSchema.parse({ episodeLength: o.episodeLength });
       const sizes = SEG_NET_PRESETS.cpu;
       const segNet = buildSegmentationNet(sizes, { inputSize: o.size });

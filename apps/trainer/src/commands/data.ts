@@ -4,9 +4,9 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { intervalIndex, intervalLabels, parseIntervalSpec, type IntervalSpec } from '@mrlseg/metrics';
-import { makeFolds, openDataset, saveSplit, writeSyntheticDataset, type ScanResult } from '@mrlseg/data';
-import { DATASET_FORMATS, DatasetSchema, LESION_LABELS, parseWith, type DatasetFormat } from '@mrlseg/types';
+import type { IntervalSpec } from '@mrlseg/metrics';
+import type { ScanResult } from '@mrlseg/data';
+import { DATASET_FORMATS, LESION_LABELS, type DatasetFormat } from '@mrlseg/types/constants';
 
 const int = (name: string, min: number) => (v: string) => {
   const n = Number(v);
@@ -35,11 +35,17 @@ const progress = (label: string) => {
 
 async function scanDir(dir: string, o: DatasetFlags): Promise<ScanResult> {
   if (!(LESION_LABELS as readonly string[]).includes(o.lesion)) throw new Error(`--lesion must be one of ${LESION_LABELS.join('|')}, got '${o.lesion}'`);
+  const { DatasetSchema, parseWith } = await import('@mrlseg/types');
   const cfg = parseWith(DatasetSchema, { format: o.format, root: resolve(dir), lesion: o.lesion, maskThreshold: o.threshold }, 'dataset options');
+  const { openDataset } = await import('@mrlseg/data');
   return openDataset(cfg, { onProgress: progress(`scanning ${o.format}`) }).scan();
 }
 
-const intervalsOf = (o: DatasetFlags): IntervalSpec => (o.intervals ? parseIntervalSpec(o.intervals) : o.format === 'busi' ? 'busi' : 'ct');
+async function intervalsOf(o: DatasetFlags): Promise<IntervalSpec> {
+  if (!o.intervals) return o.format === 'busi' ? 'busi' : 'ct';
+  const { parseIntervalSpec } = await import('@mrlseg/metrics');
+  return parseIntervalSpec(o.intervals);
+}
 
 function withDatasetOptions(c: Command): Command {
   return c
@@ -56,8 +62,9 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON array, one object per 2-D sample')
     .option('--strict', 'exit non-zero when any file has a problem')
     .action(async (dir: string, o: DatasetFlags & { json?: boolean; strict?: boolean }) => {
-      const spec = intervalsOf(o);
+      const spec = await intervalsOf(o);
       const { refs, problems } = await scanDir(dir, o);
+      const { intervalIndex, intervalLabels } = await import('@mrlseg/metrics');
       for (const p of problems) console.error(`problem: ${p.file}: ${p.message}`);
       if (o.json) {
         const rows = refs.map((r) => ({
@@ -108,7 +115,8 @@ export function register(program: Command): void {
     .action(async (dir: string, o: DatasetFlags & { folds: number; seed: number; stratify: boolean; out: string }) => {
       const { refs, problems } = await scanDir(dir, o);
       for (const p of problems) console.error(`problem: ${p.file}: ${p.message}`);
-      const split = makeFolds(refs, { k: o.folds, seed: o.seed, stratify: o.stratify, intervals: intervalsOf(o), dataset: { format: o.format, root: resolve(dir) } });
+      const { makeFolds, saveSplit } = await import('@mrlseg/data');
+      const split = makeFolds(refs, { k: o.folds, seed: o.seed, stratify: o.stratify, intervals: await intervalsOf(o), dataset: { format: o.format, root: resolve(dir) } });
       await saveSplit(o.out, split);
       for (const f of split.folds) console.log(`fold ${f.index}: ${f.patients.length} patients, ${f.samples.length} samples`);
       console.log(`wrote ${o.out}`);
@@ -123,6 +131,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', int('seed', 0), 0)
     .option('--slices-per-patient <n>', 'slices per synthetic patient', int('slices-per-patient', 1), 8)
     .action(async (o: { out: string; count: number; size: number; seed: number; slicesPerPatient: number }) => {
+      const { writeSyntheticDataset } = await import('@mrlseg/data');
       const r = await writeSyntheticDataset(o.out, { count: o.count, size: o.size, seed: o.seed, slicesPerPatient: o.slicesPerPatient }, progress('writing'));
       console.log(`wrote ${r.count} slices (${o.size}x${o.size}, seed ${o.seed}) to ${resolve(r.dir)}`);
     });

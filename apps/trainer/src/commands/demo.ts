@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_STORE_DIR, RunInterrupted, buildReport, demoConfig, exportRunOnnx, openStore, renderReport, runExperiment } from '@mrlseg/experiments';
+import { DEFAULT_STORE_DIR } from '@mrlseg/experiments/constants';
 import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
 import { summarize, withInterrupt } from './train';
@@ -23,6 +23,7 @@ export function register(program: Command): void {
     .action(async (o: { store: string; backend: BackendChoice; convEngine?: string; resume?: boolean; json?: boolean }) => {
       if (!BACKEND_CHOICES.includes(o.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
       const t0 = performance.now();
+      const { RunInterrupted, buildReport, demoConfig, exportRunOnnx, openStore, renderReport, runExperiment } = await import('@mrlseg/experiments');
       const progress = createProgress();
       const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
       progress.log(`backend: ${sel.label} (${sel.reason})`);

@@ -6,7 +6,6 @@
  * after `mrlseg pretrain` and `mrlseg rl`).
  */
 import type { Command } from 'commander';
-import { evaluateStoredRun, openStore } from '@mrlseg/experiments';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
 import { addTrainFlags, trainAction, type TrainFlags } from './train';
@@ -23,6 +22,7 @@ export function register(program: Command): void {
       return trainAction(o, { resume: true, phases: { pretrain: false, rl: false, eval: true } });
     }
     if (!BACKEND_CHOICES.includes(o.backend as BackendChoice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
+    const { evaluateStoredRun, openStore } = await import('@mrlseg/experiments');
     const progress = createProgress();
     const sel = await selectBackend(o.backend);
     progress.log(`backend: ${sel.label} (${sel.reason})`);

@@ -6,24 +6,16 @@
  *
  * Masks are decoded with @mrlseg/data's readBinaryMask (sharp: PNG, JPEG, TIFF, WebP; grey value >
  * threshold = foreground). Conventions (empty masks, HD95) are those of @mrlseg/metrics (its README).
- * Results go to stdout; progress (directories on a terminal) to stderr.
+ * Results go to stdout; progress (directories on a terminal) to stderr. @mrlseg/metrics and
+ * @mrlseg/data (sharp) load when the command runs, not for `--help`.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { readBinaryMask, type BinaryMask } from '@mrlseg/data';
-import {
-  buildComparisonTable,
-  computeSegmentationMetrics,
-  HD95_CONVENTIONS,
-  parseIntervalSpec,
-  renderTable,
-  resolveIntervalEdges,
-  type Hd95Convention,
-  type IntervalSpec,
-  type SegmentationMetrics,
-} from '@mrlseg/metrics';
+import type { BinaryMask } from '@mrlseg/data';
+import type { IntervalSpec, SegmentationMetrics } from '@mrlseg/metrics';
+import { HD95_CONVENTIONS, type Hd95Convention } from '@mrlseg/types/constants';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp']);
 const TABLE_METRICS = ['dice', 'iou', 'precision', 'recall', 'hd', 'hd95', 'assd', 'nsd'] as const;
@@ -40,7 +32,8 @@ interface MetricsCliOptions {
   nsdTolerance: number;
   hd95: Hd95Convention;
   emptyBoth: 'undefined' | 'perfect';
-  intervals: IntervalSpec;
+  /** --intervals as given; parsed (and checked) when the command runs. */
+  intervals: string;
   format: (typeof TABLE_FORMATS)[number];
   json?: boolean;
 }
@@ -60,7 +53,8 @@ const parseTolerance = (v: string): number => {
   if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`--nsd-tolerance must be a number >= 0, got '${v}'`);
   return n;
 };
-const parseIntervals = (v: string): IntervalSpec => {
+async function parseIntervals(v: string): Promise<IntervalSpec> {
+  const { parseIntervalSpec } = await import('@mrlseg/metrics');
   try {
     return parseIntervalSpec(v);
   } catch (e) {
@@ -75,9 +69,13 @@ const oneOf =
   };
 
 /** JSON with non-finite numbers written as null (JSON has no Infinity or NaN). */
+/** The options once --intervals is parsed. */
+type MetricsRun = Omit<MetricsCliOptions, 'intervals'> & { intervals: IntervalSpec };
+
 const toJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
 
 async function readMask(file: string, threshold: number, role: string): Promise<BinaryMask> {
+  const { readBinaryMask } = await import('@mrlseg/data');
   try {
     return await readBinaryMask(file, threshold);
   } catch (e) {
@@ -85,7 +83,8 @@ async function readMask(file: string, threshold: number, role: string): Promise<
   }
 }
 
-function metricsOf(pred: BinaryMask, gt: BinaryMask, predFile: string, gtFile: string, o: MetricsCliOptions): SegmentationMetrics {
+async function metricsOf(pred: BinaryMask, gt: BinaryMask, predFile: string, gtFile: string, o: MetricsRun): Promise<SegmentationMetrics> {
+  const { computeSegmentationMetrics } = await import('@mrlseg/metrics');
   if (pred.width !== gt.width || pred.height !== gt.height) {
     throw new Error(`metrics: masks differ in size: prediction '${predFile}' is ${pred.width}x${pred.height}, ground truth '${gtFile}' is ${gt.width}x${gt.height} (width x height)`);
   }
@@ -124,10 +123,10 @@ function caseRow(m: SegmentationMetrics) {
   };
 }
 
-async function runPair(o: MetricsCliOptions): Promise<void> {
+async function runPair(o: MetricsRun): Promise<void> {
   const pred = await readMask(o.pred!, o.threshold, 'prediction');
   const gt = await readMask(o.gt!, o.threshold, 'ground-truth');
-  const m = metricsOf(pred, gt, o.pred!, o.gt!, o);
+  const m = await metricsOf(pred, gt, o.pred!, o.gt!, o);
   const row = { pred: o.pred, gt: o.gt, width: gt.width, height: gt.height, ...caseRow(m) };
   if (o.json) {
     console.log(toJson(row));
@@ -160,7 +159,7 @@ function listImages(dir: string, flag: string): Map<string, string> {
   return out;
 }
 
-function pairFiles(o: MetricsCliOptions): Array<{ id: string; pred: string; gt: string }> {
+function pairFiles(o: MetricsRun): Array<{ id: string; pred: string; gt: string }> {
   const preds = listImages(o.predDir!, '--pred-dir');
   const gtsRaw = listImages(o.gtDir!, '--gt-dir');
   const gts = new Map<string, string>();
@@ -182,7 +181,8 @@ function pairFiles(o: MetricsCliOptions): Array<{ id: string; pred: string; gt: 
   return [...preds.keys()].map((id) => ({ id, pred: preds.get(id)!, gt: gts.get(id)! }));
 }
 
-async function runDirs(o: MetricsCliOptions): Promise<void> {
+async function runDirs(o: MetricsRun): Promise<void> {
+  const { buildComparisonTable, renderTable, resolveIntervalEdges } = await import('@mrlseg/metrics');
   const pairs = pairFiles(o);
   const bar = !o.json && process.stderr.isTTY && pairs.length > 20 ? new cliProgress.SingleBar({ stream: process.stderr, format: 'metrics |{bar}| {value}/{total} cases | ETA {eta_formatted}' }, cliProgress.Presets.shades_classic) : null;
   bar?.start(pairs.length, 0);
@@ -191,7 +191,7 @@ async function runDirs(o: MetricsCliOptions): Promise<void> {
     for (const p of pairs) {
       const pred = await readMask(p.pred, o.threshold, 'prediction');
       const gt = await readMask(p.gt, o.threshold, 'ground-truth');
-      rows.push({ case: p.id, pred: p.pred, gt: p.gt, width: gt.width, height: gt.height, m: metricsOf(pred, gt, p.pred, p.gt, o) });
+      rows.push({ case: p.id, pred: p.pred, gt: p.gt, width: gt.width, height: gt.height, m: await metricsOf(pred, gt, p.pred, p.gt, o) });
       bar?.increment(1);
     }
   } finally {
@@ -245,10 +245,11 @@ export function register(program: Command): void {
     .option('--nsd-tolerance <t>', 'normalised surface Dice tolerance, in pixels or spacing units', parseTolerance, 1)
     .option('--hd95 <convention>', `HD95 convention (${HD95_CONVENTIONS.join('|')}): per-direction 95th percentile then max (MONAI), or both directions pooled (medpy)`, oneOf('hd95', HD95_CONVENTIONS), 'directed')
     .option('--empty-both <how>', 'two empty masks: undefined (null metrics) or perfect (Dice 1, HD 0)', oneOf('empty-both', ['undefined', 'perfect'] as const), 'undefined')
-    .option('--intervals <spec>', 'fbRatio intervals: ct (0-2..8-10%), busi (0-10..50-60%) or percentages e1,e2,...', parseIntervals, 'ct' as IntervalSpec)
+    .option('--intervals <spec>', 'fbRatio intervals: ct (0-2..8-10%), busi (0-10..50-60%) or percentages e1,e2,...', 'ct')
     .option('--format <fmt>', `interval table format for folders (${TABLE_FORMATS.join('|')})`, oneOf('format', TABLE_FORMATS), 'md')
     .option('--json', 'print one JSON object')
-    .action(async (o: MetricsCliOptions) => {
+    .action(async (flags: MetricsCliOptions) => {
+      const o: MetricsRun = { ...flags, intervals: await parseIntervals(flags.intervals) };
       const pair = o.pred !== undefined || o.gt !== undefined;
       const dirs = o.predDir !== undefined || o.gtDir !== undefined;
       if (pair && dirs) throw new Error('metrics: use either --pred/--gt or --pred-dir/--gt-dir, not both');

@@ -7,22 +7,9 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs';
-import { inferenceMetadataFromProps, inferenceMetadataToProps, SEG_NET_PRESETS, TOOLKIT_VERSION } from '@mrlseg/types';
-import {
-  buildModel,
-  exportMrlSegOnnx,
-  exportOnnx,
-  loadCheckpoint,
-  MODEL_KINDS,
-  onnxModelInfo,
-  saveCheckpoint,
-  summary,
-  type CheckpointConfig,
-  type ModelKind,
-  type ModelSpec,
-  type ModelSummary,
-} from '@mrlseg/models';
+import type * as tf from '@tensorflow/tfjs';
+import type { CheckpointConfig, ModelSummary } from '@mrlseg/models';
+import { MODEL_KINDS, type ModelKind, type ModelSpec } from '@mrlseg/models/model-spec';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
 
 const int = (name: string, min = 1) => (v: string) => {
@@ -36,6 +23,12 @@ const num = (name: string) => (v: string) => {
   return n;
 };
 
+/** Validates --model (before the backend loads, so a typo fails at once). */
+const modelKind = (v: string): ModelKind => {
+  if (!(MODEL_KINDS as readonly string[]).includes(v)) throw new Error(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${v}'`);
+  return v as ModelKind;
+};
+
 export interface InitOptions {
   model: ModelKind;
   preset?: 'cpu' | 'paper';
@@ -47,10 +40,11 @@ export interface InitOptions {
 
 /** `models init`: writes a checkpoint of a freshly initialised model (same seed, same bytes). */
 export async function modelsInit(o: InitOptions): Promise<{ spec: ModelSpec; params: number }> {
-  if (!(MODEL_KINDS as readonly string[]).includes(o.model)) throw new Error(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${o.model}'`);
+  modelKind(o.model);
   const preset = o.preset ?? 'cpu';
   if (preset !== 'cpu' && preset !== 'paper') throw new Error(`--preset must be cpu or paper, got '${preset}'`);
   if (o.size % 16 !== 0) throw new Error(`--size must be a multiple of 16 (the networks downsample by 16), got ${o.size}`);
+  const [{ SEG_NET_PRESETS }, { buildModel, saveCheckpoint, summary }] = await Promise.all([import('@mrlseg/types'), import('@mrlseg/models')]);
   const sizes = structuredClone(SEG_NET_PRESETS[preset]);
   const spec: ModelSpec =
     o.model === 'seg-net'
@@ -69,6 +63,7 @@ export async function modelsInit(o: InitOptions): Promise<{ spec: ModelSpec; par
 
 /** `models summary`: the checkpoint's layers, parameter count and FLOPs per forward at its size. */
 export async function modelsSummary(dir: string): Promise<{ spec: ModelSpec; summary: ModelSummary }> {
+  const { loadCheckpoint, summary } = await import('@mrlseg/models');
   const { model, config } = await loadCheckpoint(dir);
   try {
     return { spec: config.spec, summary: summary(model) };
@@ -92,7 +87,8 @@ export function formatSummary(spec: ModelSpec, s: ModelSummary): string {
 }
 
 /** The inference metadata props of a checkpoint: its meta.inference, else the defaults at its input size. */
-function metadataOf(config: CheckpointConfig): Record<string, string> {
+async function metadataOf(config: CheckpointConfig): Promise<Record<string, string>> {
+  const { inferenceMetadataFromProps, inferenceMetadataToProps, TOOLKIT_VERSION } = await import('@mrlseg/types');
   const inf = config.meta?.inference;
   const md = inferenceMetadataFromProps(inf && typeof inf === 'object' ? (inf as Record<string, string>) : undefined);
   const { present: _present, ...m } = md;
@@ -101,9 +97,10 @@ function metadataOf(config: CheckpointConfig): Record<string, string> {
 
 /** `export-onnx`: one network, or with `segCheckpoint` (checkpoint = an rl-net) the unrolled MRL-Seg graph. */
 export async function exportOnnxCommand(o: { checkpoint: string; out: string; segCheckpoint?: string; steps?: number; maskValue?: number }): Promise<{ bytes: number; outputs: string[] }> {
+  const { exportMrlSegOnnx, exportOnnx, loadCheckpoint, onnxModelInfo } = await import('@mrlseg/models');
   const { model, config } = await loadCheckpoint(o.checkpoint);
   let seg: tf.LayersModel | undefined;
-  const metadata = metadataOf(config);
+  const metadata = await metadataOf(config);
   try {
     let bytes: Uint8Array;
     if (o.segCheckpoint) {
@@ -111,7 +108,7 @@ export async function exportOnnxCommand(o: { checkpoint: string; out: string; se
       const s = await loadCheckpoint(o.segCheckpoint);
       seg = s.model;
       if (s.config.spec.kind === 'rl-net') throw new Error(`export-onnx: --seg-checkpoint must hold a segmentation network, got an 'rl-net'`);
-      bytes = exportMrlSegOnnx(model, seg, { steps: o.steps ?? 4, maskValue: o.maskValue ?? 0, metadata: metadataOf(s.config) });
+      bytes = exportMrlSegOnnx(model, seg, { steps: o.steps ?? 4, maskValue: o.maskValue ?? 0, metadata: await metadataOf(s.config) });
     } else {
       bytes = exportOnnx(model, { metadata });
     }
@@ -138,7 +135,7 @@ export function register(program: Command): void {
     models
       .command('init')
       .description('write a checkpoint of a freshly initialised model (deterministic by seed)')
-      .requiredOption('--model <kind>', `network: ${MODEL_KINDS.join('|')}`)
+      .requiredOption('--model <kind>', `network: ${MODEL_KINDS.join('|')}`, modelKind)
       .option('--preset <name>', 'Segmentation-Net sizes: cpu|paper (seg-net, rl-net)', 'cpu')
       .option('--size <px>', 'square input size S, a multiple of 16', int('size', 16), 128)
       .option('--seed <n>', 'initialisation seed', int('seed', 0), 0)

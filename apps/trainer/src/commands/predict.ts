@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { inferenceMetadataFromProps, type InferenceMetadata } from '@mrlseg/types';
+import type { InferenceMetadata } from '@mrlseg/types';
 import { createPredictProgress, type PredictEvent, type PredictProgress } from '../progress';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp']);
@@ -167,6 +167,7 @@ async function loadRunner(path: string, backend: string): Promise<Runner> {
       throw new Error(`predict: '${path}' is a Reinforcement-Net (policy/value); export it with its Segmentation-Net (export-onnx --seg-checkpoint) to predict masks`);
     }
     const inf = config.meta?.inference;
+    const { inferenceMetadataFromProps } = await import('@mrlseg/types');
     const metadata = inferenceMetadataFromProps(inf && typeof inf === 'object' ? (inf as Record<string, string>) : undefined);
     const s = config.spec.inputSize;
     return {
@@ -198,6 +199,7 @@ async function loadRunner(path: string, backend: string): Promise<Runner> {
   if (!inp || info.inputs.length !== 1 || !layout) throw new Error(`predict: '${path}' must have one input of shape [batch, H, W, 1] or [batch, 1, H, W], has ${JSON.stringify(info.inputs)}`);
   const probName = info.outputs.some((v) => v.name === 'probabilities') ? 'probabilities' : null;
   if (!probName) throw new Error(`predict: '${path}' has no 'probabilities' output (outputs: ${info.outputs.map((v) => v.name).join(', ')})`);
+  const { inferenceMetadataFromProps } = await import('@mrlseg/types');
   const metadata = inferenceMetadataFromProps(info.metadata);
   const [gh, gw] = layout === 'NHWC' ? [d[1], d[2]] : [d[2], d[3]];
   const h = typeof gh === 'number' && gh > 0 ? gh : metadata.inputSize?.[0];

@@ -1,7 +1,7 @@
 /** `mrlseg report`: the paper's tables (Dice and HD per fbRatio interval, Table V ablation) from a results store. */
 import type { Command } from 'commander';
-import { REPORT_FORMATS, type ReportFormat } from '@mrlseg/types';
-import { DEFAULT_STORE_DIR, buildReport, openStore, renderReport } from '@mrlseg/experiments';
+import { REPORT_FORMATS, type ReportFormat } from '@mrlseg/types/constants';
+import { DEFAULT_STORE_DIR } from '@mrlseg/experiments/constants';
 
 export function register(program: Command): void {
   program
@@ -12,9 +12,10 @@ export function register(program: Command): void {
     .option('--runs <ids>', 'comma-separated run ids instead of an experiment')
     .option('--format <fmt>', `output format: ${REPORT_FORMATS.join('|')}`, 'md')
     .option('--test <name>', "paired test for the asterisks: t (the paper's) or wilcoxon", 't')
-    .action((o: { store: string; experiment?: string; runs?: string; format: string; test: string }) => {
+    .action(async (o: { store: string; experiment?: string; runs?: string; format: string; test: string }) => {
       if (!(REPORT_FORMATS as readonly string[]).includes(o.format)) throw new Error(`--format must be one of ${REPORT_FORMATS.join(', ')}, got '${o.format}'`);
       if (o.test !== 't' && o.test !== 'wilcoxon') throw new Error(`--test must be t or wilcoxon, got '${o.test}'`);
+      const { buildReport, openStore, renderReport } = await import('@mrlseg/experiments');
       const store = openStore(o.store, { readonly: true });
       try {
         const report = buildReport(store, { experimentId: o.experiment, runIds: o.runs?.split(',').map((s) => s.trim()).filter(Boolean), test: o.test });

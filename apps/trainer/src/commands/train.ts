@@ -6,19 +6,10 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DATASET_FORMATS, VARIANT_IDS, type ExperimentConfig } from '@mrlseg/types';
-import {
-  DEFAULT_STORE_DIR,
-  RunInterrupted,
-  buildReport,
-  enqueueGrid,
-  loadExperimentConfig,
-  openStore,
-  renderReport,
-  runExperiment,
-  type ExperimentResult,
-  type RunPhases,
-} from '@mrlseg/experiments';
+import type { ExperimentConfig } from '@mrlseg/types';
+import { DATASET_FORMATS, VARIANT_IDS } from '@mrlseg/types/constants';
+import type { ExperimentResult, RunPhases } from '@mrlseg/experiments';
+import { DEFAULT_STORE_DIR } from '@mrlseg/experiments/constants';
 import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
 
@@ -122,10 +113,11 @@ export function flagOverrides(o: TrainFlags): Record<string, unknown> {
 }
 
 /** The experiment config of a command: the file (if any) with the flags merged over it. */
-export function configFromFlags(o: TrainFlags): ExperimentConfig {
+export async function configFromFlags(o: TrainFlags): Promise<ExperimentConfig> {
   if (o.dataset !== undefined && o.format === undefined && o.config === undefined) {
     throw new Error(`--dataset needs --format <loader> (one of ${DATASET_FORMATS.join(', ')}) when no --config gives dataset.format`);
   }
+  const { loadExperimentConfig } = await import('@mrlseg/experiments');
   return loadExperimentConfig(o.config, flagOverrides(o));
 }
 
@@ -170,7 +162,8 @@ export function summarize(r: ExperimentResult, storeDir: string): string {
 /** Shared action of train, cv, pretrain and rl. */
 export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPhases>; resume?: boolean; cv?: boolean; report?: boolean }): Promise<void> {
   if (!BACKEND_CHOICES.includes(o.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
-  let config = configFromFlags(o);
+  let config = await configFromFlags(o);
+  const { RunInterrupted, buildReport, openStore, renderReport, runExperiment } = await import('@mrlseg/experiments');
   if (mode.cv) {
     if (config.folds.k < 2) throw new Error(`cv: folds.k must be at least 2 for cross-validation, got ${config.folds.k}`);
     config = { ...config, folds: { ...config.folds, only: undefined } };
@@ -218,6 +211,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
 async function enqueueAction(o: TrainFlags, config: ExperimentConfig): Promise<void> {
   if (o.resume) throw new Error('--resume and --queue do not go together: enqueueing the same config again continues its grid (completed runs are kept)');
   if (o.exportOnnx) throw new Error('--export-onnx and --queue do not go together: export a finished run with mrlseg export-onnx');
+  const { enqueueGrid, openStore } = await import('@mrlseg/experiments');
   const store = openStore(o.store);
   try {
     const r = await enqueueGrid(config, { store, queue: o.queue!, author: o.author, attempts: o.attempts, retryDelayMs: o.retryDelay });

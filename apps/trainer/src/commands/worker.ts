@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DB_FILE, DEFAULT_STORE_DIR, openStore, startGridWorker } from '@mrlseg/experiments';
+import { DB_FILE, DEFAULT_STORE_DIR } from '@mrlseg/experiments/constants';
 import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 
 interface WorkerFlags {
@@ -44,6 +44,7 @@ export function register(program: Command): void {
       }
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
+      const { openStore, startGridWorker } = await import('@mrlseg/experiments');
       const store = openStore(o.store);
       let worker;
       try {

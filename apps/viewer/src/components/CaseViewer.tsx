@@ -4,6 +4,7 @@ import { Loading } from './Status';
 import { composeOverlay, LAYER_COLOURS, representedImage, type GreyImage, type LayerStyle, type OverlayOptions } from '../lib/overlay';
 import { decodeToGrey, paint } from '../lib/png';
 import { useAsync } from '../lib/use-async';
+import { ablationFlags } from '../lib/tables';
 import { useApi } from './context';
 import { Async, fmt } from './Status';
 
@@ -44,7 +45,8 @@ export function CaseViewer({ run, record, onPrev, onNext, position }: { run: Run
         const bytes = await api.bytes(api.caseImageUrl(run.id, record.caseId, kind), signal);
         return bytes ? decodeToGrey(bytes, `${kind}.png of ${record.caseId}`) : null;
       };
-      const [image, prediction, groundTruth, actions] = await Promise.all([get('image'), get('prediction'), get('groundTruth'), get('actions')]);
+      // Runs without an agent (OnlySeg, baselines) store no action mask: not asked for, no 404.
+      const [image, prediction, groundTruth, actions] = await Promise.all([get('image'), get('prediction'), get('groundTruth'), ablationFlags(run).rl ? get('actions') : null]);
       if (!image) throw new Error(`no image stored for case ${record.caseId}`);
       return { image, prediction, groundTruth, actions };
     },

@@ -30,8 +30,10 @@ export function CasesView({ run, state, navigate }: { run: RunRecord; state: Vie
   const items = page.data?.items ?? [];
   const total = page.data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const idx = items.findIndex((c) => c.caseId === state.caseId);
-  const current: CaseMetricRecord | undefined = idx >= 0 ? items[idx] : all.data?.find((c) => c.caseId === state.caseId);
+  // Without a case in the URL the first case of the page is open, so the tab never starts empty.
+  const selectedId = state.caseId ?? items[0]?.caseId;
+  const idx = items.findIndex((c) => c.caseId === selectedId);
+  const current: CaseMetricRecord | undefined = idx >= 0 ? items[idx] : all.data?.find((c) => c.caseId === selectedId);
 
   /** Moves by one case in the current filter and sort order, across pages. */
   const step = useCallback(
@@ -126,7 +128,7 @@ export function CasesView({ run, state, navigate }: { run: RunRecord; state: Vie
                   </thead>
                   <tbody>
                     {p.items.map((c) => (
-                      <tr key={c.caseId} className={c.caseId === state.caseId ? 'selected clickable' : 'clickable'} onClick={() => navigate({ caseId: c.caseId }, { replace: true })}>
+                      <tr key={c.caseId} className={c.caseId === selectedId ? 'selected clickable' : 'clickable'} onClick={() => navigate({ caseId: c.caseId }, { replace: true })}>
                         <th scope="row">{c.caseId}</th>
                         <td>{(c.fbRatio * 100).toFixed(2)}%</td>
                         <td>{c.dice === null ? '–' : (c.dice * 100).toFixed(1)}</td>

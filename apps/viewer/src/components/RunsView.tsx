@@ -1,12 +1,50 @@
 import { type ExperimentRecord, type RunRecord } from '@mrlseg/types';
+import { useState } from 'react';
 import type { Navigate, ViewState } from '../lib/url-state';
+import { DEFAULT_RUN_SORT, FIRST_ORDER, orderRuns, type RunSort, type RunSortKey } from '../lib/runs';
 import { variantLabel } from '../lib/tables';
 import { RunState } from './RunState';
 import { formatDuration } from './Status';
 
-/** Experiments and their runs: status, dataset, variant, seed, backend, duration; pick runs to compare. */
+/** A run's mean Dice, mean HD and masked fraction, each with the number of cases it averages. */
+function ResultCells({ run }: { run: RunRecord }) {
+  const s = run.summary;
+  const n = (k: number) => (s && k < s.cases ? ` of ${s.cases}` : '');
+  const cell = (v: number | null | undefined, text: (v: number) => string, count: number) =>
+    v === null || v === undefined ? <td className="num muted">–</td> : (
+      <td className="num">
+        {text(v)} <span className="muted small">n={count}{n(count)}</span>
+      </td>
+    );
+  return (
+    <>
+      {cell(s?.meanDice, (v) => v.toFixed(4), s?.diceCases ?? 0)}
+      {cell(s?.meanHd, (v) => v.toFixed(2), s?.hdCases ?? 0)}
+      {cell(s?.maskedFraction, (v) => `${(100 * v).toFixed(1)}%`, s?.maskedCases ?? 0)}
+    </>
+  );
+}
+
+/**
+ * Experiments and their runs, results first: mean Dice, HD and the agent's masked fraction per run
+ * (sortable; best Dice first within each experiment, the newest experiment on top), then status,
+ * dataset, variant, seed, backend and duration; pick runs to compare.
+ */
 export function RunsView({ experiments, runs, state, navigate }: { experiments: ExperimentRecord[]; runs: RunRecord[]; state: ViewState; navigate: Navigate }) {
-  const shown = state.experiment ? runs.filter((r) => r.experimentId === state.experiment) : runs;
+  const [sort, setSort] = useState<RunSort>(DEFAULT_RUN_SORT);
+  const shown = orderRuns(state.experiment ? runs.filter((r) => r.experimentId === state.experiment) : runs, experiments, sort);
+  const sortHeader = (key: RunSortKey, label: string, title: string) => (
+    <th className="num" aria-sort={sort.key === key ? (sort.order === 'asc' ? 'ascending' : 'descending') : undefined} title={title}>
+      <button
+        type="button"
+        className="link"
+        onClick={() => setSort(sort.key === key ? { key, order: sort.order === 'asc' ? 'desc' : 'asc' } : { key, order: FIRST_ORDER[key] })}
+      >
+        {label}
+        {sort.key === key ? (sort.order === 'asc' ? ' ▲' : ' ▼') : ''}
+      </button>
+    </th>
+  );
   const toggle = (id: string) => {
     const compare = state.compare.includes(id) ? state.compare.filter((c) => c !== id) : [...state.compare, id];
     navigate({ compare }, { replace: true });
@@ -69,6 +107,9 @@ export function RunsView({ experiments, runs, state, navigate }: { experiments: 
             <tr>
               <th aria-label="compare" />
               <th>Variant</th>
+              {sortHeader('dice', 'Dice', 'mean Dice over the evaluated cases (n: cases where Dice is defined)')}
+              {sortHeader('hd', 'HD', 'mean Hausdorff distance over the cases where it is defined')}
+              {sortHeader('masked', 'Masked', "mean fraction of each case's pixels the agent masked")}
               <th>Status</th>
               <th>Dataset</th>
               <th>Fold</th>
@@ -81,11 +122,12 @@ export function RunsView({ experiments, runs, state, navigate }: { experiments: 
           </thead>
           <tbody>
             {shown.map((r) => (
-              <tr key={r.id} className={r.id === state.run ? 'selected' : undefined} title={r.error ?? r.id}>
+              <tr key={r.id} className={r.id === state.run ? 'selected' : undefined} title={r.error ?? r.id} data-run={r.id}>
                 <td>
                   <input type="checkbox" aria-label={`compare ${r.id}`} checked={state.compare.includes(r.id)} onChange={() => toggle(r.id)} />
                 </td>
                 <td>{variantLabel(r.variant)}</td>
+                <ResultCells run={r} />
                 <td>
                   <RunState run={r} />
                 </td>

@@ -35,13 +35,9 @@ import {
 import { migrate, READ_ONLY_MIN_VERSION, SCHEMA_VERSION } from './migrations';
 import * as tokens from './tokens';
 
-export const DB_FILE = 'mrlseg.sqlite';
-export const ARTIFACTS_DIR = 'artifacts';
-export const DEFAULT_STORE_DIR = 'mrlseg-store';
+import { ARTIFACTS_DIR, CASE_ARTIFACT_KINDS, DB_FILE, DEFAULT_STORE_DIR, type CaseArtifactKind } from './layout';
 
-/** Per-case PNGs: input image, predicted mask, ground-truth mask, final RL action mask (white = masked). */
-export const CASE_ARTIFACT_KINDS = ['image', 'prediction', 'groundTruth', 'actions'] as const;
-export type CaseArtifactKind = (typeof CASE_ARTIFACT_KINDS)[number];
+export { DB_FILE, ARTIFACTS_DIR, DEFAULT_STORE_DIR, CASE_ARTIFACT_KINDS, type CaseArtifactKind } from './layout';
 
 export interface OpenStoreOptions {
   /** Open without writing anything (the API and viewer); the store must exist. */
@@ -131,6 +127,22 @@ function checkId(what: string, id: string): string {
   return id;
 }
 
+/**
+ * Runs with their summary (RunSummarySchema): per-case means from the cases table, only over the
+ * cases where each value is defined (AVG and COUNT skip NULL, which is how undefined metrics are stored).
+ * Stores read at schema 1 (read-only, not migrated) have no masked_fraction column.
+ */
+const runsWithSummary = (schemaVersion: number): string => `
+  SELECT ${RUN_COLUMNS}, s.s_cases, s.s_mean_dice, s.s_dice_cases, s.s_mean_hd, s.s_hd_cases, s.s_masked, s.s_masked_cases
+  FROM runs LEFT JOIN (
+    SELECT run_id,
+      COUNT(*) AS s_cases,
+      AVG(dice) AS s_mean_dice, COUNT(dice) AS s_dice_cases,
+      AVG(hd) AS s_mean_hd, COUNT(hd) AS s_hd_cases,
+      ${schemaVersion >= 2 ? 'AVG(masked_fraction) AS s_masked, COUNT(masked_fraction) AS s_masked_cases' : 'NULL AS s_masked, 0 AS s_masked_cases'}
+    FROM cases GROUP BY run_id
+  ) s ON s.run_id = runs.id`;
+
 export class ResultsStore {
   readonly dir: string;
   readonly dbPath: string;
@@ -202,13 +214,13 @@ export class ResultsStore {
     add('variant = ?', filter.variant);
     add('fold = ?', filter.fold);
     add('seed = ?', filter.seed);
-    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, rowid`;
+    const sql = `${runsWithSummary(this.schemaVersion)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY runs.started_at, runs.rowid`;
     const runs = (this.db.prepare(sql).all(...args) as Row[]).map((r) => this.toRun(r));
     return filter.status === undefined ? runs : runs.filter((r) => r.status === filter.status);
   }
 
   getRun(id: string): RunRecord | undefined {
-    const r = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as Row | undefined;
+    const r = this.db.prepare(`${runsWithSummary(this.schemaVersion)} WHERE runs.id = ?`).get(id) as Row | undefined;
     return r ? this.toRun(r) : undefined;
   }
 
@@ -591,6 +603,18 @@ export class ResultsStore {
       selection: typeof r.selection === 'string' ? JSON.parse(r.selection) : null,
       host: r.host ?? null,
       lastEpoch: parseLastEpoch(r.last_epoch),
+      summary:
+        r.s_cases === null || r.s_cases === undefined
+          ? null
+          : {
+              cases: r.s_cases,
+              meanDice: r.s_mean_dice,
+              diceCases: r.s_dice_cases,
+              meanHd: r.s_mean_hd,
+              hdCases: r.s_hd_cases,
+              maskedFraction: r.s_masked,
+              maskedCases: r.s_masked_cases,
+            },
     });
   }
 

@@ -1,0 +1,5 @@
+/**
+ * @mrlseg/experiments/constants: the names and defaults of the results store, importable without
+ * loading TensorFlow.js, SQLite or onnxruntime (the CLI's flag definitions and `--help` use them).
+ */
+export { DB_FILE, ARTIFACTS_DIR, DEFAULT_STORE_DIR, CASE_ARTIFACT_KINDS, type CaseArtifactKind } from './store/layout';
