@@ -15,7 +15,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import type { Hd95Convention } from '@mrlseg/metrics';
+import type { Hd95Convention, VolumeMetrics } from '@mrlseg/metrics';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp']);
 const stemOf = (name: string): string | null => {
@@ -36,7 +36,8 @@ export interface EvaluateOptions {
   hd95?: Hd95Convention;
 }
 
-export interface EvaluateRow {
+/** One evaluated pair; the metric fields are those of @mrlseg/metrics' VolumeMetrics. */
+export interface EvaluateRow extends Pick<VolumeMetrics, 'dice' | 'iou' | 'hd' | 'hd95' | 'assd' | 'nsd' | 'predForeground' | 'gtForeground'> {
   case: string;
   /** Slice index along the axis (per-slice rows), else null. */
   slice: number | null;
@@ -45,14 +46,6 @@ export interface EvaluateRow {
   gt: string;
   dims: number[];
   spacing: number[];
-  dice: number | null;
-  iou: number | null;
-  hd: number | null;
-  hd95: number | null;
-  assd: number | null;
-  nsd: number | null;
-  predForeground: number;
-  gtForeground: number;
 }
 
 export interface EvaluateResult {
