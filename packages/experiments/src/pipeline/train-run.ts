@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SEG_NET_PRESETS, type ExperimentConfig, type SegNetSizes } from '@mrlseg/types';
 import { buildReinforcementNet, buildResUnet, buildSegmentationNet, buildUnet, initFromSegmentationNet, segmentationLoss } from '@mrlseg/models';
-import { createAgentTrainer, runEpisodeDeterministic, trainableVariables, type TrainStepResult } from '@mrlseg/rl-core';
+import { createAgentTrainer, trainableVariables, type TrainStepResult } from '@mrlseg/rl-core';
 import { mixSeed } from '@mrlseg/data';
 import type { ResultsStore } from '../store/store';
 import { variantSpec } from '../config/variants';
@@ -352,17 +352,11 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           }
           await check(`rl epoch ${e + 1}`);
           const valDice = validate(e, R, true, selecting);
+          // What the greedy policy masks on the probe slices: predictSlices' actions are 1 where masked.
           const counts = emptyMaskedCounts();
-          for (let i = 0; i < probe.length; i += evalBatch) {
-            const part = probe.slice(i, i + evalBatch);
-            const { images } = makeBatch(part, part.map((_, k) => k), null);
-            const ep = runEpisodeDeterministic(rl, seg, images, config.rl);
-            const kept = ep.retained[ep.retained.length - 1].dataSync();
-            const px = part[0].size * part[0].size;
-            part.forEach((sl, k) => countMasked(counts, kept.subarray(k * px, (k + 1) * px), sl.mask, probeDistractors[i + k]));
-            ep.dispose();
-            images.dispose();
-          }
+          predictSlices({ seg, rl, rlConfig: config.rl }, probe, evalBatch).forEach((p, k) =>
+            countMasked(counts, p.actions ? p.actions.map((a) => 1 - a) : new Uint8Array(p.prediction.length).fill(1), p.slice.mask, probeDistractors[k]),
+          );
           const f = maskedFractions(counts);
           const fin = (x: number) => (Number.isFinite(x) ? x : null);
           const stats = {
