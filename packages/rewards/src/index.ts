@@ -16,3 +16,4 @@ export { computeAdp, DEFAULT_ADP_WINDOW } from './adp';
 export { createRewardFilter, applyRewardFilter, computeNStepReturns, type NStepReturnInput } from './n-step-return';
 export { computeStepReward, fbOptionsFromConfig, type StepReward } from './step-reward';
 export { computeStateValue, type StateValueOptions } from './state-value';
+export { computeDiceStateValue, DICE_VALUE_SCALE } from './dice-state-value';

@@ -218,3 +218,25 @@ describe('computeStateValue (issue 15: Eq. 3 x N, ADP as a pixel weight)', () =>
     tf.dispose([p, y, kept, adp, on, off]);
   });
 });
+
+describe('computeDiceStateValue (issue 15: rl.objective dice)', () => {
+  it('is 100 x the ADP-weighted soft Dice plus the FB term at 100 / N, by hand', async () => {
+    const { computeDiceStateValue } = await import('../src/index');
+    const p = tf.tensor4d([0.9, 0.2, 0.1, 0.5], [1, 2, 2, 1]);
+    const y = tf.tensor4d([1, 0, 0, 0], [1, 2, 2, 1]);
+    const kept = tf.tensor4d([1, 1, 0, 1], [1, 2, 2, 1]);
+    const adp = tf.tensor4d([0.5, 0, 0, 0], [1, 2, 2, 1]);
+    const fb = { alpha: -0.5, beta: 0.25 };
+    const before = tf.memory().numTensors;
+    const off = computeDiceStateValue(p, y, kept, { fb: { ...fb, enabled: false }, adp: null });
+    // inter = 0.9, sum p = 1.7, sum y = 1: 100 (1.8 + 1) / (2.7 + 1)
+    expect(off.dataSync()[0]).toBeCloseTo((100 * 2.8) / 3.7, 4);
+    const on = computeDiceStateValue(p, y, kept, { fb, adp });
+    // weights 1.5, 1, 1, 1: inter = 1.35, sum wp = 2.15, sum wy = 1.5; x = 1 / 2 -> f = 0.5 + 0.5
+    expect(on.dataSync()[0]).toBeCloseTo((100 * 3.7) / 4.65 + (100 * -0.5 * 1) / 4, 4);
+    tf.dispose([off, on]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => computeDiceStateValue(p, y, tf.zeros([1, 2, 3, 1]) as tf.Tensor4D, { fb })).toThrow(/computeDiceStateValue/);
+    tf.dispose([p, y, kept, adp]);
+  });
+});

@@ -3,15 +3,15 @@
  * 15): for each unit u of an image whose units took the actions a (some masked), the value of
  * masking u minus the value of keeping it, all other units' actions fixed,
  *   C_u = Q(a with u masked) - Q(a with u kept),
- * with Q the image-level objective of computeStateValue (@mrlseg/rewards: Eq. 3 times N, ADP as a
- * pixel weight). One of the two states is `a` itself; the other is `a` with u flipped, so an image
+ * with Q the image-level objective rl.objective names (@mrlseg/rewards): 'ce' = computeStateValue
+ * (Eq. 3 times N, ADP as a pixel weight; nats), 'dice' = computeDiceStateValue (soft Dice, Dice points). One of the two states is `a` itself; the other is `a` with u flipped, so an image
  * with U units needs U + 1 Segmentation-Net forward passes, run in batches. Unlike the shared
  * reward of the pixel-wise formulation, C_u depends on u's own action only (a difference reward),
  * and the FB term enters per unit: it is the change of alpha f(x) that u's own action causes.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
-import { computeAdp, computeStateValue, fbOptionsFromConfig } from '@mrlseg/rewards';
+import { computeAdp, computeDiceStateValue, computeStateValue, fbOptionsFromConfig } from '@mrlseg/rewards';
 import { forwardSegmentation } from './networks';
 import { representState } from './environment';
 import type { UnitMap } from './units';
@@ -23,7 +23,7 @@ export const COUNTERFACTUAL_CHUNK = 64;
  * C_u for every unit of every image.
  * @param images - B x H x W x 1 raw images; @param labels - B x H x W x 1 ground truth.
  * @param units - the unit map of each image; @param masked - per image, per unit: masked in `a`?
- * @returns per image, C_u per unit (nats; > 0: masking u is better).
+ * @returns per image, C_u per unit (in Q's units: nats or Dice points; > 0: masking u is better).
  */
 export function computeCounterfactualCredit(
   segNet: tf.LayersModel,
@@ -31,7 +31,7 @@ export function computeCounterfactualCredit(
   labels: tf.Tensor4D,
   units: UnitMap[],
   masked: boolean[][],
-  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'>,
+  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'> & Partial<Pick<RlConfig, 'objective'>>,
   chunk = COUNTERFACTUAL_CHUNK,
 ): Float64Array[] {
   const fn = 'computeCounterfactualCredit';
@@ -49,6 +49,7 @@ export function computeCounterfactualCredit(
   });
   const fb = fbOptionsFromConfig(rl);
   const adpAll = rl.useAdp ? computeAdp(labels, rl.adpWindow) : null;
+  const value = rl.objective === 'dice' ? computeDiceStateValue : computeStateValue;
   const values = new Float64Array(jobs.length);
   try {
     for (let s = 0; s < jobs.length; s += chunk) {
@@ -69,7 +70,7 @@ export function computeCounterfactualCredit(
         const lab = tf.gather(labels, idx) as tf.Tensor4D;
         const retained = tf.tensor4d(keep, [part.length, h, w, 1]);
         const prob = forwardSegmentation(segNet, representState(img, retained, rl.maskValue));
-        return computeStateValue(prob, lab, retained, { fb, adp: adpAll ? (tf.gather(adpAll, idx) as tf.Tensor4D) : null });
+        return value(prob, lab, retained, { fb, adp: adpAll ? (tf.gather(adpAll, idx) as tf.Tensor4D) : null });
       });
       values.set(q.dataSync(), s);
       q.dispose();

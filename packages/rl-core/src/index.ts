@@ -27,7 +27,7 @@ export {
 } from './trainer';
 export { runEpisodeDeterministic, representGreedy, type DeterministicEpisode } from './inference';
 export { createAgentTrainer, effectiveRl } from './agent';
-export { patchUnits, candidateUnits, type UnitMap } from './units';
+export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, type UnitMap } from './units';
 export { isUnitCredit, unitGreedy, unitMapsOf, type UnitGreedy } from './unit-policy';
 export { computeCounterfactualCredit } from './counterfactual-credit';
 export { createUnitTrainer, creditTargets, unitLogisticLoss } from './unit-trainer';

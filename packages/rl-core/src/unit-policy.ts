@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
 import { forwardPolicy, forwardSegmentation } from './networks';
 import { PROB_EPS } from './loss';
-import { candidateUnits, patchUnits, type UnitMap } from './units';
+import { candidateUnits, partitionUnits, patchUnits, superpixelPartition, type UnitMap } from './units';
 import { assertImages, representState } from './environment';
 
 /** Whether rl.credit is one of the unit formulations. */
@@ -33,12 +33,15 @@ export function maskLogits(policyNet: tf.LayersModel, images: tf.Tensor4D): tf.T
  */
 export function unitMapsOf(segNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig, rawProbability?: tf.Tensor4D): UnitMap[] {
   const [b, h, w] = images.shape;
-  if (rl.credit !== 'candidates') return Array.from({ length: b }, () => patchUnits(h, w, rl.unitSize));
+  const n = h * w;
+  const superpixels = rl.unitShape === 'superpixel';
+  const pixels = superpixels ? images.dataSync() : null;
+  const baseOf = (k: number) => (pixels ? superpixelPartition(pixels.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.superpixelCompactness ?? 0.1) : undefined);
+  if (rl.credit !== 'candidates') return Array.from({ length: b }, (_, k) => (superpixels ? partitionUnits(baseOf(k)!) : patchUnits(h, w, rl.unitSize)));
   const prob = rawProbability ?? forwardSegmentation(segNet, images);
   const data = prob.dataSync();
   if (prob !== rawProbability) prob.dispose();
-  const n = h * w;
-  return Array.from({ length: b }, (_, k) => candidateUnits(data.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.candidateThreshold, rl.candidateMargin));
+  return Array.from({ length: b }, (_, k) => candidateUnits(data.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.candidateThreshold, rl.candidateMargin, baseOf(k)));
 }
 
 /** Mean mask logit per unit of each image (from a B x H x W x 1 logit map's values). */

@@ -40,18 +40,24 @@ function rngOf(seed: number): () => number {
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** Target and weight maps (B x H x W x 1) of the logistic loss from per-unit credit; see the file comment. */
-export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: number, height: number, width: number): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
+/**
+ * Target and weight maps (B x H x W x 1) of the logistic loss from per-unit credit; see the file
+ * comment. With a margin tau (rl.creditMargin) a unit is labelled "mask" only when C_u > tau and
+ * weighs min(|C_u - tau|, cap): masking must beat keeping by tau, the price of the risk that a
+ * masked image is an input the Segmentation-Net has not seen.
+ */
+export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: number, height: number, width: number, margin = 0): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
+  if (!(margin >= 0)) throw new RangeError(`creditTargets: margin must be >= 0, got ${margin}`);
   const n = height * width;
   const target = new Float32Array(units.length * n);
   const weight = new Float32Array(units.length * n);
   let total = 0;
   units.forEach((u, b) => {
-    const wu = Array.from(credit[b], (c) => Math.min(Math.abs(c), cap));
+    const wu = Array.from(credit[b], (c) => Math.min(Math.abs(c - margin), cap));
     for (const x of wu) total += x;
     for (let i = 0; i < n; i++) {
       const id = u.ids[i];
-      target[b * n + i] = credit[b][id] > 0 ? 1 : 0;
+      target[b * n + i] = credit[b][id] > margin ? 1 : 0;
       weight[b * n + i] = wu[id] / u.sizes[id];
     }
   });
@@ -127,7 +133,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     }
     const creditMean = creditSum / Math.max(1, unitCount);
     const creditStd = Math.sqrt(Math.max(0, creditSq / Math.max(1, unitCount) - creditMean * creditMean));
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w);
+    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0);
     let loss = 0;
     try {
       if (totalWeight > 0) {
@@ -181,7 +187,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     logits.dispose();
     const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
     const credit = computeCounterfactualCredit(segNet, images, labels, units, masked, rl);
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w);
+    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0);
     try {
       const vars = trainableVariables(policyNet);
       const { value, grads } = tf.variableGrads(() => unitLogisticLoss(policyNet, images, target, weight, totalWeight), vars);

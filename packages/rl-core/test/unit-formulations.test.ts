@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
-import { candidateUnits, computeCounterfactualCredit, createAgentTrainer, creditTargets, effectiveRl, patchUnits, runEpisodeDeterministic, unitGreedy } from '../src/index';
+import { candidateUnits, computeCounterfactualCredit, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
 import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { TOY, toyBatch, toySegNet } from './toy-env';
 
@@ -42,6 +42,50 @@ describe('unit maps', () => {
     expect(u.candidate.slice(3).some(Boolean)).toBe(false);
     // margin 2: the three blocks touch and merge into one candidate.
     expect(candidateUnits(p, 7, 7, 3, 0.5, 2).candidate.filter(Boolean).length).toBe(1);
+  });
+
+  it('superpixelPartition follows an intensity edge that a square grid cuts, and its regions are connected', () => {
+    // 16 x 16: a bright 5 x 5 square at rows 3-7, cols 5-9 (straddles the 4 px grid lines at 4 and 8).
+    const h = 16;
+    const img = new Float32Array(h * h).fill(0.2);
+    for (let y = 3; y < 8; y++) for (let x = 5; x < 10; x++) img[y * h + x] = 0.8;
+    const labels = superpixelPartition(img, h, h, 4, 0.1);
+    // Every region is pure: all bright or all dark.
+    const kind = new Map<number, number>();
+    labels.forEach((l, i) => {
+      const k = img[i] > 0.5 ? 1 : 0;
+      expect(kind.get(l) ?? k).toBe(k);
+      kind.set(l, k);
+    });
+    // Labels are 0 .. k - 1 in raster order of their first pixel, and each region is 4-connected.
+    const u = partitionUnits(labels);
+    expect(u.count).toBe(kind.size);
+    expect(labels[0]).toBe(0);
+    for (let l = 0; l < u.count; l++) {
+      const pixels = [...labels.keys()].filter((i) => labels[i] === l);
+      const seen = new Set([pixels[0]]);
+      const stack = [pixels[0]];
+      while (stack.length) {
+        const p = stack.pop()!;
+        for (const q of [p - h, p + h, p % h ? p - 1 : -1, (p + 1) % h ? p + 1 : -1]) {
+          if (q >= 0 && q < h * h && labels[q] === l && !seen.has(q)) {
+            seen.add(q);
+            stack.push(q);
+          }
+        }
+      }
+      expect(seen.size).toBe(pixels.length);
+    }
+    // The square's 25 pixels are covered by bright regions only; a 4 px grid would mix them with dark pixels in 4 patches.
+    expect([...labels.keys()].filter((i) => kind.get(labels[i]) === 1).length).toBe(25);
+    // As the rest of a candidate map: candidates first, then the partition's regions outside them.
+    const p = new Float32Array(h * h);
+    p[0] = 0.9;
+    const c = candidateUnits(p, h, h, 4, 0.5, 0, labels);
+    expect(c.candidate.filter(Boolean).length).toBe(1);
+    expect(c.count).toBe(1 + u.count);
+    expect(() => superpixelPartition(img, h, h, 1, 0.1)).toThrow(/superpixelPartition: .*step/);
+    expect(() => candidateUnits(p, h, h, 4, 0.5, 0, new Int32Array(3))).toThrow(/candidateUnits: base/);
   });
 
   it('rejects bad arguments with the function and argument named', () => {
@@ -99,6 +143,49 @@ describe('counterfactual credit', () => {
     expect(Array.from(weight.dataSync())).toEqual([12.5, 12.5, 0.75, 0.75, 12.5, 12.5, 0.75, 0.75]);
     expect(totalWeight).toBe(53);
     tf.dispose([target, weight]);
+  });
+
+  it('creditTargets with a margin: "mask" only above it, weight min(|C - margin|, cap) / unit size', () => {
+    const units = [patchUnits(2, 4, 2)];
+    // unit 0: C = 3 > 2 -> mask, weight 1; unit 1: C = 1.5 < 2 -> keep, weight 0.5.
+    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([3, 1.5])], 50, 2, 4, 2);
+    expect(Array.from(target.dataSync())).toEqual([1, 1, 0, 0, 1, 1, 0, 0]);
+    expect(Array.from(weight.dataSync())).toEqual([0.25, 0.25, 0.125, 0.125, 0.25, 0.25, 0.125, 0.125]);
+    expect(totalWeight).toBe(1.5);
+    tf.dispose([target, weight]);
+    expect(() => creditTargets(units, [Float64Array.from([3, 1.5])], 50, 2, 4, -1)).toThrow(/creditTargets: margin/);
+  });
+
+  it("rl.objective 'dice': the credit is the difference of 100 x soft Dice, computed by hand", () => {
+    const x = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
+    const y = [1, 0, 0, 0, 0, 0, 0, 0];
+    const images = tf.tensor4d(x, [1, 2, 4, 1]);
+    const labels = tf.tensor4d(y, [1, 2, 4, 1]);
+    const seg = thresholdSegNet(10, 0.5);
+    const rl = RlSchema.parse({ useFb: false, useAdp: false, maskValue: 0, unitSize: 2, credit: 'counterfactual', objective: 'dice' });
+    const units = [patchUnits(2, 4, 2)];
+    const [c] = computeCounterfactualCredit(seg, images, labels, units, [[false, false]], rl);
+    const sig = (v: number) => 1 / (1 + Math.exp(-(10 * v - 5)));
+    const Q = (keep: number[]) => {
+      let inter = 0;
+      let sp = 0;
+      let sy = 0;
+      x.forEach((v, i) => {
+        const p = sig(keep[i] ? v : 0);
+        inter += p * y[i];
+        sp += p;
+        sy += y[i];
+      });
+      return (100 * (2 * inter + 1)) / (sp + sy + 1);
+    };
+    const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ((i % 4) < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
+    expect(c[0]).toBeCloseTo(Q(keepOf(true, false)) - Q(keepOf(false, false)), 3);
+    expect(c[1]).toBeCloseTo(Q(keepOf(false, true)) - Q(keepOf(false, false)), 3);
+    // Masking the lesion's unit loses most of the Dice; masking the false positives at (0,3), (1,3) gains.
+    expect(c[0]).toBeLessThan(-15); // 44.1 -> 24.9 (the smoothing term keeps it above 0)
+    expect(c[1]).toBeGreaterThan(10);
+    tf.dispose([images, labels]);
+    seg.dispose();
   });
 
   it("'patch' credit runs the A2C with agents of rl.unitSize", () => {

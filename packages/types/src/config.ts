@@ -180,6 +180,22 @@ export const RlSchema = z.object({
   candidateMargin: z.number().int().min(0).max(16).default(2).describe("'candidates': pixels by which each candidate component is grown (square dilation) before it becomes a unit"),
   creditCap: z.number().positive().default(50).describe("'counterfactual'/'candidates': a unit's weight in the logistic loss is min(|credit|, creditCap), nats"),
   explore: z.number().min(0).max(0.5).default(0.1).describe("'counterfactual'/'candidates': each unit's sampled action follows the policy mixed with this share of uniform choice"),
+  unitShape: z
+    .enum(['square', 'superpixel'])
+    .default('square')
+    .describe("'counterfactual'/'candidates': the units outside the candidates: 'square' = rl.unitSize patches; 'superpixel' = superpixels of the raw image (SLIC, grid step rl.unitSize), which follow intensity edges"),
+  superpixelCompactness: z.number().positive().default(0.1).describe("rl.unitShape 'superpixel': weight of spatial distance in SLIC, intensity units (images in [0, 1]) per rl.unitSize pixels"),
+  objective: z
+    .enum(['ce', 'dice'])
+    .default('ce')
+    .describe(
+      "'counterfactual'/'candidates': the image-level value Q that a unit's credit differences (docs/rl-formulations.md): 'ce' = Eq. (3) times N (summed pixel cross-entropy, nats; the paper's reward); 'dice' = 100 x the soft Dice of the Segmentation-Net's prediction (Dice points; ADP as pixel weights), with the FB term at Eq. (3)'s 1/N scale, also in Dice points",
+    ),
+  creditMargin: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe("'counterfactual'/'candidates': a unit's label is 'mask' only when its credit exceeds this margin (in Q's units), and its weight is min(|credit - margin|, creditCap)"),
 });
 
 export const LrScheduleSchema = z.discriminatedUnion('type', [
