@@ -80,7 +80,8 @@ export function diagnosisSplit(slices: readonly Slice[]): { train: Slice[]; test
   return { train: slices.filter((s) => !held.has(s.patient)), test: slices.filter((s) => held.has(s.patient)) };
 }
 
-function pretrain(config: ExperimentConfig, train: readonly Slice[]): tf.LayersModel {
+/** The diagnosis's Segmentation-Net: the config's OnlySeg network pre-trained for training.epochs on `train`. */
+export function pretrainForDiagnosis(config: ExperimentConfig, train: readonly Slice[]): tf.LayersModel {
   const seg = buildSegModel({ ...config, variant: 'onlyseg' });
   const opt = config.training.optimizer === 'sgd' ? tf.train.sgd(config.training.lr) : tf.train.adam(config.training.lr);
   const lossFn = segmentationLoss(config.training.loss);
@@ -156,7 +157,7 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
   for (const seed of o.seeds) {
     const t0 = performance.now();
     const base = { ...o.config, seed };
-    const seg = o.checkpoint ? (await loadTrainNets(o.checkpoint)).seg : pretrain(base, train);
+    const seg = o.checkpoint ? (await loadTrainNets(o.checkpoint)).seg : pretrainForDiagnosis(base, train);
     const dTrain = distractorsOf(seg, train.slice(0, 32));
     const dTest = distractorsOf(seg, test);
     const ev0 = evaluate(seg, null, base.rl, test, dTest);
