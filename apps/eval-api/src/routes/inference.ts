@@ -25,8 +25,8 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 export function inferenceRouter(deps: InferenceDeps): Router {
   const r = Router();
 
-  r.get('/models', (_req, res) => {
-    res.json({ items: deps.registry.available().map((m) => ({ key: m.key })) });
+  r.get('/models', async (_req, res) => {
+    res.json({ items: (await deps.registry.available()).map((m) => ({ key: m.key })) });
   });
 
   r.post('/segment', multipartFiles(['image'], deps), async (req, res) => {
@@ -37,7 +37,7 @@ export function inferenceRouter(deps: InferenceDeps): Router {
     const img = await decodeSegmentUpload(bytes, 'image', { slice: q.slice, axis: q.axis as 0 | 2, window: q.window, maxPixels: deps.maxPixels });
     const decodeMs = performance.now() - t0;
     // The first request for a model also loads it (not counted in the stage timings, only in totalMs).
-    const model = await deps.registry.load(deps.registry.resolve(q.model));
+    const model = await deps.registry.load(await deps.registry.resolve(q.model));
     const out = await segment(img, model, deps.queue, q.threshold, decodeMs);
     const fb = computeFbRatio(out.mask);
     res.setHeader('X-Model', model.key);

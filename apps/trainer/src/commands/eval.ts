@@ -6,9 +6,10 @@
  * after `mrlseg pretrain` and `mrlseg rl`).
  */
 import type { Command } from 'commander';
-import { evaluateStoredRun, openStore } from '@mrlseg/experiments';
+import { evaluateStoredRun } from '@mrlseg/experiments';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
+import { openStoreFromFlags } from '../store-flags';
 import { addTrainFlags, trainAction, type TrainFlags } from './train';
 
 export function register(program: Command): void {
@@ -26,14 +27,14 @@ export function register(program: Command): void {
     const progress = createProgress();
     const sel = await selectBackend(o.backend);
     progress.log(`backend: ${sel.label} (${sel.reason})`);
-    const store = openStore(o.store);
+    const store = await openStoreFromFlags(o, { needsArtifacts: true });
     try {
       const r = await evaluateStoredRun(store, o.run, { onProgress: progress.listener, writePngs: o.pngs !== false }).finally(() => progress.stop());
       const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
       const masked = r.agent ? `; the policy masked ${pct(r.agent.maskedFraction)} of pixels, ${pct(r.agent.lesionMaskedFraction)} of lesion pixels (means over cases)` : '';
       console.log(o.json ? JSON.stringify({ runId: o.run, ...r }) : `run ${o.run}: ${r.cases} cases, mean Dice ${r.meanDice === null ? 'n/a' : r.meanDice.toFixed(4)}${masked}`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 }

@@ -7,11 +7,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DATASET_FORMATS, VARIANT_IDS, type ExperimentConfig } from '@mrlseg/types';
-import { DEFAULT_STORE_DIR, RunInterrupted, buildReport, loadExperimentConfig, openStore, renderReport, runExperiment, type ExperimentResult, type RunPhases } from '@mrlseg/experiments';
+import { RunInterrupted, buildReport, loadExperimentConfig, renderReport, runExperiment, type ExperimentResult, type ResultsStore, type RunPhases } from '@mrlseg/experiments';
 import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
+import { addStoreFlags, openStoreFromFlags, type StoreFlags } from '../store-flags';
 
-export interface TrainFlags {
+export interface TrainFlags extends StoreFlags {
   config?: string;
   dataset?: string;
   format?: string;
@@ -23,7 +24,6 @@ export interface TrainFlags {
   fold?: number;
   seed?: number;
   name?: string;
-  store: string;
   exportOnnx?: string;
   backend: BackendChoice;
   convEngine?: string;
@@ -40,7 +40,7 @@ const intArg = (name: string, min: number) => (v: string) => {
 
 /** Adds the flags shared by train, cv, pretrain and rl. */
 export function addTrainFlags(cmd: Command): Command {
-  return cmd
+  return addStoreFlags(cmd)
     .option('--config <file>', 'experiment config (JSON, validated by ExperimentConfigSchema); flags override it')
     .option('--dataset <dir>', 'dataset folder (dataset.root)')
     .option('--format <loader>', `dataset format: ${DATASET_FORMATS.join('|')}`)
@@ -52,7 +52,6 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--fold <i>', 'run only this fold index', intArg('fold', 0))
     .option('--seed <n>', 'random seed', intArg('seed', -2147483648))
     .option('--name <name>', 'experiment name')
-    .option('--store <dir>', 'results store folder', DEFAULT_STORE_DIR)
     .option('--export-onnx <file>', 'export the best completed run to this ONNX file (RL variants: T steps unrolled)')
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
     .option('--conv-engine <name>', `convolutions on the wasm backend (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`)
@@ -133,13 +132,13 @@ export async function withInterrupt<T>(log: (line: string) => void, fn: (signal:
 }
 
 /** Text summary of an experiment's runs. */
-export function summarize(r: ExperimentResult, storeDir: string): string {
+export function summarize(r: ExperimentResult, store: Pick<ResultsStore, 'location'>): string {
   const lines = [`experiment ${r.experimentId}${r.resumed ? ' (resumed)' : ''}: ${r.runs.length} run(s) on ${r.samples} slices`];
   for (const o of r.runs) {
     lines.push(`  ${o.runId}  ${o.plan.variant.padEnd(18)} fold ${String(o.plan.fold).padStart(3)} seed ${o.plan.seed}  ${o.status.padEnd(10)} mean Dice ${o.meanDice === null ? 'n/a' : o.meanDice.toFixed(4)} (${o.cases} cases)${o.error ? `  error: ${o.error}` : ''}`);
   }
   if (r.onnx) lines.push(`ONNX: ${r.onnx.path} (run ${r.onnx.runId})`);
-  lines.push(`store: ${resolve(storeDir)}; report: mrlseg report --store ${storeDir} --experiment ${r.experimentId}`);
+  lines.push(`store: ${store.location}; report: mrlseg report --store ${store.location} --experiment ${r.experimentId}`);
   return lines.join('\n');
 }
 
@@ -154,7 +153,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
   const progress = createProgress();
   const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
   progress.log(`backend: ${sel.label} (${sel.reason})`);
-  const store = openStore(o.store);
+  const store = await openStoreFromFlags(o, { needsArtifacts: true });
   try {
     const result = await withInterrupt(progress.log, (signal) =>
       runExperiment(config, {
@@ -170,9 +169,9 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
     ).finally(() => progress.stop());
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else {
-      console.log(summarize(result, o.store));
+      console.log(summarize(result, store));
       if (mode.report && result.runs.some((r) => r.status === 'completed' || r.status === 'skipped')) {
-        console.log(`\n${renderReport(buildReport(store, { experimentId: result.experimentId }), 'md')}`);
+        console.log(`\n${renderReport(await buildReport(store, { experimentId: result.experimentId }), 'md')}`);
       }
     }
     if (result.runs.some((r) => r.status === 'failed')) process.exitCode = 1;
@@ -184,7 +183,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
     }
     throw e;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
