@@ -422,6 +422,21 @@ async function rawRows(backend: TestBackend, loc: TestStoreLocation, query: stri
 describe('results store records (SQLite)', () => {
   recordTests(sqliteBackend);
 
+  it('several stores of one process writing at once take turns instead of blocking each other', async () => {
+    const first = await openStore(dir);
+    await first.createExperiment({ id: 'e', name: 'n', dataset: 'synthetic', config: {}, configHash: 'h', gitCommit: null });
+    const stores = [first, await openStore(dir), await openStore(dir)];
+    await Promise.all(
+      stores.map(async (s, w) => {
+        await s.startRun({ id: `r${w}`, experimentId: 'e', variant: 'onlyseg', fold: w, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: {} });
+        for (let b = 0; b < 5; b++) await s.recordCases(Array.from({ length: 20 }, (_, i) => kase(`r${w}`, `c${b}_${i}`, 0.5, 1, 0.01, '0-2%')));
+        await s.finishRun(`r${w}`, { status: 'completed' });
+      }),
+    );
+    for (let w = 0; w < 3; w++) expect((await first.listCases(`r${w}`)).total).toBe(100);
+    for (const s of stores) await s.close();
+  });
+
   it.each([
     ['../r1', 'c1', 'image', /run id/],
     ['r1', '../../etc', 'image', /case id/],

@@ -86,6 +86,11 @@ class PostgresEngine implements StoreEngine {
     await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [RUN_LOCK_CLASS, runId]);
   }
 
+  /** PostgreSQL's own row locks order concurrent writers. */
+  exclusiveWrite<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async close(): Promise<void> {
     const c = this.lockClient;
     this.lockClient = null;

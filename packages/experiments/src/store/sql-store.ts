@@ -61,6 +61,12 @@ export interface StoreEngine {
   claimRun(runId: string): Promise<'claimed' | 'taken' | 'by-pid'>;
   /** Gives up ownership of `runId` (after finishRun). */
   releaseRun(runId: string): Promise<void>;
+  /**
+   * Runs `fn` (one write transaction) exclusively among this process's connections to the same
+   * database where the database needs it (SQLite: a second connection's BEGIN IMMEDIATE would
+   * block the one thread that has to commit the first), else directly.
+   */
+  exclusiveWrite<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -291,10 +297,10 @@ export class SqlResultsStore implements ResultsStore {
     this.writable();
     checkId('experiment id', e.id);
     const rec = ExperimentRecordSchema.parse({ ...e, createdAt: e.createdAt ?? now() });
-    await this.db
+    await this.tx((q) => q
       .insertInto('experiments')
       .values({ id: rec.id, name: rec.name, dataset: rec.dataset, config: JSON.stringify(rec.config ?? null), config_hash: rec.configHash, created_at: rec.createdAt, git_commit: rec.gitCommit })
-      .execute();
+      .execute());
     return rec;
   }
 
@@ -347,7 +353,8 @@ export class SqlResultsStore implements ResultsStore {
 
   async recordEpoch(e: EpochRecordInput): Promise<void> {
     this.writable();
-    await this.upsertEpoch(this.db, EpochRecordSchema.parse(e));
+    const rec = EpochRecordSchema.parse(e);
+    await this.tx((q) => this.upsertEpoch(q, rec));
   }
 
   private async upsertEpoch(q: Kysely<StoreTables>, rec: EpochRecord): Promise<void> {
@@ -387,7 +394,7 @@ export class SqlResultsStore implements ResultsStore {
 
   async copyEpochs(from: string, to: string, phase: EpochRecord['phase']): Promise<void> {
     this.writable();
-    await this.db
+    await this.tx((q) => q
       .insertInto('epochs')
       .columns(['run_id', 'phase', 'epoch', 'loss', 'reward', 'val_dice', 'lr', 'duration_ms', 'stats'])
       .expression((eb) =>
@@ -407,7 +414,7 @@ export class SqlResultsStore implements ResultsStore {
           stats: eb.ref('excluded.stats'),
         })),
       )
-      .execute();
+      .execute());
   }
 
   async recordCases(cases: readonly CaseMetricRecordInput[]): Promise<void> {
@@ -468,7 +475,8 @@ export class SqlResultsStore implements ResultsStore {
 
   async pruneCheckpoints(runId: string, keepPath: string): Promise<void> {
     this.writable();
-    await this.db.deleteFrom('checkpoints').where('run_id', '=', runId).where('path', '!=', this.rel(keepPath)).execute();
+    const keep = this.rel(keepPath);
+    await this.tx((q) => q.deleteFrom('checkpoints').where('run_id', '=', runId).where('path', '!=', keep).execute());
   }
 
   writeCaseArtifact(runId: string, caseId: string, kind: CaseArtifactKind, png: Uint8Array): string {
@@ -490,7 +498,8 @@ export class SqlResultsStore implements ResultsStore {
 
   async setOnnxPath(runId: string, path: string | null): Promise<void> {
     this.writable();
-    await this.db.updateTable('runs').set({ onnx_path: path === null ? null : this.rel(path) }).where('id', '=', runId).execute();
+    const onnx = path === null ? null : this.rel(path);
+    await this.tx((q) => q.updateTable('runs').set({ onnx_path: onnx }).where('id', '=', runId).execute());
   }
 
   async addTimings(runId: string, timings: Record<string, number>): Promise<void> {
@@ -638,9 +647,9 @@ export class SqlResultsStore implements ResultsStore {
     });
   }
 
-  /** One write transaction on one connection (`fn` must use `q`, never this.db). */
+  /** One write transaction on one connection (`fn` must use `q`, never this.db). Every write goes through here. */
   private tx<T>(fn: (q: Kysely<StoreTables>) => Promise<T>): Promise<T> {
-    return this.db.connection().execute(async (c) => {
+    return this.engine.exclusiveWrite(() => this.db.connection().execute(async (c) => {
       await sql.raw(this.engine.beginWrite).execute(c);
       try {
         const out = await fn(c);
@@ -650,7 +659,7 @@ export class SqlResultsStore implements ResultsStore {
         await sql`ROLLBACK`.execute(c).catch(() => undefined);
         throw e;
       }
-    });
+    }));
   }
 
   private isDead(r: RunRow): boolean {

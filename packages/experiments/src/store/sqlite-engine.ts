@@ -16,6 +16,9 @@ import { ARTIFACTS_DIR, DB_FILE, type OpenStoreOptions } from './store';
 /** How long a writer waits for another process's write transaction (ms). */
 const BUSY_TIMEOUT_MS = 30_000;
 
+/** Per database file: the tail of this process's queue of write transactions. */
+const writeQueues = new Map<string, Promise<unknown>>();
+
 /**
  * Brings the SQLite database `db` to SCHEMA_VERSION, one IMMEDIATE transaction per migration
  * (re-reading the version inside it, so two processes opening a store at once migrate it once).
@@ -49,6 +52,7 @@ class SqliteEngine implements StoreEngine {
   readonly db: Kysely<StoreTables>;
   constructor(
     readonly location: string,
+    private readonly dbPath: string,
     raw: Database.Database,
   ) {
     this.db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: raw }) });
@@ -60,6 +64,24 @@ class SqliteEngine implements StoreEngine {
     return 'by-pid';
   }
   async releaseRun(): Promise<void> {}
+  /**
+   * Write transactions of all this process's connections to one file, one after another:
+   * better-sqlite3 waits for a lock synchronously, so a second connection's BEGIN IMMEDIATE
+   * would stall the thread that must commit the first. Other processes queue on the busy timeout.
+   */
+  exclusiveWrite<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = writeQueues.get(this.dbPath) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    writeQueues.set(this.dbPath, tail);
+    void tail.then(() => {
+      if (writeQueues.get(this.dbPath) === tail) writeQueues.delete(this.dbPath);
+    });
+    return run;
+  }
   async close(): Promise<void> {
     await this.db.destroy();
   }
@@ -99,7 +121,7 @@ export async function openSqliteStore(dir: string, options: OpenStoreOptions = {
     }
     version = raw.pragma('user_version', { simple: true }) as number;
   }
-  const store = new SqlResultsStore(new SqliteEngine(dir, raw), {
+  const store = new SqlResultsStore(new SqliteEngine(dir, dbPath, raw), {
     readonly,
     schemaVersion: version,
     artifactsDir,
