@@ -97,6 +97,30 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string,
   }
 }
 
+/**
+ * Resolves once the server answers a query: PostgreSQL accepts TCP connections while it is still
+ * starting up (and answers those with 'the database system is starting up').
+ */
+async function waitForQueries(url: string, child: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
+  const pg = (await import('pg')).default;
+  const t0 = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`postgres exited (code ${child.exitCode}) while starting:\n${log()}`);
+    const c = new pg.Client({ connectionString: url });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+      await c.end();
+      return;
+    } catch (e) {
+      await c.end().catch(() => undefined);
+      if (Date.now() - t0 > timeoutMs) throw new Error(`postgres not answering queries after ${timeoutMs} ms (${(e as Error).message}):\n${log()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 const live = new Set<ChildProcess>();
 let exitHook = false;
 function track(child: ChildProcess): void {
@@ -191,13 +215,14 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     await stopChild(child, 'SIGINT'); // fast shutdown: disconnects clients, no waiting on them
     rmSync(base, { recursive: true, force: true });
   };
+  const url = (db = 'postgres') => `postgres://${user}@127.0.0.1:${port}/${db}`;
   try {
-    await waitForPort(port, child, () => log, 30_000);
+    await waitForPort(port, child, () => log, 60_000);
+    await waitForQueries(url(), child, () => log, 60_000);
   } catch (e) {
     await stop();
     throw e;
   }
-  const url = (db = 'postgres') => `postgres://${user}@127.0.0.1:${port}/${db}`;
   return {
     port,
     user,
