@@ -115,7 +115,7 @@ async function waitForQueries(url: string, child: ChildProcess, log: () => strin
       return;
     } catch (e) {
       await c.end().catch(() => undefined);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`postgres not answering queries after ${timeoutMs} ms (${(e as Error).message}):\n${log()}`);
+      if (Date.now() - t0 > timeoutMs) throw new Error(`postgres not answering queries after ${timeoutMs} ms (${(e as Error).message}):\n${log()}`, { cause: e });
       await new Promise((r) => setTimeout(r, 100));
     }
   }
