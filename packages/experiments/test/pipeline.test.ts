@@ -187,10 +187,10 @@ describe('reproducibility and resume', () => {
   }, 120_000);
 
   it('validation-based selection keeps the best state on the validation split and records it (issue 15)', async () => {
-    const store = fresh();
+    const store = await fresh();
     const cfg = tiny({ variant: 'rl-seg', rl: { credit: 'candidates', unitSize: 8 }, training: { ...TINY.training, epochs: 2, rlEpochs: 2, select: 'validation', validationFraction: 0.25 } });
     const r = await runExperiment(cfg, { store, backend: 'wasm', writePngs: false });
-    const run = store.getRun(r.runs[0].runId)!;
+    const run = (await store.getRun(r.runs[0].runId))!;
     const sel = run.selection!;
     expect(sel.validationCases).toBe(4); // 2 of 8 patients of 2 slices; 6 of them are in the training folds
     expect(Object.keys(sel.valDice).sort()).toEqual(['pretrained', 'rl-1', 'rl-2']);
@@ -198,11 +198,11 @@ describe('reproducibility and resume', () => {
     expect(sel.valDice[sel.chosen]).toBe(best);
     // Ties keep the earlier state: the pre-trained network unless an epoch is strictly better.
     if (sel.chosen !== 'pretrained') expect(sel.valDice[sel.chosen]!).toBeGreaterThan(sel.valDice.pretrained!);
-    const cases = store.allCases(run.id);
+    const cases = await store.allCases(run.id);
     if (sel.chosen === 'pretrained') expect(cases.every((c) => c.maskedFraction === 0)).toBe(true);
     else expect(cases.every((c) => c.maskedFraction !== null)).toBe(true);
     // The RL epochs carry the agent's instruments.
-    const stats = store.epochs(run.id).filter((e) => e.phase === 'rl').map((e) => e.stats!);
+    const stats = (await store.epochs(run.id)).filter((e) => e.phase === 'rl').map((e) => e.stats!);
     expect(stats).toHaveLength(2);
     for (const st of stats) {
       expect(st.maskedLesion).toBeGreaterThanOrEqual(0);
