@@ -8,6 +8,7 @@ export const EXPERIMENT: ExperimentRecord = {
   configHash: 'abc',
   createdAt: '2026-11-29T10:00:00.000Z',
   gitCommit: '0123456789abcdef',
+  author: 'ada',
 };
 
 export function makeRun(id: string, variant: RunRecord['variant'], patch: Partial<RunRecord> = {}): RunRecord {
@@ -31,6 +32,8 @@ export function makeRun(id: string, variant: RunRecord['variant'], patch: Partia
     packageVersions: {},
     error: null,
     selection: null,
+    host: 'gpu-1',
+    lastEpoch: null,
     ...patch,
   };
 }

@@ -26,7 +26,11 @@ describe('synthetic distractors', () => {
     const mean = (sel: (k: number) => boolean) => {
       let sum = 0;
       let n = 0;
-      for (let k = 0; k < s.image.length; k++) if (sel(k)) (sum += s.image[k]), n++;
+      for (let k = 0; k < s.image.length; k++) {
+        if (!sel(k)) continue;
+        sum += s.image[k];
+        n++;
+      }
       return sum / n;
     };
     const organLevel = 150;

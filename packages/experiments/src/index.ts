@@ -24,7 +24,21 @@ export { loadExperimentConfig, canonicalJson, configHash, planRuns, runId, slug,
 export { gitCommit, packageVersions } from './config/provenance';
 export type { ProgressEvent, ProgressListener, TrainPhase } from './pipeline/events';
 export { learningRateAt } from './pipeline/schedule';
-export { runExperiment, exportRunOnnx, loadSlices, evaluateStoredRun, pretrainKey, type RunExperimentOptions, type ExperimentResult, type RunOutcome } from './pipeline/experiment';
+export {
+  runExperiment,
+  executeRun,
+  exportRunOnnx,
+  loadSlices,
+  evaluateStoredRun,
+  pretrainKey,
+  sharedPretrain,
+  defaultAuthor,
+  type RunExperimentOptions,
+  type ExperimentResult,
+  type RunOutcome,
+  type RunContext,
+  type ExecuteRunOptions,
+} from './pipeline/experiment';
 export { trainRun, loadRunNets, modelSeed, buildSegModel, buildRlModel, segNetSizes, RunInterrupted, type RunPhases, type TrainRunInput, type TrainRunResult } from './pipeline/train-run';
 export {
   predictSlices,
@@ -44,3 +58,4 @@ export { buildReport, renderReport, compareAgainstBest, type Report, type Report
 export { DEMO_CONFIG_INPUT, demoConfig } from './config/demo';
 export { countMasked, maskedFractions, emptyMaskedCounts, falsePositiveComponents, gradientCosine, type MaskedCounts } from './pipeline/agent-instruments';
 export { diagnoseRl, diagnosisTable, diagnosisSplit, type DiagnoseRlOptions, type DiagnoseRlRow } from './pipeline/diagnose-rl';
+export * from './queue/index';

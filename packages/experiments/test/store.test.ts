@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -156,6 +157,13 @@ describe('results store schema and migrations', async () => {
     db.close();
   });
 
+  it('reads experiments of an older schema without an author as null', async () => {
+    writeVersion1Store(dir);
+    const s = await openStore(dir, { readonly: true });
+    expect((await s.getExperiment('e1'))?.author).toBeNull();
+    await s.close();
+  });
+
   it('refuses a store from a newer toolkit and a missing or old store read-only, naming the folder', async () => {
     await expect(openStore(join(dir, 'nope'), { readonly: true })).rejects.toThrow(/no mrlseg\.sqlite there/);
     const db = new Database(join(dir, DB_FILE));
@@ -167,9 +175,9 @@ describe('results store schema and migrations', async () => {
     db2.close();
     await expect(openStore(dir)).rejects.toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 5}, newer than`));
   });
-  it('moves stored artifact paths to the artifacts folder (schema 5), and a store below 5 read-only resolves them as before', async () => {
+  it('moves stored artifact paths to the artifacts folder (schema 6), and a store below 6 read-only resolves them as before', async () => {
     const db = new Database(join(dir, DB_FILE));
-    migrateRawTo(db, 4, dir);
+    migrateRawTo(db, 5, dir);
     db.prepare("INSERT INTO experiments (id, name, dataset, config, config_hash, created_at) VALUES ('e1', 'old', 'synthetic', '{}', 'h', '2024-01-01T00:00:00Z')").run();
     db.prepare(
       `INSERT INTO runs (id, experiment_id, variant, fold, seed, status, dataset, backend, config, started_at, checkpoint_path, onnx_path)
@@ -179,7 +187,7 @@ describe('results store schema and migrations', async () => {
     db.close();
     const expected = { checkpointPath: join(dir, 'artifacts', 'r1', 'checkpoints', 'pretrain-0'), onnxPath: join(dir, 'exports', 'model.onnx') };
     const ro = await openStore(dir, { readonly: true });
-    expect(ro.schemaVersion).toBe(4);
+    expect(ro.schemaVersion).toBe(5);
     expect(await ro.getRun('r1')).toMatchObject(expected);
     await ro.close();
     const rw = await openStore(dir);
@@ -313,6 +321,46 @@ function recordTests(backend: TestBackend): void {
     const ro = await open({ readonly: true });
     await expect(seedRun(ro)).rejects.toThrow(/opened read-only/);
     await ro.close();
+  });
+
+  it('records the author, queues a run once, hands it to a worker and puts it back', async () => {
+    const newRun = (id: string) => ({ id, experimentId: 'e1', variant: 'onlyseg' as const, fold: 1, seed: 2, dataset: 'synthetic', backend: 'queued', gitCommit: null, config: {} });
+    const s = await open();
+    await s.createExperiment({ id: 'e1', name: 'grid', dataset: 'synthetic', config: {}, configHash: 'h', gitCommit: null, author: 'ada' });
+    expect((await s.getExperiment('e1'))?.author).toBe('ada');
+    expect(await s.queueRun(newRun('q1'))).toBe(true);
+    expect(await s.queueRun({ ...newRun('q1'), seed: 9 })).toBe(false); // enqueued again: unchanged
+    expect(await s.getRun('q1')).toMatchObject({ status: 'pending', seed: 2, host: null, lastEpoch: null, backend: 'queued' });
+
+    await s.startRun({ ...newRun('q1'), backend: 'wasm' });
+    await s.recordEpoch({ runId: 'q1', phase: 'pretrain', epoch: 0, loss: 1, reward: null, valDice: null, lr: 0.1, durationMs: 5 });
+    await s.recordEpoch({ runId: 'q1', phase: 'rl', epoch: 0, loss: 1, reward: 0, valDice: null, lr: 0.1, durationMs: 5 });
+    await s.recordEpoch({ runId: 'q1', phase: 'pretrain', epoch: 1, loss: 1, reward: null, valDice: null, lr: 0.1, durationMs: 5 });
+    // the phase in training order wins over the order of writing
+    expect(await s.getRun('q1')).toMatchObject({ status: 'running', backend: 'wasm', host: hostname(), lastEpoch: { phase: 'rl', epoch: 0 } });
+    expect((await s.listRuns({ experimentId: 'e1' }))[0].lastEpoch).toEqual({ phase: 'rl', epoch: 0 });
+
+    // a live owner: requeue leaves it alone, a second start is refused; with takeover (a queue
+    // worker handed the job) SQLite hands it over, PostgreSQL never displaces a live lock holder
+    await s.requeueRun('q1', 'x');
+    expect((await s.getRun('q1'))?.status).toBe('running');
+    const other = await open();
+    await expect(other.startRun(newRun('q1'))).rejects.toThrow(/being trained by another live process/);
+    if (backend.name === 'sqlite') expect((await other.startRun(newRun('q1'), { takeover: true })).status).toBe('running');
+    else await expect(other.startRun(newRun('q1'), { takeover: true })).rejects.toThrow(/live owner is not taken over/);
+    await other.close();
+
+    await s.finishRun('q1', { status: 'failed', error: 'boom' });
+    await s.requeueRun('q1', 'attempt 1 of 3 failed: boom; retrying');
+    expect(await s.getRun('q1')).toMatchObject({ status: 'pending', error: 'attempt 1 of 3 failed: boom; retrying' });
+    // a pending run whose previous owner is gone is taken by the next worker
+    const next = await open();
+    expect((await next.startRun(newRun('q1'), { takeover: true })).status).toBe('running');
+    await next.finishRun('q1', { status: 'completed' });
+    await next.close();
+    await s.requeueRun('q1', null);
+    expect((await s.getRun('q1'))?.status).toBe('completed');
+    await s.close();
   });
 
   it('a writer killed mid-transaction leaves a readable store with its run incomplete and no partial rows', async () => {

@@ -31,6 +31,7 @@ export const SampleMetaSchema = z.object({
 export type SampleMeta = z.infer<typeof SampleMetaSchema>;
 export type PreprocessingRecord = z.infer<typeof PreprocessingRecordSchema>;
 
+/** 'pending': queued (mrlseg cv --queue), waiting for a worker. */
 export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'incomplete'] as const;
 export const RunStatusSchema = z.enum(RUN_STATUSES);
 
@@ -67,6 +68,12 @@ export const RunRecordSchema = z.object({
   packageVersions: z.record(z.string(), z.string()).default({}).describe('versions of the packages that produced the run'),
   error: z.string().nullable().default(null).describe('why the run failed or stopped, when it did'),
   selection: RunSelectionSchema.nullable().default(null).describe('which state of the run was kept, chosen on the validation split (issue 15)'),
+  host: z.string().nullable().default(null).describe('machine that trained (or is training) the run'),
+  lastEpoch: z
+    .object({ phase: z.string(), epoch: z.number().int().nonnegative() })
+    .nullable()
+    .default(null)
+    .describe('the last epoch recorded (0-based); a running run is in the next one'),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
@@ -79,6 +86,7 @@ export const ExperimentRecordSchema = z.object({
   configHash: z.string(),
   createdAt: z.string(),
   gitCommit: z.string().nullable(),
+  author: z.string().nullable().default(null).describe('who started the experiment (--author, default the OS user name)'),
 });
 export type ExperimentRecord = z.infer<typeof ExperimentRecordSchema>;
 

@@ -7,7 +7,17 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DATASET_FORMATS, VARIANT_IDS, type ExperimentConfig } from '@mrlseg/types';
-import { RunInterrupted, buildReport, loadExperimentConfig, renderReport, runExperiment, type ExperimentResult, type ResultsStore, type RunPhases } from '@mrlseg/experiments';
+import {
+  RunInterrupted,
+  buildReport,
+  enqueueGrid,
+  loadExperimentConfig,
+  renderReport,
+  runExperiment,
+  type ExperimentResult,
+  type ResultsStore,
+  type RunPhases,
+} from '@mrlseg/experiments';
 import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
 import { addStoreFlags, openStoreFromFlags, type StoreFlags } from '../store-flags';
@@ -30,6 +40,10 @@ export interface TrainFlags extends StoreFlags {
   resume?: boolean;
   json?: boolean;
   pngs?: boolean;
+  author?: string;
+  queue?: string;
+  attempts?: number;
+  retryDelay?: number;
 }
 
 const intArg = (name: string, min: number) => (v: string) => {
@@ -57,7 +71,16 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--conv-engine <name>', `convolutions on the wasm backend (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`)
     .option('--resume', 'continue the latest experiment made from the same config, from each run\'s last checkpoint')
     .option('--no-pngs', 'do not write per-case PNGs')
+    .option('--author <name>', 'who starts the experiment, recorded with it (default: the OS user name)')
     .option('--json', 'print the result as JSON on stdout');
+}
+
+/** Adds the flags that send a grid to the job queue instead of running it here (train and cv). */
+export function addQueueFlags(cmd: Command): Command {
+  return cmd
+    .option('--queue <url>', 'enqueue the grid as jobs on this Redis (redis://host:port[/db]) for `mrlseg worker`s and return at once, printing the experiment id')
+    .option('--attempts <n>', 'with --queue: tries per job before it is recorded as failed', intArg('attempts', 1), 3)
+    .option('--retry-delay <ms>', 'with --queue: delay before the first retry (doubled for each further one)', intArg('retry-delay', 0), 10_000);
 }
 
 /** Flags -> config overrides (only what was given). */
@@ -150,6 +173,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
     if (config.folds.k < 2) throw new Error(`cv: folds.k must be at least 2 for cross-validation, got ${config.folds.k}`);
     config = { ...config, folds: { ...config.folds, only: undefined } };
   }
+  if (o.queue !== undefined) return enqueueAction(o, config);
   const progress = createProgress();
   const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
   progress.log(`backend: ${sel.label} (${sel.reason})`);
@@ -165,6 +189,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
         onProgress: progress.listener,
         exportOnnx: o.exportOnnx ? resolve(o.exportOnnx) : undefined,
         writePngs: o.pngs !== false,
+        author: o.author,
       }),
     ).finally(() => progress.stop());
     if (o.json) console.log(JSON.stringify(result, null, 2));
@@ -187,12 +212,31 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
   }
 }
 
+/** `--queue`: records the grid in the store, adds its jobs to Redis and prints the experiment id (stdout) at once. */
+async function enqueueAction(o: TrainFlags, config: ExperimentConfig): Promise<void> {
+  if (o.resume) throw new Error('--resume and --queue do not go together: enqueueing the same config again continues its grid (completed runs are kept)');
+  if (o.exportOnnx) throw new Error('--export-onnx and --queue do not go together: export a finished run with mrlseg export-onnx');
+  const store = await openStoreFromFlags(o);
+  try {
+    const r = await enqueueGrid(config, { store, queue: o.queue!, author: o.author, attempts: o.attempts, retryDelayMs: o.retryDelay });
+    if (o.json) console.log(JSON.stringify(r, null, 2));
+    else console.log(r.experimentId);
+    console.error(
+      r.addedJobs
+        ? `queued experiment ${r.experimentId}: ${r.runs} run(s), ${r.pretrainJobs} shared pre-training job(s) and a report job on ${o.queue}; start workers with: mrlseg worker --queue ${o.queue} --store ${o.store}${o.artifacts !== undefined ? ` --artifacts ${o.artifacts}` : ''}`
+        : `experiment ${r.experimentId} was already queued on ${o.queue}: nothing added (mrlseg queue status --queue ${o.queue})`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
 export function register(program: Command): void {
-  addTrainFlags(program.command('train').description('train (and evaluate) variants x folds x seeds from a config and/or flags; the paper\'s full protocol per run')).action((o: TrainFlags) =>
+  addQueueFlags(addTrainFlags(program.command('train').description('train (and evaluate) variants x folds x seeds from a config and/or flags; the paper\'s full protocol per run'))).action((o: TrainFlags) =>
     trainAction(o, {}),
   );
-  addTrainFlags(program.command('cv').description('cross-validation: every fold of the config (folds.k >= 2), then the paper-style report')).action((o: TrainFlags) =>
-    trainAction(o, { cv: true, report: true }),
+  addQueueFlags(addTrainFlags(program.command('cv').description('cross-validation: every fold of the config (folds.k >= 2), then the paper-style report (--queue: as jobs for mrlseg worker)'))).action(
+    (o: TrainFlags) => trainAction(o, { cv: true, report: true }),
   );
   addTrainFlags(program.command('pretrain').description('only pre-train the segmentation networks (runs stay incomplete; continue with mrlseg rl)')).action((o: TrainFlags) =>
     trainAction(o, { phases: { pretrain: true, rl: false, eval: false } }),

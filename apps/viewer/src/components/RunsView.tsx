@@ -1,7 +1,8 @@
 import { type ExperimentRecord, type RunRecord } from '@mrlseg/types';
 import type { Navigate, ViewState } from '../lib/url-state';
 import { variantLabel } from '../lib/tables';
-import { formatDuration, StatusBadge } from './Status';
+import { RunState } from './RunState';
+import { formatDuration } from './Status';
 
 /** Experiments and their runs: status, dataset, variant, seed, backend, duration; pick runs to compare. */
 export function RunsView({ experiments, runs, state, navigate }: { experiments: ExperimentRecord[]; runs: RunRecord[]; state: ViewState; navigate: Navigate }) {
@@ -24,6 +25,7 @@ export function RunsView({ experiments, runs, state, navigate }: { experiments: 
                 <th>Dataset</th>
                 <th>Runs</th>
                 <th>Created</th>
+                <th>Author</th>
                 <th>Commit</th>
               </tr>
             </thead>
@@ -38,6 +40,7 @@ export function RunsView({ experiments, runs, state, navigate }: { experiments: 
                   <td>{e.dataset}</td>
                   <td>{runs.filter((r) => r.experimentId === e.id).length}</td>
                   <td>{new Date(e.createdAt).toLocaleString()}</td>
+                  <td>{e.author ?? '–'}</td>
                   <td>
                     <code>{e.gitCommit?.slice(0, 8) ?? '–'}</code>
                   </td>
@@ -84,7 +87,7 @@ export function RunsView({ experiments, runs, state, navigate }: { experiments: 
                 </td>
                 <td>{variantLabel(r.variant)}</td>
                 <td>
-                  <StatusBadge status={r.status} />
+                  <RunState run={r} />
                 </td>
                 <td>{r.dataset}</td>
                 <td>{r.fold < 0 ? 'all' : r.fold}</td>

@@ -24,8 +24,8 @@ export function Async<T>({ state, what, children }: { state: AsyncState<T>; what
   return <>{children(state.data)}</>;
 }
 
-export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge badge-${status}`}>{status}</span>;
+export function StatusBadge({ status, className = `badge-${status}` }: { status: string; className?: string }) {
+  return <span className={`badge ${className}`}>{status}</span>;
 }
 
 export function formatDuration(ms: number | null): string {

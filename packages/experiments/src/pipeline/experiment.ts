@@ -7,6 +7,7 @@
  * folds are the same for every variant and seed.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { ExperimentConfig } from '@mrlseg/types';
 import { applySplit, loadSplit, makeFolds, openDataset, saveSplit, type SampleRef, type Split } from '@mrlseg/data';
@@ -39,6 +40,8 @@ export interface RunExperimentOptions {
   writePngs?: boolean;
   /** Folder of the git repository to record the commit of (default: the working directory). */
   repoDir?: string;
+  /** Who starts the experiment (recorded with it; default the OS user name). */
+  author?: string;
 }
 
 export interface RunOutcome {
@@ -61,7 +64,17 @@ export interface ExperimentResult {
 
 const stamp = (d = new Date()) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
-function describeDataset(c: ExperimentConfig): string {
+/** The OS user name (the default author of an experiment), or null when it cannot be read. */
+export function defaultAuthor(): string | null {
+  try {
+    return userInfo().username || null;
+  } catch {
+    return null;
+  }
+}
+
+/** How a run's dataset is described in the store (`format:root`, or the synthetic generator's parameters). */
+export function describeDataset(c: ExperimentConfig): string {
   return c.dataset.root ? `${c.dataset.format}:${c.dataset.root}` : `${c.dataset.format}(count=${c.dataset.synthetic.count}, size=${c.dataset.synthetic.size}, seed=${c.dataset.synthetic.seed})`;
 }
 
@@ -92,7 +105,8 @@ export async function loadSlices(config: ExperimentConfig, emit: ProgressListene
   return { refs, slices: new Map(samples.map((s) => [s.meta.id, toSlice(s)])) };
 }
 
-async function splitFor(config: ExperimentConfig, refs: SampleRef[], store: ResultsStore, experimentId: string): Promise<Split | null> {
+/** The experiment's patient-level split (null for folds.k = 0), saved as `split.json` in its artifacts folder. */
+export async function splitFor(config: ExperimentConfig, refs: SampleRef[], store: ResultsStore, experimentId: string): Promise<Split | null> {
   if (config.folds.k === 0) return null;
   let split: Split;
   if (config.folds.splitFile && existsSync(config.folds.splitFile)) {
@@ -110,6 +124,105 @@ async function splitFor(config: ExperimentConfig, refs: SampleRef[], store: Resu
   }
   await saveSplit(join(store.runDir(experimentId), 'split.json'), split);
   return split;
+}
+
+/**
+ * Where runs with equal {@link pretrainKey} share their pre-training inside an experiment: the
+ * final pre-training checkpoint (`dir`, present once a run finished pre-training) and a file
+ * naming the run that produced it (whose curve the others copy).
+ */
+export function sharedPretrain(store: ResultsStore, experimentId: string, runConfig: ExperimentConfig, fold: number): { key: string; dir: string; sourceFile: string } {
+  const key = pretrainKey(runConfig, fold);
+  const dir = join(store.runDir(experimentId, 'pretrained'), key);
+  return { key, dir, sourceFile: join(dir, '..', `${key}.source`) };
+}
+
+/** What every run of one experiment shares: the store, the data (loaded once), the split, provenance. */
+export interface RunContext {
+  store: ResultsStore;
+  config: ExperimentConfig;
+  experimentId: string;
+  refs: SampleRef[];
+  slices: Map<string, Slice>;
+  split: Split | null;
+  backend: string;
+  gitCommit: string | null;
+  packageVersions: Record<string, string>;
+}
+
+export interface ExecuteRunOptions {
+  phases: RunPhases;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  writePngs?: boolean;
+  /** Position in the experiment, for progress events. */
+  index: number;
+  total: number;
+  /** Take the run over even when the store says another process trains it (a queue worker handed its job). */
+  takeover?: boolean;
+}
+
+/**
+ * Trains (or continues from its last checkpoint) and evaluates one planned run of an experiment,
+ * recording it in the store: skipped when already completed, 'failed' with the error when it
+ * throws (returned, not thrown), 'incomplete' when `phases` stopped it early. A Ctrl-C
+ * ({@link RunInterrupted}) is recorded as 'incomplete' and rethrown.
+ */
+export async function executeRun(ctx: RunContext, plan: RunPlan, opts: ExecuteRunOptions): Promise<RunOutcome> {
+  const { store, config, experimentId, refs, slices, split } = ctx;
+  const emit: ProgressListener = opts.onProgress ?? (() => {});
+  const id = makeRunId(experimentId, plan);
+  const existing = await store.getRun(id);
+  if (existing?.status === 'completed') {
+    const cs = await store.allCases(id);
+    const d = cs.map((c) => c.dice).filter((v): v is number => v !== null);
+    const md = d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
+    emit({ type: 'run-end', runId: id, status: 'skipped', meanDice: md, durationMs: 0 });
+    return { runId: id, plan, status: 'skipped', meanDice: md, cases: cs.length };
+  }
+  const runConfig = applyVariant({ ...config, seed: plan.seed, seeds: undefined }, plan.variant);
+  const { train, test } = split ? applySplit(split, refs, plan.fold) : { train: refs, test: [] as SampleRef[] };
+  const resumedFrom = existing ? ((await store.lastCheckpoint(id))?.path ?? null) : null;
+  await store.startRun(
+    { id, experimentId, variant: plan.variant, fold: plan.fold, seed: plan.seed, dataset: describeDataset(config), backend: ctx.backend, gitCommit: ctx.gitCommit, config: runConfig, packageVersions: ctx.packageVersions },
+    { takeover: opts.takeover },
+  );
+  emit({ type: 'run-start', runId: id, variant: plan.variant, fold: plan.fold, seed: plan.seed, index: opts.index, total: opts.total, resumedFrom });
+  const t0 = performance.now();
+  const shared = sharedPretrain(store, experimentId, runConfig, plan.fold);
+  try {
+    const r = await trainRun({
+      sharedPretrain: {
+        dir: shared.dir,
+        sourceRunId: () => (existsSync(shared.sourceFile) ? readFileSync(shared.sourceFile, 'utf8').trim() : null),
+        publish: (rid) => writeFileSync(shared.sourceFile, rid),
+      },
+      store,
+      runId: id,
+      config: runConfig,
+      train: train.map((ref) => slices.get(ref.id)!),
+      test: test.map((ref) => slices.get(ref.id)!),
+      resume: Boolean(existing),
+      phases: opts.phases,
+      signal: opts.signal,
+      onProgress: emit,
+      writePngs: opts.writePngs,
+    });
+    const status = r.pending.length ? 'incomplete' : 'completed';
+    await store.finishRun(id, { status, timings: r.timings, error: r.pending.length ? `stopped before ${r.pending.join(', ')} (continue with mrlseg train --resume)` : null });
+    emit({ type: 'run-end', runId: id, status, meanDice: r.meanDice, durationMs: performance.now() - t0 });
+    return { runId: id, plan, status, meanDice: r.meanDice, cases: r.cases };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (e instanceof RunInterrupted) {
+      await store.finishRun(id, { status: 'incomplete', error: msg });
+      emit({ type: 'run-end', runId: id, status: 'incomplete', meanDice: null, durationMs: performance.now() - t0, error: msg });
+      throw e;
+    }
+    await store.finishRun(id, { status: 'failed', error: msg });
+    emit({ type: 'run-end', runId: id, status: 'failed', meanDice: null, durationMs: performance.now() - t0, error: msg });
+    return { runId: id, plan, status: 'failed', meanDice: null, cases: 0, error: msg };
+  }
 }
 
 /** Runs (or resumes) an experiment; see the module comment. */
@@ -131,7 +244,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunExperimen
     const base = `${slug(config.name)}-${stamp()}`;
     experimentId = base;
     for (let i = 2; await store.getExperiment(experimentId); i++) experimentId = `${base}-${i}`;
-    await store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: hash, gitCommit: commit });
+    await store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: hash, gitCommit: commit, author: opts.author ?? defaultAuthor() });
   }
 
   const { refs, slices } = await loadSlices(config, emit);
@@ -139,61 +252,10 @@ export async function runExperiment(config: ExperimentConfig, opts: RunExperimen
   const split = await splitFor(config, refs, store, experimentId);
   const versions = packageVersions();
 
+  const ctx: RunContext = { store, config, experimentId, refs, slices, split, backend: opts.backend, gitCommit: commit, packageVersions: versions };
   const outcomes: RunOutcome[] = [];
   for (let i = 0; i < plans.length; i++) {
-    const plan = plans[i];
-    const id = makeRunId(experimentId, plan);
-    const existing = await store.getRun(id);
-    if (existing?.status === 'completed') {
-      const cs = await store.allCases(id);
-      const d = cs.map((c) => c.dice).filter((v): v is number => v !== null);
-      const md = d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
-      emit({ type: 'run-end', runId: id, status: 'skipped', meanDice: md, durationMs: 0 });
-      outcomes.push({ runId: id, plan, status: 'skipped', meanDice: md, cases: cs.length });
-      continue;
-    }
-    const runConfig = applyVariant({ ...config, seed: plan.seed, seeds: undefined }, plan.variant);
-    const { train, test } = split ? applySplit(split, refs, plan.fold) : { train: refs, test: [] as SampleRef[] };
-    const resumedFrom = existing ? ((await store.lastCheckpoint(id))?.path ?? null) : null;
-    await store.startRun({ id, experimentId, variant: plan.variant, fold: plan.fold, seed: plan.seed, dataset: describeDataset(config), backend: opts.backend, gitCommit: commit, config: runConfig, packageVersions: versions });
-    emit({ type: 'run-start', runId: id, variant: plan.variant, fold: plan.fold, seed: plan.seed, index: i, total: plans.length, resumedFrom });
-    const t0 = performance.now();
-    const key = pretrainKey(runConfig, plan.fold);
-    const sharedDir = join(store.runDir(experimentId, 'pretrained'), key);
-    const sharedSource = join(sharedDir, '..', `${key}.source`);
-    try {
-      const r = await trainRun({
-        sharedPretrain: {
-          dir: sharedDir,
-          sourceRunId: () => (existsSync(sharedSource) ? readFileSync(sharedSource, 'utf8').trim() : null),
-          publish: (rid) => writeFileSync(sharedSource, rid),
-        },
-        store,
-        runId: id,
-        config: runConfig,
-        train: train.map((ref) => slices.get(ref.id)!),
-        test: test.map((ref) => slices.get(ref.id)!),
-        resume: Boolean(existing),
-        phases,
-        signal: opts.signal,
-        onProgress: emit,
-        writePngs: opts.writePngs,
-      });
-      const status = r.pending.length ? 'incomplete' : 'completed';
-      await store.finishRun(id, { status, timings: r.timings, error: r.pending.length ? `stopped before ${r.pending.join(', ')} (continue with mrlseg train --resume)` : null });
-      emit({ type: 'run-end', runId: id, status, meanDice: r.meanDice, durationMs: performance.now() - t0 });
-      outcomes.push({ runId: id, plan, status, meanDice: r.meanDice, cases: r.cases });
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      if (e instanceof RunInterrupted) {
-        await store.finishRun(id, { status: 'incomplete', error: msg });
-        emit({ type: 'run-end', runId: id, status: 'incomplete', meanDice: null, durationMs: performance.now() - t0, error: msg });
-        throw e;
-      }
-      await store.finishRun(id, { status: 'failed', error: msg });
-      emit({ type: 'run-end', runId: id, status: 'failed', meanDice: null, durationMs: performance.now() - t0, error: msg });
-      outcomes.push({ runId: id, plan, status: 'failed', meanDice: null, cases: 0, error: msg });
-    }
+    outcomes.push(await executeRun(ctx, plans[i], { phases, signal: opts.signal, onProgress: emit, writePngs: opts.writePngs, index: i, total: plans.length }));
   }
 
   let onnx: ExperimentResult['onnx'] = null;

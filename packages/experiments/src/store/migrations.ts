@@ -179,6 +179,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
+    description: 'experiments: author (who started it: --author, default the OS user name; NULL for experiments stored before)',
+    statements: ({ dialect }) => typed(dialect, 'ALTER TABLE experiments ADD COLUMN author {text}'),
+  },
+  {
+    version: 6,
     description: 'artifact paths relative to the artifacts folder (was: relative to the store folder), so artifacts can live apart from the database (--artifacts)',
     statements: ({ storeDir }) => {
       const out: string[] = [];
@@ -209,13 +214,13 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
  * Oldest schema a read-only opening (API, viewer, `mrlseg report`) still reads without migrating:
  * every migration after it only adds nullable columns, which the store reads as null when absent
  * (e.g. a version-1 store's cases have no agent fractions: reported as n/a), or rewrites stored
- * paths (a store below version 5 resolves them against the store folder). Raise it with any
+ * paths (a store below version 6 resolves them against the store folder). Raise it with any
  * migration that renames, drops or retypes something a reader selects.
  */
 export const READ_ONLY_MIN_VERSION = 1;
 
 /** First version whose stored artifact paths are relative to the artifacts folder. */
-export const ARTIFACT_RELATIVE_VERSION = 5;
+export const ARTIFACT_RELATIVE_VERSION = 6;
 
 /** First version with the api_tokens table. */
 export const API_TOKENS_VERSION = 4;

@@ -11,6 +11,8 @@ export interface ExperimentsTable {
   config_hash: string;
   created_at: string;
   git_commit: string | null;
+  /** Schema 5 (absent when a read-only opening reads an older store). */
+  author: string | null;
 }
 
 export interface RunsTable {

@@ -77,12 +77,22 @@ export interface SqlStoreSettings {
   artifactsDir: string | null;
   /**
    * Folder that stored relative paths are resolved against: the artifacts folder, or for a
-   * SQLite store below schema 5 opened read-only, the store folder (paths were stored relative to it).
+   * SQLite store below schema 6 opened read-only, the store folder (paths were stored relative to it).
    */
   pathBase: string | null;
 }
 
-type RunRow = Selectable<RunsTable> & { alive?: unknown };
+type RunRow = Selectable<RunsTable> & { alive?: unknown; last_epoch?: unknown };
+
+/** A run's last recorded epoch as 'phase:epoch' (phases in training order), null without any. */
+const lastEpochExpr = sql<string | null>`(SELECT e.phase || ':' || CAST(e.epoch AS TEXT) FROM epochs e WHERE e.run_id = runs.id
+  ORDER BY CASE e.phase WHEN 'pretrain' THEN 0 WHEN 'train' THEN 1 WHEN 'rl' THEN 2 ELSE 3 END DESC, e.epoch DESC LIMIT 1)`;
+
+function parseLastEpoch(v: unknown): { phase: string; epoch: number } | null {
+  if (typeof v !== 'string') return null;
+  const i = v.lastIndexOf(':');
+  return { phase: v.slice(0, i), epoch: Number(v.slice(i + 1)) };
+}
 
 /** One experiment's rows, every column present (null where unset), as `store copy` moves them. */
 export interface ExperimentRows {
@@ -109,7 +119,7 @@ const SORT_COLUMNS = {
   caseId: 'case_id',
 } as const satisfies Record<CasesQuery['sort'], keyof CasesTable>;
 
-const EXPERIMENT_COLUMNS = ['id', 'name', 'dataset', 'config', 'config_hash', 'created_at', 'git_commit'] as const satisfies readonly (keyof ExperimentsTable)[];
+const EXPERIMENT_COLUMNS = ['id', 'name', 'dataset', 'config', 'config_hash', 'created_at', 'git_commit', 'author'] as const satisfies readonly (keyof ExperimentsTable)[];
 const RUN_COLUMNS = [
   'id', 'experiment_id', 'variant', 'fold', 'seed', 'status', 'dataset', 'backend', 'git_commit', 'config', 'started_at', 'finished_at',
   'duration_ms', 'timings', 'checkpoint_path', 'onnx_path', 'package_versions', 'error', 'pid', 'host', 'selection',
@@ -194,7 +204,7 @@ export class SqlResultsStore implements ResultsStore {
 
   private runsQuery(q: Kysely<StoreTables> = this.db) {
     const live = this.engine.liveExpr();
-    const base = q.selectFrom('runs').selectAll();
+    const base = q.selectFrom('runs').selectAll().select(lastEpochExpr.as('last_epoch'));
     return live ? base.select(live.as('alive')) : base;
   }
 
@@ -293,28 +303,59 @@ export class SqlResultsStore implements ResultsStore {
 
   // --------------------------------------------------------------- write API
 
-  async createExperiment(e: Omit<ExperimentRecord, 'createdAt'> & { createdAt?: string }): Promise<ExperimentRecord> {
+  async createExperiment(e: Omit<ExperimentRecord, 'createdAt' | 'author'> & { createdAt?: string; author?: string | null }): Promise<ExperimentRecord> {
     this.writable();
     checkId('experiment id', e.id);
     const rec = ExperimentRecordSchema.parse({ ...e, createdAt: e.createdAt ?? now() });
     await this.tx((q) => q
       .insertInto('experiments')
-      .values({ id: rec.id, name: rec.name, dataset: rec.dataset, config: JSON.stringify(rec.config ?? null), config_hash: rec.configHash, created_at: rec.createdAt, git_commit: rec.gitCommit })
+      .values({ id: rec.id, name: rec.name, dataset: rec.dataset, config: JSON.stringify(rec.config ?? null), config_hash: rec.configHash, created_at: rec.createdAt, git_commit: rec.gitCommit, author: rec.author })
       .execute());
     return rec;
   }
 
-  async startRun(r: NewRun): Promise<RunRecord> {
+  async queueRun(r: NewRun): Promise<boolean> {
+    this.writable();
+    checkId('run id', r.id);
+    const rec = RunRecordSchema.parse({ ...r, status: 'pending', startedAt: now(), finishedAt: null, durationMs: null, timings: {}, packageVersions: r.packageVersions ?? {} });
+    const res = await this.tx((q) => q
+      .insertInto('runs')
+      .values({ ...this.newRunRow(rec), status: 'pending', pid: null, host: null })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst());
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async requeueRun(runId: string, note: string | null): Promise<void> {
+    this.writable();
+    await this.tx((q) => q
+      .updateTable('runs')
+      .set({ status: 'pending', error: note, pid: null, finished_at: null })
+      .where('id', '=', runId)
+      .where('status', 'in', ['pending', 'incomplete', 'failed'])
+      .execute());
+  }
+
+  /**
+   * `takeover` (a queue worker handed a job whose previous worker lost the job's lock): on SQLite
+   * a row still 'running' under a pid this process cannot check (another host) or a live one is
+   * taken over. On PostgreSQL a run's owner is the advisory lock of a live session, so a dead
+   * owner is already recognised without `takeover`, and a live one is never displaced: startRun
+   * refuses as without it (the queue's retry, after its backoff, finds the run free once the
+   * previous worker has noticed its lost job lock and stopped), so two processes never write one
+   * run at the same time.
+   */
+  async startRun(r: NewRun, opts: { takeover?: boolean } = {}): Promise<RunRecord> {
     this.writable();
     checkId('run id', r.id);
     const claim = await this.engine.claimRun(r.id);
-    if (claim === 'taken') throw new Error(`results store: run ${r.id} is being trained by another live process`);
+    if (claim === 'taken') throw new Error(`results store: run ${r.id} is being trained by another live process${opts.takeover ? ' (on PostgreSQL a live owner is not taken over; retry once it has stopped)' : ''}`);
     try {
       return await this.tx(async (q) => {
         const existing = await this.getRunWith(q, r.id);
         if (existing) {
           // With an ownership claim the row's status is stale by definition (its owner is gone).
-          if (claim === 'by-pid' && existing.status === 'running') throw new Error(`results store: run ${r.id} is being trained by another live process`);
+          if (claim === 'by-pid' && existing.status === 'running' && !opts.takeover) throw new Error(`results store: run ${r.id} is being trained by another live process`);
           await q
             .updateTable('runs')
             .set({ status: 'running', backend: r.backend, pid: process.pid, host: this.host, error: null, finished_at: null, package_versions: JSON.stringify(r.packageVersions ?? {}) })
@@ -324,23 +365,7 @@ export class SqlResultsStore implements ResultsStore {
           const rec = RunRecordSchema.parse({ ...r, status: 'running', startedAt: now(), finishedAt: null, durationMs: null, timings: {}, packageVersions: r.packageVersions ?? {} });
           await q
             .insertInto('runs')
-            .values({
-              id: rec.id,
-              experiment_id: rec.experimentId,
-              variant: rec.variant,
-              fold: rec.fold,
-              seed: rec.seed,
-              status: 'running',
-              dataset: rec.dataset,
-              backend: rec.backend,
-              git_commit: rec.gitCommit,
-              config: JSON.stringify(rec.config ?? null),
-              started_at: rec.startedAt,
-              timings: '{}',
-              package_versions: JSON.stringify(rec.packageVersions),
-              pid: process.pid,
-              host: this.host,
-            })
+            .values({ ...this.newRunRow(rec), status: 'running', pid: process.pid, host: this.host })
             .execute();
         }
         return (await this.getRunWith(q, r.id))!;
@@ -349,6 +374,24 @@ export class SqlResultsStore implements ResultsStore {
       if (claim === 'claimed') await this.engine.releaseRun(r.id);
       throw e;
     }
+  }
+
+  /** The columns of a new run's row that do not depend on who owns it. */
+  private newRunRow(rec: RunRecord) {
+    return {
+      id: rec.id,
+      experiment_id: rec.experimentId,
+      variant: rec.variant,
+      fold: rec.fold,
+      seed: rec.seed,
+      dataset: rec.dataset,
+      backend: rec.backend,
+      git_commit: rec.gitCommit,
+      config: JSON.stringify(rec.config ?? null),
+      started_at: rec.startedAt,
+      timings: '{}',
+      package_versions: JSON.stringify(rec.packageVersions),
+    };
   }
 
   async recordEpoch(e: EpochRecordInput): Promise<void> {
@@ -710,6 +753,8 @@ export class SqlResultsStore implements ResultsStore {
       configHash: r.config_hash,
       createdAt: r.created_at,
       gitCommit: r.git_commit,
+      // absent before schema 5 (read-only openings of old stores)
+      author: r.author ?? null,
     });
   }
 
@@ -735,6 +780,8 @@ export class SqlResultsStore implements ResultsStore {
       packageVersions: JSON.parse(String(r.package_versions)),
       error: r.error,
       selection: typeof r.selection === 'string' ? JSON.parse(r.selection) : null,
+      host: r.host ?? null,
+      lastEpoch: parseLastEpoch(r.last_epoch),
     });
   }
 

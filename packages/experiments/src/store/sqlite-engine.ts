@@ -125,7 +125,7 @@ export async function openSqliteStore(dir: string, options: OpenStoreOptions = {
     readonly,
     schemaVersion: version,
     artifactsDir,
-    // before schema 5 paths were stored relative to the store folder (only read-only openings see such a store)
+    // before schema 6 paths were stored relative to the store folder (only read-only openings see such a store)
     pathBase: version < ARTIFACT_RELATIVE_VERSION ? dir : artifactsDir,
   });
   if (!readonly) await store.markDeadRuns();

@@ -18,7 +18,7 @@
  * read-write opening): SQLite knows the owner by pid and host, PostgreSQL by an advisory lock the
  * owner's database session holds (released by the server when that session ends, on any host).
  *
- * Artifact paths are stored relative to the artifacts folder (schema 5), so the folder can be
+ * Artifact paths are stored relative to the artifacts folder (schema 6), so the folder can be
  * moved or mounted elsewhere; paths outside it are stored absolute.
  */
 import type { CaseMetricRecord, CaseMetricRecordInput, CasesQuery, EpochRecord, EpochRecordInput, ExperimentRecord, RunRecord, RunSelection } from '@mrlseg/types';
@@ -134,9 +134,26 @@ export interface ResultsStore {
   runDir(runId: string, ...sub: string[]): string;
 
   // writes
-  createExperiment(e: Omit<ExperimentRecord, 'createdAt'> & { createdAt?: string }): Promise<ExperimentRecord>;
-  /** Inserts a run in status 'running' owned by this process (or takes over a dead one to resume it). */
-  startRun(r: NewRun): Promise<RunRecord>;
+  createExperiment(e: Omit<ExperimentRecord, 'createdAt' | 'author'> & { createdAt?: string; author?: string | null }): Promise<ExperimentRecord>;
+  /**
+   * Records a run as 'pending' (queued for a worker: `mrlseg cv --queue`) unless the store already
+   * has a run with this id, which is left as it is (enqueueing a grid twice changes nothing).
+   * @returns true when the run was added.
+   */
+  queueRun(r: NewRun): Promise<boolean>;
+  /**
+   * Puts a run back to 'pending' (no process owns it) with `note` as its message: a queued run
+   * between its shared pre-training and the rest, after an attempt that will be retried, or after
+   * its worker was stopped. Only a run no process owns changes ('pending', 'incomplete', 'failed'):
+   * a completed run, or one another worker has taken over meanwhile, is left alone.
+   */
+  requeueRun(runId: string, note: string | null): Promise<void>;
+  /**
+   * Inserts a run in status 'running' owned by this process (or takes over a dead one to resume
+   * it). A run another live process owns is refused unless `takeover` is set: a queue worker takes
+   * over a run whose job the queue handed it (the previous worker lost the job's lock).
+   */
+  startRun(r: NewRun, opts?: { takeover?: boolean }): Promise<RunRecord>;
   /** Records one epoch of a training curve (replacing a previous attempt at the same epoch). */
   recordEpoch(e: EpochRecordInput): Promise<void>;
   /**
