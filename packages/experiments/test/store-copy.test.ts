@@ -8,7 +8,7 @@ afterEach(() => removeScratch());
 
 /** A small store: two experiments, an RL run with a curve, a checkpoint, cases and PNGs, a failed run, and a run still 'running'. */
 async function fill(s: ResultsStore): Promise<void> {
-  for (const e of ['e1', 'e2']) await s.createExperiment({ id: e, name: `exp ${e}`, dataset: 'synthetic', config: { k: e }, configHash: `h-${e}`, gitCommit: 'abc1234' });
+  for (const e of ['e1', 'e2']) await s.createExperiment({ id: e, name: `exp ${e}`, dataset: 'synthetic', config: { k: e }, configHash: `h-${e}`, gitCommit: 'abc1234', author: e === 'e1' ? 'ada' : null });
   await s.startRun({ id: 'e1-rl', experimentId: 'e1', variant: 'rl-fb-adp-seg', fold: 1, seed: 3, dataset: 'synthetic', backend: 'wasm', gitCommit: 'abc1234', config: { lr: 0.25 }, packageVersions: { x: '1.0.0' } });
   for (const e of [0, 1]) await s.recordEpoch({ runId: 'e1-rl', phase: 'pretrain', epoch: e, loss: 0.5 / (e + 1), reward: null, valDice: 0.125 * e, lr: 0.001, durationMs: 10 + e });
   await s.recordEpochCheckpoint({ runId: 'e1-rl', phase: 'rl', epoch: 0, loss: 0.75, reward: 0.0625, valDice: 0.5, lr: 0.001, durationMs: 20 }, s.runDir('e1-rl', 'checkpoints', 'rl-0'));
