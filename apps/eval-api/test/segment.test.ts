@@ -19,6 +19,7 @@ import { gzipSync } from 'node:zlib';
 let fx: Fixture;
 let srv: RunningServer;
 let nchw: RunningServer;
+let described: RunningServer;
 let tmp: string;
 
 beforeAll(async () => {
@@ -28,11 +29,15 @@ beforeAll(async () => {
   const nchwModel = writeTinyModel(join(tmp, 'nchw.onnx'), { size: 24, layout: 'NCHW' });
   srv = await startTestServer({ store: fx.dir, model: plain, maxPixels: 1_000_000 });
   nchw = await startTestServer({ model: nchwModel });
+  // A model that describes itself: sliced along axis 0, no CT window, inputs = grey / 510 + 0.25.
+  const meta = { 'mrlseg.slice_axis': '0', 'mrlseg.ct_window': 'none', 'mrlseg.intensity_scale': String(1 / 510), 'mrlseg.intensity_offset': '0.25' };
+  described = await startTestServer({ model: writeTinyModel(join(tmp, 'described.onnx'), { size: 32, metadata: meta }) });
 });
 
 afterAll(async () => {
   await srv?.close();
   await nchw?.close();
+  await described?.close();
   fx?.cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -165,6 +170,36 @@ describe('segment: DICOM and NIfTI uploads (decoded by @mrlseg/data)', () => {
     const res = await request(srv.url).post('/api/v1/segment').attach('image', bytes(), 'x.bin');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('bad_image');
+  });
+});
+
+describe('segment: the model\'s metadata decides slicing, window and scaling', () => {
+  // Voxel (i, j, k) = 10 i + j: along axis 0 (the model's), slice i holds 10 i .. 10 i + 23; with
+  // no CT window each slice is scaled to its own min..max, so grey = 255 j / 23.
+  const vol = niftiBytes([5, 24, 16], (i, j) => 10 * i + j, false);
+
+  it('cuts a NIfTI along the model\'s axis without a CT window; an explicit query still wins', async () => {
+    const res = await request(described.url).post('/api/v1/segment?format=json&includeMask=true').attach('image', vol, 'v.nii');
+    expect(res.status).toBe(200);
+    expect(res.body.source).toEqual({ kind: 'nifti', slice: 2 }); // the middle of 5 slices along axis 0
+    expect([res.body.width, res.body.height]).toEqual([16, 24]);
+    // Input = grey / 510 + 0.25 >= 0.5  <=>  grey >= 127.5  <=>  255 j / 23 >= 127.5 (resized 24 -> 32 -> 24 rows).
+    const m = await decodeMaskPng(Buffer.from(res.body.mask, 'base64'));
+    const rows = Array.from({ length: 24 }, (_, y) => m.data[y * 16]);
+    expect(rows).toEqual(Array.from({ length: 24 }, (_, j) => (j >= 12 ? 1 : 0)));
+    const other = await request(described.url).post('/api/v1/segment?format=json&axis=2').attach('image', vol, 'v.nii');
+    expect(other.body.source).toEqual({ kind: 'nifti', slice: 8 });
+    expect([other.body.width, other.body.height]).toEqual([5, 24]);
+  });
+
+  it('scales 2-D images with the metadata too', async () => {
+    // grey 8 x: input 8 x / 510 + 0.25 >= 0.5  <=>  x >= 15.94 -> columns 16..31.
+    const res = await request(described.url).post('/api/v1/segment').attach('image', await png(gradient, 32, 32), 'g.png');
+    const m = await decodeMaskPng(res.body);
+    expect(m.data).toEqual(greyPixels(32, 32, (x) => (x >= 16 ? 1 : 0)));
+    const half = await request(described.url).post('/api/v1/segment?threshold=0.3').attach('image', await png(gradient, 32, 32), 'g.png');
+    // 8 x / 510 + 0.25 >= 0.3  <=>  x >= 3.19 -> columns 4..31 (a model without metadata: x >= 9.6).
+    expect((await decodeMaskPng(half.body)).data).toEqual(greyPixels(32, 32, (x) => (x >= 4 ? 1 : 0)));
   });
 });
 

@@ -113,3 +113,74 @@ function barReporter(stream: NodeJS.WriteStream): ProgressReporter {
     },
   };
 }
+
+/** Events of `mrlseg predict` (see commands/predict.ts). */
+export type PredictEvent =
+  | { type: 'predict-start'; cases: number; model: string; inputSize: [number, number]; metadata: boolean; sliceAxis: 0 | 2 }
+  | { type: 'case-start'; case: string; kind: string; slices: number }
+  | { type: 'slices'; case: string; done: number; total: number }
+  | { type: 'case-end'; case: string; status: 'done' | 'failed'; out: string | null; foreground: number; error?: string }
+  | { type: 'predict-end'; done: number; failed: number; slices: number; durationMs: number };
+
+export interface PredictProgress {
+  listener: (e: PredictEvent) => void;
+  stop(): void;
+}
+
+/**
+ * Progress of `mrlseg predict` on stderr: on a terminal, a bar over cases and one over the
+ * current case's slices, with a line per failed case; otherwise JSON lines (slice events
+ * throttled to one a second per case, the last one always written).
+ */
+export function createPredictProgress(options: ProgressOptions = {}): PredictProgress {
+  const stream = options.stream ?? process.stderr;
+  const tty = options.tty ?? Boolean(stream.isTTY);
+  if (!tty) {
+    const interval = options.stepIntervalMs ?? 1000;
+    let last = 0;
+    return {
+      listener(e) {
+        if (e.type === 'slices') {
+          const t = Date.now();
+          if (t - last < interval && e.done < e.total) return;
+          last = t;
+        }
+        stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+      },
+      stop() {},
+    };
+  }
+  const multi = new cliProgress.MultiBar(
+    { stream, clearOnComplete: false, hideCursor: true, format: '{label} |{bar}| {value}/{total} {unit} | ETA {eta_formatted} | {info}', barsize: 24 },
+    cliProgress.Presets.shades_classic,
+  );
+  let cases: cliProgress.SingleBar | null = null;
+  let slices: cliProgress.SingleBar | null = null;
+  let finished = 0;
+  return {
+    listener(e) {
+      switch (e.type) {
+        case 'predict-start':
+          cases = multi.create(e.cases, 0, { label: 'cases ', unit: 'cases ', info: '' });
+          break;
+        case 'case-start':
+          if (slices) multi.remove(slices);
+          slices = e.slices > 1 ? multi.create(e.slices, 0, { label: 'slices', unit: 'slices', info: e.case }) : null;
+          cases?.update(finished, { info: e.case });
+          break;
+        case 'slices':
+          slices?.update(e.done);
+          break;
+        case 'case-end':
+          cases?.update(++finished, { info: e.case });
+          if (e.status === 'failed') multi.log(`skipped ${e.case}: ${e.error}\n`);
+          break;
+        case 'predict-end':
+          break;
+      }
+    },
+    stop() {
+      multi.stop();
+    },
+  };
+}

@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { decodeGrey, encodeGreyPng } from '@mrlseg/data';
 import { countParams, loadCheckpoint, onnxModelInfo, usePortableBackend } from '@mrlseg/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportOnnxCommand, formatSummary, modelsInit, modelsSummary, predictCommand } from '../src/commands/models';
+import { exportOnnxCommand, formatSummary, modelsInit, modelsSummary } from '../src/commands/models';
+import { predictCommand } from '../src/commands/predict';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,10 +82,10 @@ describe('export-onnx and predict', () => {
 
   it.runIf(ctSlice)('checkpoint and ONNX export give the same probability map (to 1 grey level) on a real CT slice', async () => {
     const image = join(ctDir, ctSlice!);
-    const a = await predictCommand({ model: p('seg'), image, out: p('ckpt.png'), probabilities: true });
-    const b = await predictCommand({ model: p('seg.onnx'), image, out: p('onnx.png'), probabilities: true });
+    const a = (await predictCommand({ model: p('seg'), input: image, out: p('ckpt.png'), probabilities: true })).cases[0];
+    const b = (await predictCommand({ model: p('seg.onnx'), input: image, out: p('onnx.png'), probabilities: true })).cases[0];
     const src = await decodeGrey(image);
-    expect([a.width, a.height, b.width, b.height]).toEqual([src.width, src.height, src.width, src.height]);
+    expect([...a.dims, ...b.dims]).toEqual([src.width, src.height, src.width, src.height]);
     const pa = await decodeGrey(p('ckpt.png'));
     const pb = await decodeGrey(p('onnx.png'));
     expect([pa.width, pa.height]).toEqual([src.width, src.height]);
@@ -93,13 +94,13 @@ describe('export-onnx and predict', () => {
     expect(d).toBeLessThanOrEqual(1);
     expect(new Set(pa.data).size).toBeGreaterThan(10); // a real probability map, not a constant
     // the binary mask is 0/255 and counts the pixels at p >= 0.5
-    const m = await predictCommand({ model: p('seg.onnx'), image, out: p('mask.png') });
+    const m = await predictCommand({ model: p('seg.onnx'), input: image, out: p('mask.png') });
     const mask = await decodeGrey(p('mask.png'));
     expect([...new Set(mask.data)].every((v) => v === 0 || v === 255)).toBe(true);
-    expect(mask.data.filter((v) => v === 255).length).toBe(m.foreground);
+    expect(mask.data.filter((v) => v === 255).length).toBe(m.cases[0].foreground);
     // the whole MRL-Seg graph predicts too
-    const r = await predictCommand({ model: p('mrlseg.onnx'), image, out: p('mrlseg.png'), probabilities: true });
-    expect(r.modelSize).toBe(64);
+    const r = await predictCommand({ model: p('mrlseg.onnx'), input: image, out: p('mrlseg.png'), probabilities: true });
+    expect(r.modelSize).toEqual([64, 64]);
   });
   it.skipIf(ctSlice)(`skipped: no CT slice under ${ctDir} (set MRLSEG_SHARED_DATA)`, () => {});
 
@@ -110,10 +111,12 @@ describe('export-onnx and predict', () => {
       writeFileSync(img, await encodeGreyPng(Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 37) % 256), 40, 30));
       img = p('fixture.png');
     }
-    await expect(predictCommand({ model: p('rl'), image: img, out: p('o.png') })).rejects.toThrow(/is a Reinforcement-Net \(policy\/value\)/);
-    await expect(predictCommand({ model: p('rl.onnx'), image: img, out: p('o.png') })).rejects.toThrow(/has no 'probabilities' output \(outputs: policy, value\)/);
-    await expect(predictCommand({ model: p('missing'), image: img, out: p('o.png') })).rejects.toThrow(/predict: --model '.*missing' does not exist/);
-    await expect(predictCommand({ model: p('seg'), image: p('no-such.png'), out: p('o.png') })).rejects.toThrow(/cannot decode image '.*no-such.png'/);
+    await expect(predictCommand({ model: p('rl'), input: img, out: p('o.png') })).rejects.toThrow(/is a Reinforcement-Net \(policy\/value\)/);
+    await expect(predictCommand({ model: p('rl.onnx'), input: img, out: p('o.png') })).rejects.toThrow(/has no 'probabilities' output \(outputs: policy, value\)/);
+    await expect(predictCommand({ model: p('missing'), input: img, out: p('o.png') })).rejects.toThrow(/predict: --model '.*missing' does not exist/);
+    await expect(predictCommand({ model: p('seg'), input: p('no-such.png'), out: p('o.png') })).rejects.toThrow(/predict: --input '.*no-such.png' does not exist/);
+    writeFileSync(p('broken.png'), 'not a PNG');
+    await expect(predictCommand({ model: p('seg'), input: p('broken.png'), out: p('o.png') })).rejects.toThrow(/cannot decode image '.*broken.png'/);
   });
 });
 

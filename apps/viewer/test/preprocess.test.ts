@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { inputGeometry, maskedUnion, planes, resizeBilinear01, threshold } from '../src/lib/preprocess';
+import { inputGeometry, maskedUnion, planes, resizeBilinear01, scaleIntensity, threshold } from '../src/lib/preprocess';
 
 describe('resizeBilinear01', () => {
   it('keeps values at the same size, scaled to [0, 1]', () => {
@@ -51,5 +51,20 @@ describe('planes, threshold, maskedUnion', () => {
   it('thresholds at 0.5 inclusive and unions masked steps', () => {
     expect(Array.from(threshold(Float32Array.from([0.49, 0.5, 0.9]), 3, 1).data)).toEqual([0, 255, 255]);
     expect(Array.from(maskedUnion([Float32Array.from([1, 0, 0]), Float32Array.from([0, 0, 1])], 3, 1).data)).toEqual([255, 0, 255]);
+  });
+});
+
+describe('scaleIntensity and the metadata fallback size', () => {
+  it('maps grey / 255 through the model scaling, clamped to [0, 1]', () => {
+    const g = Float32Array.from([0, 51 / 255, 1]);
+    expect(Array.from(scaleIntensity(g, 1 / 255, 0))).toEqual(Array.from(g));
+    // grey x (1/510) + 0.25: 0 -> 0.25, 51 -> 0.35, 255 -> 0.75
+    expect(Array.from(scaleIntensity(g, 1 / 510, 0.25)).map((v) => +v.toFixed(6))).toEqual([0.25, 0.35, 0.75]);
+    expect(Array.from(scaleIntensity(g, 1 / 100, -0.2)).map((v) => +v.toFixed(6))).toEqual([0, 0.31, 1]);
+    expect(() => scaleIntensity(g, 0, 0)).toThrow(/scaleIntensity: scale must be finite and non-zero/);
+  });
+
+  it('takes a symbolic height and width from the fallbacks (the model metadata input size)', () => {
+    expect(inputGeometry(['batch', 'h', 'w', 1], 64, 48)).toEqual({ layout: 'NHWC', height: 64, width: 48 });
   });
 });

@@ -10,7 +10,21 @@ export { applyCtWindow, resizeBilinear, resizeNearest, preprocessSlice, preproce
 export { augmentSample, flip, rot90, rotateSmall } from './augment';
 export { makeFolds, foldSamples, applySplit, saveSplit, loadSplit, type Split, type SplitFold, type MakeFoldsOptions } from './splits';
 export { generateSynthetic, generateSyntheticSlice, writeSyntheticDataset, syntheticId, SYNTHETIC_FB_RANGE, type SyntheticOptions } from './synthetic';
-export { readNiftiInfo, readSlices, countLabelsPerSlice, countAbovePerSlice, sliceGeometry, type NiftiInfo, type SliceAxis } from './nifti';
-export { readDicomHu } from './formats/pancreas-dicom';
+export {
+  readNiftiInfo,
+  readSlices,
+  readVolume,
+  volumeSlice,
+  setVolumeSlice,
+  writeNifti,
+  countLabelsPerSlice,
+  countAbovePerSlice,
+  sliceGeometry,
+  type NiftiInfo,
+  type NiftiGeometry,
+  type SliceAxis,
+} from './nifti';
+export { niftiAffine, geometryFromAffine, type Affine } from './affine';
+export { readDicomHu, readDicomSeries, isDicomBytes, type DicomSeries } from './dicom';
 export { countForeground, fbRatioOf } from './fb-ratio';
 export { makeRng, mixSeed, type Rng } from './util';

@@ -8,8 +8,9 @@
  * the slice axis last (NIH Pancreas-CT labels) use axis 2: pixel (row, col) is voxel (col, row, k).
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { createGunzip, gzip } from 'node:zlib';
 import { readHeader, isNIFTI } from 'nifti-reader-js';
 import { DataFileError } from './types';
 import { reasonOf } from './util';
@@ -28,6 +29,30 @@ export interface NiftiInfo {
   /** Intensity scaling (identity when the header's slope is 0 or not finite). */
   slope: number;
   inter: number;
+  /** The header's spatial geometry, as {@link writeNifti} writes it back. */
+  geometry: NiftiGeometry;
+}
+
+/**
+ * The spatial part of a NIfTI header, kept verbatim so a volume written with it has the same
+ * shape and the same voxel-to-world affine in every reader (nibabel, ITK-SNAP, 3D Slicer):
+ * dimensions, pixdim[0..3] (pixdim[0] = qfac), spatial units, the qform (code, quaternion b, c,
+ * d and offset) and the sform (code and its three rows).
+ */
+export interface NiftiGeometry {
+  dims: [number, number, number];
+  /** pixdim[0..3] as stored: [qfac, dx, dy, dz] (readers take a qfac other than -1 as 1). */
+  pixdim: [number, number, number, number];
+  /** xyzt_units byte (2 = mm). */
+  xyztUnits: number;
+  qformCode: number;
+  sformCode: number;
+  /** quatern_b, quatern_c, quatern_d. */
+  quatern: [number, number, number];
+  /** qoffset_x, qoffset_y, qoffset_z. */
+  qoffset: [number, number, number];
+  /** srow_x, srow_y, srow_z (4 values each). */
+  srow: [number[], number[], number[]];
 }
 
 export type SliceAxis = 0 | 2;
@@ -120,7 +145,22 @@ export async function readNiftiInfo(file: string): Promise<NiftiInfo> {
   const slope = Number.isFinite(h.scl_slope) && h.scl_slope !== 0 ? h.scl_slope : 1;
   const inter = slope !== 1 || (Number.isFinite(h.scl_inter) && h.scl_slope !== 0) ? (Number.isFinite(h.scl_inter) ? h.scl_inter : 0) : 0;
   const pd = (k: number) => (Number.isFinite(h.pixDims[k]) && h.pixDims[k] > 0 ? h.pixDims[k] : 1);
+  const f = (v: number) => (Number.isFinite(v) ? v : 0);
+  // nifti-reader-js's affine holds the srow rows when sform_code > 0; without an sform the rows
+  // are unused by readers, so keep whatever it derived (they are written back with code 0).
+  const rows = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => f(h.affine?.[r]?.[c] ?? 0))) as [number[], number[], number[]];
+  const geometry: NiftiGeometry = {
+    dims,
+    pixdim: [f(h.pixDims[0]), f(h.pixDims[1]), nd >= 2 ? f(h.pixDims[2]) : 1, nd >= 3 ? f(h.pixDims[3]) : 1],
+    xyztUnits: f(h.xyzt_units),
+    qformCode: f(h.qform_code),
+    sformCode: f(h.sform_code),
+    quatern: [f(h.quatern_b), f(h.quatern_c), f(h.quatern_d)],
+    qoffset: [f(h.qoffset_x), f(h.qoffset_y), f(h.qoffset_z)],
+    srow: rows,
+  };
   return {
+    geometry,
     file,
     gz,
     littleEndian: h.littleEndian,
@@ -276,4 +316,115 @@ export async function countAbovePerSlice(info: NiftiInfo, axis: SliceAxis, thres
     if (value > threshold) counts[slice]++;
   });
   return counts;
+}
+
+/**
+ * The first 3-D volume's voxels, scaled by scl_slope/scl_inter, in file order (i fastest: voxel
+ * (i, j, k) at i + nx (j + ny k)). Holds the whole volume (4 bytes a voxel).
+ */
+export async function readVolume(info: NiftiInfo): Promise<Float32Array> {
+  const [nx, ny, nz] = info.dims;
+  const out = new Float32Array(nx * ny * nz);
+  const { slope, inter } = info;
+  await streamValues(info, (values, n, v0) => {
+    for (let q = 0; q < n; q++) out[v0 + q] = values[q] * slope + inter;
+  });
+  return out;
+}
+
+/**
+ * Slice `index` along `axis` of a volume in file order (see {@link readVolume}), as a row-major
+ * height x width image with the layout of {@link sliceGeometry}.
+ */
+export function volumeSlice(volume: ArrayLike<number>, dims: readonly [number, number, number], axis: SliceAxis, index: number): Float32Array {
+  const [nx, ny, nz] = dims;
+  if (volume.length !== nx * ny * nz) throw new RangeError(`volumeSlice: volume has ${volume.length} values, dims ${dims.join('x')} need ${nx * ny * nz}`);
+  const slices = axis === 0 ? nx : nz;
+  if (!Number.isInteger(index) || index < 0 || index >= slices) throw new RangeError(`volumeSlice: index must be an integer in 0..${slices - 1}, got ${index}`);
+  if (axis === 0) {
+    const out = new Float32Array(ny * nz);
+    for (let j = 0; j < ny; j++) for (let k = 0; k < nz; k++) out[j * nz + k] = volume[index + nx * (j + ny * k)];
+    return out;
+  }
+  const out = new Float32Array(nx * ny);
+  const base = nx * ny * index;
+  for (let p = 0; p < nx * ny; p++) out[p] = volume[base + p];
+  return out;
+}
+
+/** Writes a 2-D slice (layout of {@link sliceGeometry}) into a volume in file order; the inverse of {@link volumeSlice}. */
+export function setVolumeSlice(volume: { [n: number]: number; length: number }, dims: readonly [number, number, number], axis: SliceAxis, index: number, slice: ArrayLike<number>): void {
+  const [nx, ny, nz] = dims;
+  const per = axis === 0 ? ny * nz : nx * ny;
+  if (volume.length !== nx * ny * nz) throw new RangeError(`setVolumeSlice: volume has ${volume.length} values, dims ${dims.join('x')} need ${nx * ny * nz}`);
+  if (slice.length !== per) throw new RangeError(`setVolumeSlice: slice has ${slice.length} values, expected ${per}`);
+  const slices = axis === 0 ? nx : nz;
+  if (!Number.isInteger(index) || index < 0 || index >= slices) throw new RangeError(`setVolumeSlice: index must be an integer in 0..${slices - 1}, got ${index}`);
+  if (axis === 0) {
+    for (let j = 0; j < ny; j++) for (let k = 0; k < nz; k++) volume[index + nx * (j + ny * k)] = slice[j * nz + k];
+  } else {
+    const base = nx * ny * index;
+    for (let p = 0; p < per; p++) volume[base + p] = slice[p];
+  }
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * Writes a NIfTI-1 single file (`.nii`, or gzipped when the name ends in `.gz`) holding `data`
+ * (uint8 -> datatype 2, float32 -> 16; file order, i fastest) with `geometry`'s dimensions,
+ * pixdim, units, qform and sform, so readers report the same shape and affine as the volume the
+ * geometry came from. scl_slope 1, scl_inter 0. Written to a temporary file beside `file` and
+ * renamed, so `file` is either absent, the old file, or complete.
+ */
+export async function writeNifti(file: string, geometry: NiftiGeometry, data: Uint8Array | Float32Array, opts: { description?: string } = {}): Promise<void> {
+  const g = geometry;
+  const [nx, ny, nz] = g.dims;
+  if (!g.dims.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`writeNifti: geometry.dims must be positive integers, got ${g.dims.join('x')}`);
+  if (data.length !== nx * ny * nz) throw new RangeError(`writeNifti: data has ${data.length} values, dims ${g.dims.join('x')} need ${nx * ny * nz}`);
+  if (!(data instanceof Uint8Array) && !(data instanceof Float32Array)) throw new TypeError('writeNifti: data must be a Uint8Array or a Float32Array');
+  const float = data instanceof Float32Array;
+  const head = new ArrayBuffer(352);
+  const dv = new DataView(head);
+  const le = true;
+  dv.setInt32(0, 348, le); // sizeof_hdr
+  dv.setUint8(39, 0); // dim_info
+  const dim = [3, nx, ny, nz, 1, 1, 1, 1];
+  dim.forEach((v, n) => dv.setInt16(40 + 2 * n, v, le));
+  dv.setInt16(70, float ? 16 : 2, le); // datatype
+  dv.setInt16(72, float ? 32 : 8, le); // bitpix
+  const pixdim = [g.pixdim[0], g.pixdim[1], g.pixdim[2], g.pixdim[3], 0, 0, 0, 0];
+  pixdim.forEach((v, n) => dv.setFloat32(76 + 4 * n, v, le));
+  dv.setFloat32(108, 352, le); // vox_offset
+  dv.setFloat32(112, 1, le); // scl_slope
+  dv.setFloat32(116, 0, le); // scl_inter
+  dv.setUint8(123, g.xyztUnits & 0xff);
+  if (!float) {
+    let max = 0;
+    for (let n = 0; n < data.length; n++) if (data[n] > max) max = data[n];
+    dv.setFloat32(124, max, le); // cal_max
+  }
+  const desc = new TextEncoder().encode((opts.description ?? 'mrlseg').slice(0, 79));
+  new Uint8Array(head, 148, 80).set(desc);
+  dv.setInt16(252, g.qformCode, le);
+  dv.setInt16(254, g.sformCode, le);
+  [...g.quatern, ...g.qoffset].forEach((v, n) => dv.setFloat32(256 + 4 * n, v, le));
+  g.srow.forEach((row, r) => row.forEach((v, c) => dv.setFloat32(280 + 16 * r + 4 * c, v, le)));
+  new Uint8Array(head, 344, 4).set([0x6e, 0x2b, 0x31, 0]); // "n+1\0"; bytes 348-351: no extension
+  let body: Uint8Array;
+  if (float && !HOST_LE) {
+    body = new Uint8Array(data.length * 4);
+    const bv = new DataView(body.buffer);
+    for (let n = 0; n < data.length; n++) bv.setFloat32(4 * n, data[n], true);
+  } else body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const raw = Buffer.concat([new Uint8Array(head), body]);
+  const bytes = /\.gz$/i.test(file) ? await gzipAsync(raw, { level: 6 }) : raw;
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new DataFileError(file, `cannot write NIfTI (${reasonOf(e)})`);
+  }
 }

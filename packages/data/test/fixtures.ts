@@ -77,7 +77,15 @@ export function maskBytes(width: number, height: number, fg: (x: number, y: numb
   return out;
 }
 
-function element(group: number, el: number, vr: string, value: Buffer): Buffer {
+function element(group: number, el: number, vr: string, value: Buffer, implicit = false): Buffer {
+  if (implicit) {
+    const v = value.length % 2 ? Buffer.concat([value, Buffer.from([vr === 'UI' || vr === 'OB' || vr === 'OW' ? 0 : 0x20])]) : value;
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(group, 0);
+    head.writeUInt16LE(el, 2);
+    head.writeUInt32LE(v.length, 4);
+    return Buffer.concat([head, v]);
+  }
   const long = ['OB', 'OW', 'SQ', 'UN', 'UT'].includes(vr);
   const v = value.length % 2 ? Buffer.concat([value, Buffer.from([vr === 'UI' || vr === 'OB' || vr === 'OW' ? 0 : 0x20])]) : value;
   const head = Buffer.alloc(long ? 12 : 8);
@@ -95,26 +103,38 @@ const us = (n: number) => {
 };
 const str = (s: string) => Buffer.from(s, 'latin1');
 
-/** Writes a minimal DICOM CT image (explicit VR little endian, signed 16-bit) with stored values `pixels`. */
-export async function writeDicom(file: string, o: { rows: number; cols: number; z: number; instance: number; pixels: Int16Array; slope?: number; intercept?: number }): Promise<void> {
-  const ts = element(0x0002, 0x0010, 'UI', str('1.2.840.10008.1.2.1'));
+/**
+ * Writes a minimal DICOM CT image (signed 16-bit) with stored values `pixels`: explicit VR little
+ * endian, or implicit VR little endian with `implicit`. Position (0, 0, z) unless `ipp`; with
+ * `iop` also ImageOrientationPatient; PixelSpacing `pixelSpacing` ([row, column], default 0.7\0.8).
+ */
+export async function writeDicom(
+  file: string,
+  o: { rows: number; cols: number; z: number; instance: number; pixels: Int16Array; slope?: number; intercept?: number; ipp?: number[]; iop?: number[]; pixelSpacing?: [number, number]; seriesUid?: string; implicit?: boolean },
+): Promise<void> {
+  const imp = o.implicit === true;
+  const ts = element(0x0002, 0x0010, 'UI', str(imp ? '1.2.840.10008.1.2' : '1.2.840.10008.1.2.1'));
   const meta = Buffer.concat([element(0x0002, 0x0001, 'OB', Buffer.from([0, 1])), ts]);
   const glen = Buffer.alloc(4);
   glen.writeUInt32LE(meta.length, 0);
+  const e = (g: number, n: number, vr: string, v: Buffer) => element(g, n, vr, v, imp);
+  const ps = o.pixelSpacing ?? [0.7, 0.8];
   const body = Buffer.concat([
-    element(0x0008, 0x0060, 'CS', str('CT')),
-    element(0x0020, 0x0013, 'IS', str(String(o.instance))),
-    element(0x0020, 0x0032, 'DS', str(`0\\0\\${o.z}`)),
-    element(0x0028, 0x0002, 'US', us(1)),
-    element(0x0028, 0x0010, 'US', us(o.rows)),
-    element(0x0028, 0x0011, 'US', us(o.cols)),
-    element(0x0028, 0x0030, 'DS', str('0.7\\0.8')),
-    element(0x0028, 0x0100, 'US', us(16)),
-    element(0x0028, 0x0101, 'US', us(16)),
-    element(0x0028, 0x0103, 'US', us(1)),
-    element(0x0028, 0x1052, 'DS', str(String(o.intercept ?? -1024))),
-    element(0x0028, 0x1053, 'DS', str(String(o.slope ?? 1))),
-    element(0x7fe0, 0x0010, 'OW', Buffer.from(o.pixels.buffer, o.pixels.byteOffset, o.pixels.byteLength)),
+    e(0x0008, 0x0060, 'CS', str('CT')),
+    ...(o.seriesUid ? [e(0x0020, 0x000e, 'UI', str(o.seriesUid))] : []),
+    e(0x0020, 0x0013, 'IS', str(String(o.instance))),
+    e(0x0020, 0x0032, 'DS', str((o.ipp ?? [0, 0, o.z]).join('\\'))),
+    ...(o.iop ? [e(0x0020, 0x0037, 'DS', str(o.iop.join('\\')))] : []),
+    e(0x0028, 0x0002, 'US', us(1)),
+    e(0x0028, 0x0010, 'US', us(o.rows)),
+    e(0x0028, 0x0011, 'US', us(o.cols)),
+    e(0x0028, 0x0030, 'DS', str(`${ps[0]}\\${ps[1]}`)),
+    e(0x0028, 0x0100, 'US', us(16)),
+    e(0x0028, 0x0101, 'US', us(16)),
+    e(0x0028, 0x0103, 'US', us(1)),
+    e(0x0028, 0x1052, 'DS', str(String(o.intercept ?? -1024))),
+    e(0x0028, 0x1053, 'DS', str(String(o.slope ?? 1))),
+    e(0x7fe0, 0x0010, 'OW', Buffer.from(o.pixels.buffer, o.pixels.byteOffset, o.pixels.byteLength)),
   ]);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, Buffer.concat([Buffer.alloc(128), str('DICM'), element(0x0002, 0x0000, 'UL', glen), meta, body]));

@@ -22,6 +22,7 @@ export { copyStore, type CopyStoreOptions, type CopyStoreResult } from './store/
 export { VARIANTS, variantSpec, applyVariant, variantComponents, type VariantSpec, type NetworkKind } from './config/variants';
 export { loadExperimentConfig, canonicalJson, configHash, planRuns, runId, slug, type RunPlan } from './config/load-config';
 export { gitCommit, packageVersions } from './config/provenance';
+export { inferenceMetadataOf, inferenceMetadataPropsOf, sliceAxisOfFormat } from './config/inference-metadata';
 export type { ProgressEvent, ProgressListener, TrainPhase } from './pipeline/events';
 export { learningRateAt } from './pipeline/schedule';
 export {

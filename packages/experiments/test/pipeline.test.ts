@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGrey } from '@mrlseg/data';
 import { ExperimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from '@mrlseg/types';
-import { usePortableBackend } from '@mrlseg/models';
+import { onnxModelInfo, usePortableBackend } from '@mrlseg/models';
 import {
   DEMO_CONFIG_INPUT,
   RunInterrupted,
@@ -123,6 +123,23 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
     await exportRunOnnx(store, runId, file);
     expect(readFileSync(file).length).toBeGreaterThan(1000);
     expect((await store.getRun(runId))!.onnxPath).toBe(file);
+    const run = (await store.getRun(runId))!;
+    const cfg = run.config as ExperimentConfig;
+    const size = cfg.preprocessing.size;
+    expect(onnxModelInfo(readFileSync(file)).metadata).toEqual({
+      'mrlseg.metadata_version': '1',
+      'mrlseg.input_size': `${size}x${size}`,
+      'mrlseg.intensity_scale': String(1 / 255),
+      'mrlseg.intensity_offset': '0',
+      'mrlseg.ct_window': `${cfg.preprocessing.ctWindow.min},${cfg.preprocessing.ctWindow.max}`,
+      'mrlseg.slice_axis': '0',
+      'mrlseg.variant': run.variant,
+      'mrlseg.run_id': runId,
+      'mrlseg.toolkit_version': '0.1.0',
+    });
+    // The checkpoints carry the same description for predict.
+    const last = (await store.lastCheckpoint(runId))!;
+    expect(JSON.parse(readFileSync(join(last.path, 'seg', 'config.json'), 'utf8')).meta.inference['mrlseg.run_id']).toBe(runId);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * @mrlseg/metrics: per-case segmentation metrics on binary 2-D masks (Dice, IoU, precision, recall,
- * HD, HD95, ASSD, NSD), the fbRatio of Eq. (3) and its intervals, aggregation, paired tests and
+ * HD, HD95, ASSD, NSD) and 3-D volumes with voxel spacing, the fbRatio of Eq. (3) and its intervals, aggregation, paired tests and
  * paper-layout tables. Universal (no Node built-ins). Conventions: README.md.
  */
 export { type Spacing } from './validation';
@@ -28,6 +28,7 @@ export {
   type Hd95Convention,
   type SurfaceDistances,
 } from './surface-distance';
+export { computeSurfaceDistances3d, computeVolumeMetrics, type Spacing3d, type VolumeMetrics } from './surface-distance-3d';
 export { computeFbRatio, fbRatioFromCounts, type FbRatio } from './fb-ratio';
 export { resolveIntervalEdges, parseIntervalSpec, intervalLabels, intervalIndex, intervalLabel, type IntervalSpec } from './intervals';
 export {

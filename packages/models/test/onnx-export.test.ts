@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, buildReinforcementNet, buildSegmentationNet, exportMrlSegOnnx, exportOnnx, runMrlSegInference, usePortableBackend, type ModelSpec } from '../src/index';
+import { buildModel, buildReinforcementNet, buildSegmentationNet, exportMrlSegOnnx, exportOnnx, onnxModelInfo, runMrlSegInference, usePortableBackend, type ModelSpec } from '../src/index';
 import { maxAbsDiff, randomiseBatchNorm, seeded, TINY } from './helpers';
 
 const root = mkdtempSync(join(tmpdir(), 'mrlseg-onnx-'));
@@ -74,6 +74,21 @@ describe('exportOnnx parity with onnxruntime-node', () => {
       ['policy', ['batch', 32, 32, 2]],
       ['value', ['batch', 32, 32, 1]],
     ]);
+  });
+
+  it('carries metadata_props when given, none otherwise; onnxModelInfo reads them back', () => {
+    const m = buildModel(specs(32)[0]);
+    const props = { 'mrlseg.slice_axis': '2', 'mrlseg.ct_window': '-79,304' };
+    const withMeta = exportOnnx(m, { metadata: props });
+    const without = exportOnnx(m);
+    m.dispose();
+    const decoded = onnxProto.onnx.ModelProto.decode(withMeta);
+    expect(decoded.metadataProps.map((e) => [e.key, e.value])).toEqual([
+      ['mrlseg.slice_axis', '2'],
+      ['mrlseg.ct_window', '-79,304'],
+    ]);
+    expect(onnxModelInfo(withMeta).metadata).toEqual(props);
+    expect(onnxModelInfo(without).metadata).toEqual({});
   });
 });
 

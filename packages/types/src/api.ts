@@ -27,12 +27,14 @@ export const SegmentQuerySchema = z.object({
     .number()
     .int()
     .refine((a) => a === 0 || a === 2, 'axis must be 0 (sagittal, KiTS19 layout) or 2 (axial)')
-    .default(2)
-    .describe('NIfTI uploads: slicing axis'),
+    .optional()
+    .describe("NIfTI uploads: slicing axis; default: the model's slice axis (ONNX metadata mrlseg.slice_axis), 2 for a model without metadata"),
   window: z
     .enum(['on', 'off'])
-    .default('on')
-    .describe("DICOM/NIfTI uploads (values in HU): on = the paper's CT window [-79, 304] to [0, 255]; off = the slice's own min..max"),
+    .optional()
+    .describe(
+      "DICOM/NIfTI uploads (values in HU): on = the model's CT window (mrlseg.ct_window; the paper's [-79, 304] when it has none) to [0, 255]; off = the slice's own min..max; default: on, unless the model's metadata says it has no CT window",
+    ),
   includeMask: z
     .enum(['true', 'false', '1', '0'])
     .transform((v) => v === 'true' || v === '1')

@@ -4,8 +4,10 @@
  * and run on the worker pool, whose workers each create the file's session once and reuse it.
  */
 import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ResultsStore } from '@mrlseg/experiments';
+import { inferenceMetadataFromProps, readOnnxMetadataProps, type InferenceMetadata } from '@mrlseg/types';
 import { HttpError, notFound } from '../errors';
 import type { InferenceWorkerPool, OutputTensor } from './worker-pool';
 
@@ -25,6 +27,8 @@ export interface LoadedModel {
   probabilitiesName: string;
   /** Name of the RL policy's deterministic action output, when the model has one. */
   actionsName: string | null;
+  /** How the model was trained to be fed (ONNX metadata_props; the defaults when it has none: `present` false). */
+  metadata: InferenceMetadata & { present: boolean };
 }
 
 export interface ModelRegistryOptions {
@@ -40,13 +44,14 @@ export interface ModelRegistryOptions {
 const isFixed = (d: unknown): d is number => typeof d === 'number' && d > 0;
 
 /** Reads layout and spatial size off a rank-4 single-channel input (N x H x W x 1 or N x 1 x H x W). */
-export function inputGeometry(shape: readonly (number | string)[], fallbackSize: number, what: string): { layout: Layout; width: number; height: number } {
+export function inputGeometry(shape: readonly (number | string)[], fallbackSize: number | readonly [number, number], what: string): { layout: Layout; width: number; height: number } {
+  const [fh, fw] = typeof fallbackSize === 'number' ? [fallbackSize, fallbackSize] : fallbackSize;
   if (shape.length !== 4) throw new Error(`${what}: input must be rank 4 (N x H x W x 1 or N x 1 x H x W), got shape [${shape.join(', ')}]`);
   const layout: Layout = shape[3] === 1 ? 'NHWC' : shape[1] === 1 ? 'NCHW' : (() => {
     throw new Error(`${what}: input must have one channel (N x H x W x 1 or N x 1 x H x W), got shape [${shape.join(', ')}]`);
   })();
   const [h, w] = layout === 'NHWC' ? [shape[1], shape[2]] : [shape[2], shape[3]];
-  return { layout, height: isFixed(h) ? h : fallbackSize, width: isFixed(w) ? w : fallbackSize };
+  return { layout, height: isFixed(h) ? h : fh, width: isFixed(w) ? w : fw };
 }
 
 export class ModelRegistry {
@@ -112,11 +117,18 @@ export class ModelRegistry {
     } catch (e) {
       throw new HttpError(503, 'model_unavailable', `model '${ref.key}' (${ref.path}) cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
     }
+    let metadata: InferenceMetadata & { present: boolean };
+    try {
+      metadata = inferenceMetadataFromProps(readOnnxMetadataProps(await readFile(ref.path)));
+    } catch (e) {
+      throw new HttpError(503, 'model_unavailable', `model '${ref.key}' (${ref.path}) has unreadable metadata: ${(e as Error).message.split('\n')[0]}`);
+    }
     try {
       const input = info.inputs[0];
       if (!input || !input.isTensor || info.inputs.length !== 1) throw new Error('expected exactly one tensor input');
       if (input.type !== 'float32') throw new Error(`input '${input.name}' must be float32, got ${input.type}`);
-      const geo = inputGeometry(input.shape ?? [], this.opts.fallbackSize, `model '${ref.key}'`);
+      // A size left open in the graph comes from the model's metadata, else the server's fallback.
+      const geo = inputGeometry(input.shape ?? [], metadata.inputSize ?? this.opts.fallbackSize, `model '${ref.key}'`);
       const names = info.outputNames;
       return {
         key: ref.key,
@@ -126,6 +138,7 @@ export class ModelRegistry {
         ...geo,
         probabilitiesName: names.includes('probabilities') ? 'probabilities' : names[0],
         actionsName: names.includes('actions') ? 'actions' : null,
+        metadata,
       };
     } catch (e) {
       throw new HttpError(503, 'model_unavailable', `model '${ref.key}' (${ref.path}) is not a single-channel segmentation model: ${(e as Error).message}`);

@@ -1,7 +1,7 @@
 /**
  * One segmentation request, end to end: sniff and decode the upload (sharp, through
  * decodeGrey of @mrlseg/data), preprocess like training (grey, bilinear resize to the model's
- * input size, scale to [0, 1]), run the ONNX session through the bounded queue, threshold the
+ * input size, scale to [0, 1] as the model's metadata says), run the ONNX session through the bounded queue, threshold the
  * foreground probability, and resize the mask (and the RL action mask) back to the input's size
  * by nearest neighbour.
  */
@@ -68,12 +68,20 @@ export async function decodeSegmentUpload(bytes: Uint8Array, field: string, o: V
   return { ...(await decodeUpload(bytes, field, o.maxPixels)), slice: null };
 }
 
-/** The model's input tensor: grey / 255 bilinearly resized to the model's size (as in training). */
-export function toInputTensor(img: { width: number; height: number; grey: Uint8Array }, model: Pick<LoadedModel, 'width' | 'height' | 'layout'>): { data: Float32Array; dims: number[] } {
+/**
+ * The model's input tensor: grey bilinearly resized to the model's size, then grey x
+ * intensityScale + intensityOffset clamped to [0, 1] (the model's metadata; grey / 255 without).
+ */
+export function toInputTensor(
+  img: { width: number; height: number; grey: Uint8Array },
+  model: Pick<LoadedModel, 'width' | 'height' | 'layout'> & { metadata?: Pick<LoadedModel['metadata'], 'intensityScale' | 'intensityOffset'> },
+): { data: Float32Array; dims: number[] } {
   const src = Float32Array.from(img.grey);
   const resized = resizeBilinear(src, img.width, img.height, model.width, model.height);
+  const scale = model.metadata?.intensityScale ?? 1 / 255;
+  const offset = model.metadata?.intensityOffset ?? 0;
   for (let i = 0; i < resized.length; i++) {
-    const v = resized[i] / 255;
+    const v = resized[i] * scale + offset;
     resized[i] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
   const dims = model.layout === 'NHWC' ? [1, model.height, model.width, 1] : [1, 1, model.height, model.width];

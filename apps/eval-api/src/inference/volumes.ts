@@ -1,8 +1,9 @@
 /**
  * DICOM images and NIfTI volumes as segment uploads, decoded by @mrlseg/data (readDicomHu,
  * readNiftiInfo + readSlices, which read files): the upload is written to a private temporary
- * folder, decoded, and the folder removed. Values in HU go through the paper's CT window
- * (applyCtWindow, [-79, 304] to [0, 255]) unless window=off (the slice's own min..max).
+ * folder, decoded, and the folder removed. Values in HU go through the CT window the caller
+ * passes (the model's, from its metadata; applyCtWindow to [0, 255]) or, with none, the slice's
+ * own min..max.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,13 +33,19 @@ export interface VolumeSliceOptions {
   /** NIfTI: slice index (default: middle). */
   slice?: number;
   axis: SliceAxis;
-  window: 'on' | 'off';
+  /** CT window [min, max] in HU mapped to [0, 255]; null: the slice's own min..max. */
+  ctWindow: readonly [number, number] | null;
   maxPixels: number;
 }
 
 /** Maps HU (or any values) to 8-bit grey: the CT window, or the slice's own range. */
-function toGrey(values: Float32Array, window: 'on' | 'off'): Uint8Array {
-  if (window === 'on') return Uint8Array.from(applyCtWindow(values, CT_WINDOW[0], CT_WINDOW[1]), (x) => Math.round(x));
+function toGrey(values: Float32Array, window: readonly [number, number] | null): Uint8Array {
+  const out = new Uint8Array(values.length);
+  if (window) {
+    const w = applyCtWindow(values, window[0], window[1]);
+    for (let i = 0; i < w.length; i++) out[i] = Math.round(w[i]);
+    return out;
+  }
   let lo = Infinity;
   let hi = -Infinity;
   for (const x of values) {
@@ -46,7 +53,8 @@ function toGrey(values: Float32Array, window: 'on' | 'off'): Uint8Array {
     if (x > hi) hi = x;
   }
   const k = hi > lo ? 255 / (hi - lo) : 0;
-  return Uint8Array.from(values, (x) => Math.round((x - lo) * k));
+  for (let i = 0; i < values.length; i++) out[i] = Math.round((values[i] - lo) * k);
+  return out;
 }
 
 /** Decodes one 2-D slice of an uploaded DICOM/NIfTI file to grey (400 when unreadable, 413 when too large). */
@@ -59,7 +67,7 @@ export async function decodeVolumeSlice(bytes: Uint8Array, kind: VolumeKind, fie
       const { hu, width, height } = await readDicomHu(file);
       if (width * height > o.maxPixels) throw new HttpError(413, 'image_too_large', `field '${field}': ${width} x ${height} pixels exceeds the limit of ${o.maxPixels} pixels`);
       if (!(width > 0 && height > 0)) throw new HttpError(400, 'bad_image', `field '${field}': DICOM image has no size`);
-      return { width, height, grey: toGrey(hu, o.window), slice: null };
+      return { width, height, grey: toGrey(hu, o.ctWindow), slice: null };
     }
     const info = await readNiftiInfo(file);
     const { width, height, slices } = sliceGeometry(info, o.axis);
@@ -67,7 +75,7 @@ export async function decodeVolumeSlice(bytes: Uint8Array, kind: VolumeKind, fie
     const k = o.slice ?? Math.floor(slices / 2);
     if (k >= slices) throw new HttpError(400, 'bad_slice', `field '${field}': slice ${k} outside 0..${slices - 1} along axis ${o.axis}`);
     const values = (await readSlices(info, o.axis, [k])).get(k)!;
-    return { width, height, grey: toGrey(values, o.window), slice: k };
+    return { width, height, grey: toGrey(values, o.ctWindow), slice: k };
   } catch (e) {
     if (e instanceof HttpError) throw e;
     // Whatever the decoders reject here comes from the client's bytes: a 400 naming the field.

@@ -9,6 +9,7 @@ import { computeFbRatio, computeSegmentationMetrics } from '@mrlseg/metrics';
 import { EvaluateQuerySchema, SegmentQuerySchema, parseWith, type EvaluateResult, type SegmentResult } from '@mrlseg/types';
 import { HttpError } from '../errors';
 import { checkUpload, decodeSegmentUpload, segment } from '../inference/segment';
+import { CT_WINDOW, sniffVolume } from '../inference/volumes';
 import type { ModelRegistry } from '../inference/models';
 import type { InferenceQueue } from '../inference/queue';
 import { multipartFiles, uploadedFile } from '../upload';
@@ -34,13 +35,22 @@ export function inferenceRouter(deps: InferenceDeps): Router {
     // Query string wins over multipart text fields of the same name.
     const q = parseWith(SegmentQuerySchema, { ...(req.body ?? {}), ...req.query }, 'segment request');
     const bytes = uploadedFile(req.files, 'image');
-    const img = await decodeSegmentUpload(bytes, 'image', { slice: q.slice, axis: q.axis as 0 | 2, window: q.window, maxPixels: deps.maxPixels });
-    const decodeMs = performance.now() - t0;
+    // A volume is sliced and windowed as the model was trained (its metadata), so the model is
+    // loaded first; images are checked before any model is touched.
+    const ref = await deps.registry.resolve(q.model);
+    const tLoad = performance.now();
+    const model = sniffVolume(bytes) ? await deps.registry.load(ref) : null;
+    const loadMs = performance.now() - tLoad;
+    const md = model?.metadata;
+    const axis = (q.axis as 0 | 2 | undefined) ?? (md?.present ? md.sliceAxis : 2);
+    const ctWindow = q.window === 'off' ? null : q.window === 'on' ? (md?.ctWindow ?? CT_WINDOW) : md ? md.ctWindow : CT_WINDOW;
+    const img = await decodeSegmentUpload(bytes, 'image', { slice: q.slice, axis, ctWindow, maxPixels: deps.maxPixels });
+    const decodeMs = performance.now() - t0 - loadMs;
     // The first request for a model also loads it (not counted in the stage timings, only in totalMs).
-    const model = await deps.registry.load(await deps.registry.resolve(q.model));
-    const out = await segment(img, model, deps.queue, q.threshold, decodeMs);
+    const loaded = model ?? (await deps.registry.load(ref));
+    const out = await segment(img, loaded, deps.queue, q.threshold, decodeMs);
     const fb = computeFbRatio(out.mask);
-    res.setHeader('X-Model', model.key);
+    res.setHeader('X-Model', loaded.key);
     res.setHeader('X-Foreground-Pixels', String(out.foregroundPixels));
     res.setHeader('Server-Timing', Object.entries(out.timings).map(([k, v]) => `${k.replace(/Ms$/, '')};dur=${round(v)}`).join(', '));
     if (q.format === 'png') {
@@ -59,11 +69,11 @@ export function inferenceRouter(deps: InferenceDeps): Router {
       };
     }
     const body: SegmentResult = {
-      model: model.key,
+      model: loaded.key,
       source: { kind: img.kind, slice: img.slice },
       width: out.width,
       height: out.height,
-      modelInput: { width: model.width, height: model.height, layout: model.layout },
+      modelInput: { width: loaded.width, height: loaded.height, layout: loaded.layout },
       threshold: q.threshold,
       foregroundPixels: fb.foreground,
       backgroundPixels: fb.background,

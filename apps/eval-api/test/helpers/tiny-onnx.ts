@@ -14,6 +14,8 @@ export interface TinyModelOptions {
   size: number;
   layout?: 'NHWC' | 'NCHW';
   actions?: boolean;
+  /** metadata_props entries (e.g. mrlseg.slice_axis). */
+  metadata?: Record<string, string>;
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -49,6 +51,7 @@ export function tinyModelBytes(opts: TinyModelOptions): Uint8Array {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
     producerName: 'mrlseg-eval-api-tests',
+    metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: { name: 'tiny', node: nodes, initializer, input: [valueInfo('image', dims)], output: outputs },
   });
   return onnx.ModelProto.encode(model).finish();

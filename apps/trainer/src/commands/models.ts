@@ -1,18 +1,14 @@
 /**
- * `mrlseg models init|summary`, `mrlseg export-onnx` and `mrlseg predict`: create, inspect,
- * export and run the networks of @mrlseg/models. Prediction preprocesses like training (grey,
- * bilinear resize with half-pixel centres to the model's size, [0, 1]; @mrlseg/data), runs
- * TensorFlow.js on a checkpoint or onnxruntime-node on a .onnx file, resizes the probabilities
- * back to the image's size and writes a binary mask (p >= threshold -> 255) or, with
- * --probabilities, round(255 p).
+ * `mrlseg models init|summary` and `mrlseg export-onnx`: create, inspect and export the networks
+ * of @mrlseg/models. An export carries the checkpoint's inference metadata (meta.inference, written
+ * by training) as ONNX metadata_props; a checkpoint without it (models init) gets the defaults with
+ * its input size. `mrlseg predict` is in predict.ts.
  */
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
-import { SEG_NET_PRESETS } from '@mrlseg/types';
-import { decodeGrey, encodeGreyPng, resizeBilinear } from '@mrlseg/data';
+import { inferenceMetadataFromProps, inferenceMetadataToProps, SEG_NET_PRESETS, TOOLKIT_VERSION } from '@mrlseg/types';
 import {
   buildModel,
   exportMrlSegOnnx,
@@ -22,6 +18,7 @@ import {
   onnxModelInfo,
   saveCheckpoint,
   summary,
+  type CheckpointConfig,
   type ModelKind,
   type ModelSpec,
   type ModelSummary,
@@ -94,10 +91,19 @@ export function formatSummary(spec: ModelSpec, s: ModelSummary): string {
   ].join('\n');
 }
 
+/** The inference metadata props of a checkpoint: its meta.inference, else the defaults at its input size. */
+function metadataOf(config: CheckpointConfig): Record<string, string> {
+  const inf = config.meta?.inference;
+  const md = inferenceMetadataFromProps(inf && typeof inf === 'object' ? (inf as Record<string, string>) : undefined);
+  const { present: _present, ...m } = md;
+  return inferenceMetadataToProps({ ...m, inputSize: [config.spec.inputSize, config.spec.inputSize], toolkitVersion: m.toolkitVersion ?? TOOLKIT_VERSION });
+}
+
 /** `export-onnx`: one network, or with `segCheckpoint` (checkpoint = an rl-net) the unrolled MRL-Seg graph. */
 export async function exportOnnxCommand(o: { checkpoint: string; out: string; segCheckpoint?: string; steps?: number; maskValue?: number }): Promise<{ bytes: number; outputs: string[] }> {
   const { model, config } = await loadCheckpoint(o.checkpoint);
   let seg: tf.LayersModel | undefined;
+  const metadata = metadataOf(config);
   try {
     let bytes: Uint8Array;
     if (o.segCheckpoint) {
@@ -105,9 +111,9 @@ export async function exportOnnxCommand(o: { checkpoint: string; out: string; se
       const s = await loadCheckpoint(o.segCheckpoint);
       seg = s.model;
       if (s.config.spec.kind === 'rl-net') throw new Error(`export-onnx: --seg-checkpoint must hold a segmentation network, got an 'rl-net'`);
-      bytes = exportMrlSegOnnx(model, seg, { steps: o.steps ?? 4, maskValue: o.maskValue ?? 0 });
+      bytes = exportMrlSegOnnx(model, seg, { steps: o.steps ?? 4, maskValue: o.maskValue ?? 0, metadata: metadataOf(s.config) });
     } else {
-      bytes = exportOnnx(model);
+      bytes = exportOnnx(model, { metadata });
     }
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, bytes);
@@ -115,85 +121,6 @@ export async function exportOnnxCommand(o: { checkpoint: string; out: string; se
   } finally {
     model.dispose();
     seg?.dispose();
-  }
-}
-
-export interface PredictOptions {
-  model: string;
-  image: string;
-  out: string;
-  probabilities?: boolean;
-  threshold?: number;
-}
-
-/** Runs a checkpoint (TensorFlow.js) or an ONNX file (onnxruntime-node) on one S x S x 1 image in [0, 1]. */
-async function runModel(path: string): Promise<{ size: number; run: (x: Float32Array) => Promise<Float32Array>; close: () => Promise<void> }> {
-  if (!existsSync(path)) throw new Error(`predict: --model '${path}' does not exist`);
-  if (statSync(path).isDirectory()) {
-    const { model, config } = await loadCheckpoint(path);
-    if (config.spec.kind === 'rl-net') {
-      model.dispose();
-      throw new Error(`predict: '${path}' is a Reinforcement-Net (policy/value); export it with its Segmentation-Net (export-onnx --seg-checkpoint) to predict masks`);
-    }
-    const s = config.spec.inputSize;
-    return {
-      size: s,
-      run: async (x) => {
-        const t = tf.tensor4d(x, [1, s, s, 1]);
-        const y = model.predict(t) as tf.Tensor;
-        const out = (await y.data()) as Float32Array;
-        tf.dispose([t, y]);
-        return out;
-      },
-      close: async () => {
-        model.dispose();
-      },
-    };
-  }
-  const bytes = readFileSync(path);
-  const info = onnxModelInfo(bytes);
-  const inp = info.inputs.find((v) => v.name === 'image');
-  if (!inp || inp.dims.length !== 4 || typeof inp.dims[1] !== 'number' || inp.dims[1] !== inp.dims[2] || inp.dims[3] !== 1) {
-    throw new Error(`predict: '${path}' must have an input 'image' of shape [batch, S, S, 1], has ${JSON.stringify(info.inputs)}`);
-  }
-  if (!info.outputs.some((v) => v.name === 'probabilities')) {
-    throw new Error(`predict: '${path}' has no 'probabilities' output (outputs: ${info.outputs.map((v) => v.name).join(', ')})`);
-  }
-  const s = inp.dims[1];
-  const sess = await ort.InferenceSession.create(bytes);
-  return {
-    size: s,
-    run: async (x) => {
-      const r = await sess.run({ image: new ort.Tensor('float32', x, [1, s, s, 1]) }, ['probabilities']);
-      return r.probabilities.data as Float32Array;
-    },
-    close: async () => sess.release(),
-  };
-}
-
-/** `predict`: image -> PNG mask or probability map at the image's own size. */
-export async function predictCommand(o: PredictOptions): Promise<{ width: number; height: number; modelSize: number; foreground: number }> {
-  const threshold = o.threshold ?? 0.5;
-  if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must lie in (0, 1), got ${threshold}`);
-  const img = await decodeGrey(o.image);
-  const m = await runModel(o.model);
-  try {
-    const s = m.size;
-    const x = resizeBilinear(Float32Array.from(img.data), img.width, img.height, s, s);
-    for (let i = 0; i < x.length; i++) x[i] = Math.min(1, Math.max(0, x[i] / 255));
-    const p = await m.run(x);
-    const back = resizeBilinear(p, s, s, img.width, img.height);
-    const out = new Uint8Array(back.length);
-    let fg = 0;
-    for (let i = 0; i < back.length; i++) {
-      if (back[i] >= threshold) fg++;
-      out[i] = o.probabilities ? Math.round(Math.min(1, Math.max(0, back[i])) * 255) : back[i] >= threshold ? 1 : 0;
-    }
-    mkdirSync(dirname(o.out), { recursive: true });
-    writeFileSync(o.out, await encodeGreyPng(out, img.width, img.height, { binary: !o.probabilities }));
-    return { width: img.width, height: img.height, modelSize: s, foreground: fg };
-  } finally {
-    await m.close();
   }
 }
 
@@ -245,19 +172,5 @@ export function register(program: Command): void {
     await useBackend(o.backend, true);
     const r = await exportOnnxCommand(o);
     console.log(`wrote ${o.out}: ${r.bytes} bytes, outputs ${r.outputs.join(', ')}`);
-  });
-  backendOption(
-    program
-      .command('predict')
-      .description('segment one image with a checkpoint or an ONNX model; writes a PNG at the image size')
-      .requiredOption('--model <path>', 'checkpoint directory or .onnx file')
-      .requiredOption('--image <file>', 'PNG/JPEG/TIFF/WebP image (converted to grey)')
-      .requiredOption('--out <file>', 'PNG to write')
-      .option('--probabilities', 'write the 8-bit probability map round(255 p) instead of the binary mask')
-      .option('--threshold <p>', 'foreground when p >= threshold', num('threshold'), 0.5),
-  ).action(async (o: PredictOptions & { backend: string }) => {
-    await useBackend(o.backend, true);
-    const r = await predictCommand(o);
-    console.log(`wrote ${o.out}: ${r.width} x ${r.height} (model ${r.modelSize} px), ${r.foreground} foreground pixels`);
   });
 }

@@ -3,8 +3,9 @@
  * viewer itself from `./ort/` (vite.config.ts copies it there): no CDN, so it works offline.
  */
 import * as ort from 'onnxruntime-web/wasm';
+import { inferenceMetadataFromProps, readOnnxMetadataProps, type InferenceMetadata } from '@mrlseg/types';
 import type { GreyImage } from './overlay';
-import { inputGeometry, maskedUnion, planes, resizeBilinear01, threshold, type Layout } from './preprocess';
+import { inputGeometry, maskedUnion, planes, resizeBilinear01, scaleIntensity, threshold, type Layout } from './preprocess';
 
 let configured = false;
 
@@ -25,18 +26,27 @@ export interface BrowserModel {
   height: number;
   probabilitiesName: string;
   actionsName: string | null;
+  /** How the model was trained to be fed (its ONNX metadata_props; the defaults without them). */
+  metadata: InferenceMetadata & { present: boolean };
   /** time to create the session (the first one also compiles the wasm runtime) */
   loadMs: number;
 }
 
 export async function loadModel(bytes: ArrayBuffer, fallbackSize: number): Promise<BrowserModel> {
   configureOrt();
+  // A model without (or with unreadable) metadata keeps the defaults: grey / 255, size from the graph or the run.
+  let metadata: BrowserModel['metadata'];
+  try {
+    metadata = inferenceMetadataFromProps(readOnnxMetadataProps(new Uint8Array(bytes)));
+  } catch {
+    metadata = inferenceMetadataFromProps(undefined);
+  }
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
   const loadMs = performance.now() - t0;
   const meta = session.inputMetadata?.[0];
   const shape = meta && meta.isTensor ? meta.shape : undefined;
-  const geo = inputGeometry(shape, fallbackSize);
+  const geo = inputGeometry(shape, metadata.inputSize?.[0] ?? fallbackSize, metadata.inputSize?.[1]);
   const outs = session.outputNames;
   return {
     session,
@@ -44,6 +54,7 @@ export async function loadModel(bytes: ArrayBuffer, fallbackSize: number): Promi
     ...geo,
     probabilitiesName: outs.includes('probabilities') ? 'probabilities' : outs[0],
     actionsName: outs.includes('actions') ? 'actions' : null,
+    metadata,
     loadMs,
   };
 }
@@ -58,10 +69,11 @@ export interface BrowserSegmentation {
   inferenceMs: number;
 }
 
-/** Resizes `img` to the model input, runs it, thresholds `probabilities` (last channel) at 0.5. */
+/** Resizes `img` to the model input, scales it as the model's metadata says, runs it, thresholds `probabilities` (last channel) at 0.5. */
 export async function segmentInBrowser(model: BrowserModel, img: GreyImage): Promise<BrowserSegmentation> {
   const { width, height, layout } = model;
-  const x = resizeBilinear01(img, width, height);
+  const grey01 = resizeBilinear01(img, width, height);
+  const x = scaleIntensity(grey01, model.metadata.intensityScale, model.metadata.intensityOffset);
   const dims = layout === 'NHWC' ? [1, height, width, 1] : [1, 1, height, width];
   const feed = new ort.Tensor('float32', x, dims);
   const t0 = performance.now();
@@ -79,7 +91,7 @@ export async function segmentInBrowser(model: BrowserModel, img: GreyImage): Pro
   }
   for (const t of Object.values(out)) t.dispose();
   feed.dispose();
-  const input: GreyImage = { width, height, data: Uint8ClampedArray.from(x, (v) => v * 255) };
+  const input: GreyImage = { width, height, data: Uint8ClampedArray.from(grey01, (v) => v * 255) };
   let fg = 0;
   for (const v of mask.data) if (v) fg++;
   return { input, mask, actions, foregroundPixels: fg, inferenceMs };

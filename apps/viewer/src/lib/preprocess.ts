@@ -34,14 +34,31 @@ export function resizeBilinear01(img: GreyImage, width: number, height: number):
 
 export type Layout = 'NHWC' | 'NCHW';
 
-/** Layout, height and width of a 4-D image input shape [1, H, W, 1] or [1, 1, H, W] (symbolic dims -> fallback). */
-export function inputGeometry(shape: readonly (number | string)[] | undefined, fallbackSize: number): { layout: Layout; height: number; width: number } {
+/**
+ * Layout, height and width of a 4-D image input shape [1, H, W, 1] or [1, 1, H, W] (symbolic dims
+ * -> the fallback height, and width, default the same).
+ */
+export function inputGeometry(shape: readonly (number | string)[] | undefined, fallbackSize: number, fallbackWidth: number = fallbackSize): { layout: Layout; height: number; width: number } {
   const num = (v: number | string | undefined) => (typeof v === 'number' && v > 0 ? v : null);
   if (shape && shape.length === 4) {
-    if (num(shape[1]) === 1 && num(shape[3]) !== 1) return { layout: 'NCHW', height: num(shape[2]) ?? fallbackSize, width: num(shape[3]) ?? fallbackSize };
-    return { layout: 'NHWC', height: num(shape[1]) ?? fallbackSize, width: num(shape[2]) ?? fallbackSize };
+    if (num(shape[1]) === 1 && num(shape[3]) !== 1) return { layout: 'NCHW', height: num(shape[2]) ?? fallbackSize, width: num(shape[3]) ?? fallbackWidth };
+    return { layout: 'NHWC', height: num(shape[1]) ?? fallbackSize, width: num(shape[2]) ?? fallbackWidth };
   }
-  return { layout: 'NHWC', height: fallbackSize, width: fallbackSize };
+  return { layout: 'NHWC', height: fallbackSize, width: fallbackWidth };
+}
+
+/**
+ * Network inputs from grey / 255 values: clamp(grey x scale + offset, 0, 1), the model's
+ * intensity scaling (@mrlseg/types InferenceMetadata; scale 1/255 and offset 0 leave them as they are).
+ */
+export function scaleIntensity(grey01: Float32Array, scale: number, offset: number): Float32Array {
+  if (!(Number.isFinite(scale) && scale !== 0 && Number.isFinite(offset))) throw new RangeError(`scaleIntensity: scale must be finite and non-zero and offset finite, got ${scale}, ${offset}`);
+  const out = new Float32Array(grey01.length);
+  for (let i = 0; i < grey01.length; i++) {
+    const v = grey01[i] * 255 * scale + offset;
+    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  return out;
 }
 
 /**

@@ -2,21 +2,19 @@
  * NIH Pancreas-CT as published on TCIA: one DICOM series per patient
  * (`.../PANCREAS_0001/<study>/<series>/*.dcm`) and one NIfTI label volume per patient
  * (`.../label0001.nii.gz`, 512 x 512 x n, slice axis last). DICOM headers and pixels are parsed
- * with dicom-parser (uncompressed transfer syntaxes); HU = stored value x RescaleSlope +
+ * with dicom-parser (../dicom.ts; uncompressed transfer syntaxes); HU = stored value x RescaleSlope +
  * RescaleIntercept. Pairing: label slice k <-> the k-th DICOM image in ascending
  * ImagePositionPatient z (InstanceNumber when the position is missing); label voxel (i, j, k) is
  * pixel (row j, column i). Lesion = label > 0.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import dicomParser from 'dicom-parser';
 import type { DataProblem, FormatLoader, RawSlice, SampleRef, ScanResult } from '../types';
 import { DataFileError, problemOf } from '../types';
 import { fbRatioOf } from '../fb-ratio';
 import { countAbovePerSlice, readNiftiInfo, readSlices, sliceGeometry } from '../nifti';
-import { mapLimit, naturalCompare, reasonOf } from '../util';
-
-const UNCOMPRESSED = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
+import { mapLimit, naturalCompare } from '../util';
+import { parseDicomFile, readDicomHu } from '../dicom';
 
 interface DicomHeader {
   file: string;
@@ -55,17 +53,8 @@ async function dicomFiles(dir: string): Promise<string[]> {
   return out.sort(naturalCompare);
 }
 
-function parse(file: string, bytes: Uint8Array, untilPixels: boolean) {
-  try {
-    return dicomParser.parseDicom(bytes, untilPixels ? { untilTag: 'x7fe00010' } : {});
-  } catch (e) {
-    const msg = typeof e === 'string' ? e : (e as { exception?: string }).exception ?? reasonOf(e);
-    throw new DataFileError(file, `unreadable DICOM (${msg})`);
-  }
-}
-
 async function readHeader(file: string): Promise<DicomHeader> {
-  const ds = parse(file, await readFile(file), true);
+  const ds = parseDicomFile(file, await readFile(file), true);
   const rows = ds.uint16('x00280010');
   const cols = ds.uint16('x00280011');
   if (!rows || !cols) throw new DataFileError(file, 'DICOM without Rows/Columns (not an image)');
@@ -75,35 +64,6 @@ async function readHeader(file: string): Promise<DicomHeader> {
   const ps = ds.string('x00280030');
   const sp = ps ? ps.split('\\').map(Number) : undefined;
   return { file, rows, cols, z: Number.isFinite(z) ? z : undefined, instance: Number.isFinite(inst) ? inst : undefined, spacing: sp && sp.length === 2 && sp.every((v) => v > 0) ? [sp[1], sp[0]] : undefined };
-}
-
-/** Decodes one DICOM image to Hounsfield units (row-major rows x cols). */
-export async function readDicomHu(file: string): Promise<{ hu: Float32Array; width: number; height: number }> {
-  const bytes = await readFile(file);
-  const ds = parse(file, bytes, false);
-  const ts = ds.string('x00020010')?.trim();
-  if (ts && !UNCOMPRESSED.has(ts)) throw new DataFileError(file, `compressed DICOM transfer syntax ${ts} is not supported (convert to uncompressed)`);
-  const rows = ds.uint16('x00280010') ?? 0;
-  const cols = ds.uint16('x00280011') ?? 0;
-  const bits = ds.uint16('x00280100') ?? 16;
-  const signed = ds.uint16('x00280103') === 1;
-  const spp = ds.uint16('x00280002') ?? 1;
-  const el = ds.elements.x7fe00010;
-  if (!el) throw new DataFileError(file, 'DICOM without pixel data');
-  if (spp !== 1) throw new DataFileError(file, `DICOM with ${spp} samples per pixel; CT must be monochrome`);
-  if (bits !== 16 && bits !== 8) throw new DataFileError(file, `DICOM BitsAllocated ${bits} not supported (8 or 16)`);
-  const n = rows * cols;
-  if (el.length < n * (bits / 8) || el.dataOffset + n * (bits / 8) > bytes.length) throw new DataFileError(file, `truncated DICOM pixel data (${el.length} bytes for ${rows}x${cols}x${bits / 8})`);
-  const slope = Number(ds.floatString('x00281053') ?? 1) || 1;
-  const inter = Number(ds.floatString('x00281052') ?? 0) || 0;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + el.dataOffset, n * (bits / 8));
-  const le = ts !== '1.2.840.10008.1.2.2';
-  const hu = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = bits === 8 ? (signed ? dv.getInt8(i) : dv.getUint8(i)) : signed ? dv.getInt16(i * 2, le) : dv.getUint16(i * 2, le);
-    hu[i] = v * slope + inter;
-  }
-  return { hu, width: cols, height: rows };
 }
 
 export function pancreasVolumeLoader(root: string, threshold: number): FormatLoader {

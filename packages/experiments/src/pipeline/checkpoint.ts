@@ -72,12 +72,19 @@ async function loadOptimizer(opt: tf.Optimizer, dir: string, name: string): Prom
 }
 
 /** Writes a complete checkpoint folder at `dir` (atomically: `<dir>.tmp` then rename). */
-export async function saveTrainState(dir: string, state: Omit<TrainState, 'format' | 'version' | 'savedAt' | 'nets' | 'optimizers' | 'rewardFilter'>, parts: TrainStateParts): Promise<TrainState> {
+export async function saveTrainState(
+  dir: string,
+  state: Omit<TrainState, 'format' | 'version' | 'savedAt' | 'nets' | 'optimizers' | 'rewardFilter'>,
+  parts: TrainStateParts,
+  /** The networks' inference metadata (ONNX-style string props), kept as `meta.inference` of each checkpoint. */
+  inference?: Record<string, string>,
+): Promise<TrainState> {
   const tmp = `${dir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  await saveCheckpoint(parts.seg, join(tmp, 'seg'), { meta: { runId: state.runId, phase: state.phase, epoch: state.epoch } });
-  if (parts.rl) await saveCheckpoint(parts.rl, join(tmp, 'rl'), { meta: { runId: state.runId, phase: state.phase, epoch: state.epoch } });
+  const meta = { runId: state.runId, phase: state.phase, epoch: state.epoch, ...(inference ? { inference } : {}) };
+  await saveCheckpoint(parts.seg, join(tmp, 'seg'), { meta });
+  if (parts.rl) await saveCheckpoint(parts.rl, join(tmp, 'rl'), { meta });
   for (const [name, opt] of Object.entries(parts.optimizers)) await saveOptimizer(opt, tmp, name);
   if (parts.rewardFilter) {
     writeFileSync(join(tmp, 'reward-filter.json'), JSON.stringify({ shape: parts.rewardFilter.shape, values: Array.from(await parts.rewardFilter.data()) }));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { ExperimentConfig } from '@mrlseg/types';
 import { applySplit, loadSplit, makeFolds, openDataset, saveSplit, type SampleRef, type Split } from '@mrlseg/data';
 import { exportMrlSegOnnx, exportOnnx } from '@mrlseg/models';
+import { inferenceMetadataPropsOf } from '../config/inference-metadata';
 import type { ResultsStore } from '../store/store';
 import { applyVariant, variantSpec } from '../config/variants';
 import { configHash, planRuns, runId as makeRunId, slug, type RunPlan } from '../config/load-config';
@@ -275,7 +276,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunExperimen
 /**
  * Writes the ONNX model of a run (its last checkpoint) to `file` and records the path on the run:
  * RL variants as the whole MRL-Seg inference (T steps unrolled; outputs `probabilities`,
- * `actions`), the others as the segmentation network (output `probabilities`).
+ * `actions`), the others as the segmentation network (output `probabilities`); its metadata_props
+ * describe how to feed it (inferenceMetadataOf: input size, CT window, slice axis, variant, run id).
  */
 export async function exportRunOnnx(store: ResultsStore, runId: string, file: string): Promise<string> {
   const run = await store.getRun(runId);
@@ -286,9 +288,10 @@ export async function exportRunOnnx(store: ResultsStore, runId: string, file: st
     // The unit formulations' candidate components cannot be expressed in ONNX: their export holds the
     // Segmentation-Net alone (docs/rl-formulations.md), rather than a pixel-wise misreading of the policy.
     const unitAgent = cfg.rl?.credit === 'counterfactual' || cfg.rl?.credit === 'candidates';
+    const metadata = inferenceMetadataPropsOf(cfg, runId);
     const bytes = rl && !unitAgent
-      ? exportMrlSegOnnx(rl, seg, { steps: cfg.rl.episodeLength, maskValue: cfg.rl.maskValue, name: `mrlseg-${run.variant}`, docString: `MRL-Seg run ${runId}` })
-      : exportOnnx(seg, { name: `mrlseg-${run.variant}`, docString: rl ? `MRL-Seg run ${runId}: Segmentation-Net only (the '${cfg.rl.credit}' agent is not exportable)` : `MRL-Seg run ${runId}` });
+      ? exportMrlSegOnnx(rl, seg, { steps: cfg.rl.episodeLength, maskValue: cfg.rl.maskValue, name: `mrlseg-${run.variant}`, docString: `MRL-Seg run ${runId}`, metadata })
+      : exportOnnx(seg, { name: `mrlseg-${run.variant}`, docString: rl ? `MRL-Seg run ${runId}: Segmentation-Net only (the '${cfg.rl.credit}' agent is not exportable)` : `MRL-Seg run ${runId}`, metadata });
     writeFileSync(file, bytes);
   } finally {
     seg.dispose();

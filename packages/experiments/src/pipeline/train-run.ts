@@ -23,6 +23,7 @@ import { createAgentTrainer, runEpisodeDeterministic, trainableVariables, type T
 import { mixSeed } from '@mrlseg/data';
 import type { ResultsStore } from '../store/store';
 import { variantSpec } from '../config/variants';
+import { inferenceMetadataPropsOf } from '../config/inference-metadata';
 import { batchesOf, epochOrder, makeBatch, PHASE_SEED, type Slice } from './batches';
 import { loadTrainExtras, loadTrainNets, saveTrainState } from './checkpoint';
 import { evaluateAndStore, meanDice, predictSlices } from './evaluate';
@@ -223,7 +224,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     if (improved) {
       const tmp = `${bestDir}.tmp`;
       rmSync(tmp, { recursive: true, force: true });
-      await saveTrainState(tmp, { runId, phase: 'pretrain', epoch: Math.max(0, E - 1), epochs: Math.max(1, E) }, { seg, rl: withRl ? rl : null, optimizers: {}, rewardFilter: null });
+      await saveTrainState(tmp, { runId, phase: 'pretrain', epoch: Math.max(0, E - 1), epochs: Math.max(1, E) }, { seg, rl: withRl ? rl : null, optimizers: {}, rewardFilter: null }, inferenceMetadataPropsOf(config, runId));
       writeFileSync(join(tmp, 'selection.json'), JSON.stringify(next));
       rmSync(bestDir, { recursive: true, force: true });
       renameSync(tmp, bestDir);
@@ -233,7 +234,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
 
   const saveEpoch = async (phase: 'pretrain' | 'rl' | 'finetune', epoch: number, epochs: number, rec: { loss: number | null; reward: number | null; valDice: number | null; lr: number; durationMs: number; stats?: Record<string, number | null> | null }) => {
     const dir = join(store.runDir(runId, 'checkpoints'), checkpointName(phase, epoch));
-    await saveTrainState(dir, { runId, phase, epoch, epochs }, { seg, rl: phase === 'rl' ? rl : null, optimizers: optimizers(), rewardFilter });
+    await saveTrainState(dir, { runId, phase, epoch, epochs }, { seg, rl: phase === 'rl' ? rl : null, optimizers: optimizers(), rewardFilter }, inferenceMetadataPropsOf(config, runId));
     await store.recordEpochCheckpoint({ runId, phase, epoch, ...rec }, dir);
     // Keep only the newest checkpoint folder: it is where --resume continues.
     const parent = store.runDir(runId, 'checkpoints');

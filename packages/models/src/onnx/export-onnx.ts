@@ -21,6 +21,11 @@ export interface OnnxExportOptions {
   /** Graph name (default: the model's name). */
   name?: string;
   docString?: string;
+  /**
+   * ONNX `metadata_props` (string key/value pairs), e.g. @mrlseg/types'
+   * inferenceMetadataToProps: how the model was trained to be fed.
+   */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 type Layout = 'nchw' | 'tokens';
@@ -276,6 +281,7 @@ export function exportOnnx(model: tf.LayersModel, opts: OnnxExportOptions = {}):
     name: opts.name ?? model.name,
     irVersion: ONNX_IR_VERSION,
     opset: ONNX_OPSET,
+    metadata: opts.metadata,
     docString: opts.docString ?? `MRL-Seg ${model.name}: input 'image' B x H x W x C (NHWC, grey in [0, 1]); outputs NHWC.`,
   });
 }
@@ -313,6 +319,7 @@ export function exportMrlSegOnnx(rlNet: tf.LayersModel, segNet: tf.LayersModel, 
     name: opts.name ?? 'mrlseg',
     irVersion: ONNX_IR_VERSION,
     opset: ONNX_OPSET,
+    metadata: opts.metadata,
     docString:
       opts.docString ??
       `MRL-Seg inference: ${opts.steps} deterministic Reinforcement-Net steps (mask value ${opts.maskValue}), then the Segmentation-Net. Input 'image' B x H x W x 1 (NHWC, [0, 1]); outputs 'probabilities' and 'actions' (1 = masked), NHWC.`,

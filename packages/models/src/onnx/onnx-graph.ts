@@ -108,7 +108,7 @@ export class OnnxGraph {
   }
 
   /** Encodes the model: IR version `irVersion`, default-domain opset `opset`. */
-  encode(opts: { name: string; irVersion: number; opset: number; docString?: string; producerVersion?: string }): Uint8Array {
+  encode(opts: { name: string; irVersion: number; opset: number; docString?: string; producerVersion?: string; metadata?: Readonly<Record<string, string>> }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: opts.irVersion,
       opsetImport: [
@@ -118,6 +118,7 @@ export class OnnxGraph {
       producerName: 'mrlseg',
       producerVersion: opts.producerVersion ?? '0.1.0',
       docString: opts.docString ?? '',
+      metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value })),
       graph: onnx.GraphProto.create({
         name: opts.name,
         node: this.nodes,

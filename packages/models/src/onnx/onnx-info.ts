@@ -1,5 +1,6 @@
-/** Reads the header of an ONNX file (IR version, opsets, input and output names and shapes). */
+/** Reads the header of an ONNX file (IR version, opsets, input and output names and shapes, metadata_props). */
 import onnxProto from 'onnx-proto';
+import { readOnnxMetadataProps } from '@mrlseg/types';
 
 export interface OnnxValueInfo {
   name: string;
@@ -13,6 +14,8 @@ export interface OnnxModelInfo {
   producer: string;
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
+  /** The model's `metadata_props` (empty when it has none). */
+  metadata: Record<string, string>;
 }
 
 /** Decodes `bytes` as an ONNX ModelProto and summarises its interface; throws on a non-ONNX buffer. */
@@ -35,5 +38,6 @@ export function onnxModelInfo(bytes: Uint8Array): OnnxModelInfo {
     producer: m.producerName ?? '',
     inputs: (m.graph.input ?? []).filter((v) => !init.has(v.name ?? '')).map(vi),
     outputs: (m.graph.output ?? []).map(vi),
+    metadata: readOnnxMetadataProps(bytes),
   };
 }
