@@ -151,7 +151,9 @@ export interface ResultsStore {
   /**
    * Inserts a run in status 'running' owned by this process (or takes over a dead one to resume
    * it). A run another live process owns is refused unless `takeover` is set: a queue worker takes
-   * over a run whose job the queue handed it (the previous worker lost the job's lock).
+   * over a run whose job the queue handed it (the previous worker lost the job's lock). On
+   * PostgreSQL a live owner (the holder of the run's advisory lock) is refused even then; the
+   * queue's retry takes the run once that worker has stopped (see SqlResultsStore.startRun).
    */
   startRun(r: NewRun, opts?: { takeover?: boolean }): Promise<RunRecord>;
   /** Records one epoch of a training curve (replacing a previous attempt at the same epoch). */
