@@ -88,7 +88,7 @@ export function createApp(ctx: AppContext): Express {
       status: 'ok',
       version: API_VERSION,
       uptimeS: Math.round((Date.now() - startedAt) / 100) / 10,
-      store: ctx.store?.dir ?? null,
+      store: ctx.store?.location ?? null,
       models: ctx.registry.loaded,
       queue: ctx.queue.stats,
     };

@@ -14,7 +14,8 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const ServerConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080).describe('0: any free port'),
   host: z.string().min(1).default('127.0.0.1').describe('interface to listen on (0.0.0.0 for every interface)'),
-  store: z.string().min(1).optional().describe('results store folder (opened read-only)'),
+  store: z.string().min(1).optional().describe('results store: a folder (SQLite) or postgres://user@host:port/database (opened read-only)'),
+  artifacts: z.string().min(1).optional().describe('artifacts folder (default <store>/artifacts for a folder store; required with PostgreSQL)'),
   model: z.string().min(1).optional().describe('an ONNX model served as "default"'),
   maxUploadMb: z.coerce.number().positive().max(1024).default(20).describe('largest accepted upload per file, MB'),
   maxPixels: z.coerce.number().int().positive().default(40_000_000).describe('largest accepted image, in pixels'),
@@ -30,7 +31,7 @@ export const ServerConfigSchema = z.object({
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
-export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <dir>] [--model <model.onnx>]
+export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <dir>|postgres://...] [--artifacts <dir>] [--model <model.onnx>]
                   [--max-upload-mb 20] [--rate-limit 1200] [--concurrency n] [--max-queue 256]
                   [--cors <origin>] [--viewer <dir>] [--auth auto|required|none] [--log-level info]
        mrlseg-api token create --role reader|runner --store <dir> [--label <text>]
@@ -50,6 +51,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
       port: { type: 'string' },
       host: { type: 'string' },
       store: { type: 'string' },
+      artifacts: { type: 'string' },
       model: { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'max-pixels': { type: 'string' },
@@ -72,6 +74,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
       port: values.port ?? env.PORT,
       host: values.host,
       store: values.store,
+      artifacts: values.artifacts,
       model: values.model,
       maxUploadMb: values['max-upload-mb'],
       maxPixels: values['max-pixels'],

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Server } from 'node:http';
-import { openStore, type ResultsStore } from '@mrlseg/experiments';
+import { isPostgresUrl, openStore, type ResultsStore } from '@mrlseg/experiments';
 import type { Logger } from 'pino';
 import { createApp, DEFAULT_VIEWER_DIR, type AppContext } from './app';
 import { resolveAuth } from './auth';
@@ -28,21 +28,30 @@ export interface RunningServer {
  * Builds the application context (store, models, queue, logger, authentication) for `cfg`.
  * @throws AuthConfigError (one line) when cfg would serve beyond loopback without a token to check.
  */
-export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): AppContext {
+export async function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): Promise<AppContext> {
   let store: ResultsStore | undefined;
-  if (cfg.store) store = openStore(cfg.store, { readonly: true });
+  if (cfg.store) {
+    if (isPostgresUrl(cfg.store) && !cfg.artifacts) throw new Error('--artifacts <dir> is required with a PostgreSQL --store (the case PNGs and ONNX exports are read from there)');
+    store = await openStore(cfg.store, { readonly: true, artifacts: cfg.artifacts });
+  }
   let authOn: boolean;
   try {
-    authOn = resolveAuth(cfg.auth, cfg.host, store?.activeApiTokens().length ?? 0, store !== undefined);
+    authOn = resolveAuth(cfg.auth, cfg.host, store ? (await store.activeApiTokens()).length : 0, store !== undefined);
   } catch (e) {
-    store?.close();
+    await store?.close();
     throw e;
   }
   const tokenStore = store;
   // Concurrent inferences share the cores instead of each spawning a thread per core.
   const intraOpThreads = cfg.intraOpThreads > 0 ? cfg.intraOpThreads : Math.max(1, Math.floor(availableParallelism() / cfg.concurrency));
   const pool = new InferenceWorkerPool(cfg.concurrency, intraOpThreads);
-  const registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, pool });
+  let registry: ModelRegistry;
+  try {
+    registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, pool });
+  } catch (e) {
+    await store?.close();
+    throw e;
+  }
   return {
     log,
     store,
@@ -59,7 +68,8 @@ export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.
 }
 
 /** Listens on cfg.host:cfg.port (0 = any free port) and resolves once accepting connections. */
-export async function startServer(cfg: ServerConfig, ctx: AppContext = createContext(cfg)): Promise<RunningServer> {
+export async function startServer(cfg: ServerConfig, context?: AppContext): Promise<RunningServer> {
+  const ctx = context ?? (await createContext(cfg));
   const app = createApp(ctx);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(cfg.port, cfg.host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -83,7 +93,7 @@ export async function startServer(cfg: ServerConfig, ctx: AppContext = createCon
           server.closeIdleConnections();
         });
         await ctx.registry.dispose();
-        ctx.store?.close();
+        await ctx.store?.close();
       })();
       return closing;
     },

@@ -93,14 +93,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
  * beta^t (tfjs' setWeights) where the uninterrupted run multiplied them up step by step, so losses
  * after a resume agree to float32 rounding (~1e-7 relative), not bit for bit: compared to 1e-6.
  */
-function expectSameNumbers(a: ResultsStore, aId: string, b: ResultsStore, bId: string): void {
-  const ea = a.epochs(aId);
-  const eb = b.epochs(bId);
+async function expectSameNumbers(a: ResultsStore, aId: string, b: ResultsStore, bId: string): Promise<void> {
+  const ea = await a.epochs(aId);
+  const eb = await b.epochs(bId);
   expect(ea.map((e) => `${e.phase}:${e.epoch}`)).toEqual(eb.map((e) => `${e.phase}:${e.epoch}`));
   const close = (x: number | null, y: number | null) => (x === null || y === null ? expect(x).toBe(y) : expect(Math.abs(x - y)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(y))));
   ea.forEach((e, i) => [e.loss, e.reward, e.valDice].forEach((v, j) => close(v, [eb[i].loss, eb[i].reward, eb[i].valDice][j])));
-  const ca = a.allCases(aId);
-  const cb = b.allCases(bId);
+  const ca = await a.allCases(aId);
+  const cb = await b.allCases(bId);
   expect(ca.map((c) => c.caseId)).toEqual(cb.map((c) => c.caseId));
   ca.forEach((c, i) => [c.dice, c.hd, c.hd95, c.maskedFraction].forEach((v, j) => close(v, [cb[i].dice, cb[i].hd, cb[i].hd95, cb[i].maskedFraction][j])));
 }
@@ -129,22 +129,22 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
     expect(experimentId).toBe(gridExperimentId(loadExperimentConfig(gridFile)));
     expect(a.stderr).toMatch(new RegExp(`queued experiment ${experimentId}: ${RUNS} run\\(s\\), ${FOLDS} shared pre-training job\\(s\\) and a report job`));
     // Again (in-process, to keep the suite short): the same experiment, nothing added.
-    let s = openStore(store);
+    let s = await openStore(store);
     const again = await enqueueGrid(loadExperimentConfig(gridFile), { store: s, queue: redis.url });
     expect(again).toMatchObject({ experimentId, createdExperiment: false, addedJobs: false, runs: RUNS });
     const f = await enqueueGrid(loadExperimentConfig(failFile), { store: s, queue: redis.url, attempts: 2, retryDelayMs: 100 });
     expect(f).toMatchObject({ runs: 1, pretrainJobs: 0, addedJobs: true });
-    s.close();
+    await s.close();
 
     const st = await queueStatus(redis.url);
     const grid = st.experiments.find((e) => e.experimentId === experimentId)!;
     expect(grid).toMatchObject({ waiting: RUNS + FOLDS + 1, active: 0, completed: 0, failed: 0 });
-    s = openStore(store, { readonly: true });
-    expect(s.getExperiment(experimentId)).toMatchObject({ author: 'ada', name: 'qgrid' });
-    const runs = s.listRuns({ experimentId });
+    s = await openStore(store, { readonly: true });
+    expect(await s.getExperiment(experimentId)).toMatchObject({ author: 'ada', name: 'qgrid' });
+    const runs = await s.listRuns({ experimentId });
     expect(runs).toHaveLength(RUNS);
     expect(new Set(runs.map((r) => r.status))).toEqual(new Set(['pending']));
-    s.close();
+    await s.close();
   }, 120_000);
 
   it('workers finish every run exactly once; a SIGKILLed worker\'s run ends with the numbers of an uninterrupted run', async () => {
@@ -184,30 +184,30 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
     const st = await queueStatus(redis.url);
     expect(st.experiments.find((e) => e.experimentId === experimentId)).toMatchObject({ completed: RUNS + FOLDS + 1, failed: 0 });
 
-    const s = openStore(store, { readonly: true });
-    const runs = s.listRuns({ experimentId });
+    const s = await openStore(store, { readonly: true });
+    const runs = await s.listRuns({ experimentId });
     expect(runs.map((r) => r.status)).toEqual(runs.map(() => 'completed'));
     const allLogs = workers.map((w) => w.log).join('');
     for (const r of runs) {
       // one completion across all workers (a duplicate would log it twice, or 'skipped')
       expect(allLogs.split(`${r.id}: completed`).length - 1).toBe(1);
       // OnlySeg fine-tunes for as many epochs as the RL variants train their agent (budget-fair, issue 15)
-      expect(s.epochs(r.id).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', ...(r.variant === 'onlyseg' ? ['finetune:0', 'finetune:1'] : ['rl:0', 'rl:1'])]);
-      expect(s.allCases(r.id).length).toBeGreaterThan(0);
+      expect((await s.epochs(r.id)).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', ...(r.variant === 'onlyseg' ? ['finetune:0', 'finetune:1'] : ['rl:0', 'rl:1'])]);
+      expect((await s.allCases(r.id)).length).toBeGreaterThan(0);
     }
     expect(live.some((w) => w.log.includes(`${killedRun}: started`))).toBe(true);
     expect(existsSync(join(store, 'artifacts', experimentId, 'report.md'))).toBe(true);
     expect(readFileSync(join(store, 'artifacts', experimentId, 'report.md'), 'utf8')).toMatch(/Ablation analysis/);
 
     // The same run trained without interruption, in one process (`mrlseg train`), gives the same numbers.
-    const killed = s.getRun(killedRun)!;
+    const killed = (await s.getRun(killedRun))!;
     const ref = join(dir, 'ref');
     await run(process.execPath, [bin, 'train', '--config', gridFile, '--store', ref, '--backend', 'wasm', '--no-pngs', '--fold', String(killed.fold), '--variant', `onlyseg,${killed.variant}`], { maxBuffer: 1 << 24 });
-    const r = openStore(ref, { readonly: true });
-    const refRun = r.listRuns({ variant: killed.variant })[0];
-    expectSameNumbers(s, killedRun, r, refRun.id);
-    r.close();
-    s.close();
+    const r = await openStore(ref, { readonly: true });
+    const refRun = (await r.listRuns({ variant: killed.variant }))[0];
+    await expectSameNumbers(s, killedRun, r, refRun.id);
+    await r.close();
+    await s.close();
   }
 
   it('a failing job is retried, then recorded as failed with its error; the report still runs', async () => {
@@ -215,11 +215,11 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
     const fail = st.experiments.find((e) => e.experimentId.startsWith('qfail-'))!;
     expect(fail).toMatchObject({ failed: 1, completed: 1 }); // the run failed, the report completed
     expect(fail.failedJobs[0]).toMatchObject({ kind: 'run', attempts: 2, reason: expect.stringMatching(/maskHistory/) });
-    const s = openStore(store, { readonly: true });
-    const [r] = s.listRuns({ experimentId: fail.experimentId });
+    const s = await openStore(store, { readonly: true });
+    const [r] = await s.listRuns({ experimentId: fail.experimentId });
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/rl\.maskHistory = true .*\(failed 2 of 2 attempts\)/);
-    s.close();
+    await s.close();
     const allLogs = workers.map((w) => w.log).join('');
     expect(allLogs).toMatch(/attempt 1 of 2 failed: .*maskHistory.*; retrying/);
 

@@ -44,10 +44,10 @@ const cfg = ExperimentConfigSchema.parse({
   folds: { k: 2, only: [0] },
   variants: ['onlyseg', 'rl-seg', 'rl-fb-adp-seg'],
 });
-const store = openStore(dir);
+const store = await openStore(dir);
 const res = await runExperiment(cfg, { store, backend: 'wasm', repoDir: process.cwd() });
 for (const o of res.runs) if (o.status === 'completed') await exportRunOnnx(store, o.runId, dir + '/' + o.runId + '.onnx');
-store.close();
+await store.close();
 console.log(JSON.stringify({ experimentId: res.experimentId, runs: res.runs.map((r) => ({ id: r.runId, variant: r.plan.variant, status: r.status })) }));
 `;
 
@@ -325,7 +325,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     await page.screenshot({ path: join(ARTIFACTS, 'try-it-1280.png'), fullPage: true });
   });
 
-  it('raised no page errors', () => {
+  it('raised no page errors', async () => {
     expect(pageErrors).toEqual([]);
   });
 

@@ -55,8 +55,8 @@ export async function enqueueGrid(config: ExperimentConfig, opts: EnqueueOptions
   const { experimentId } = grid;
 
   let createdExperiment = false;
-  if (!store.getExperiment(experimentId)) {
-    store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: configHash(config), gitCommit: gitCommit(opts.repoDir), author: opts.author ?? defaultAuthor() });
+  if (!(await store.getExperiment(experimentId))) {
+    await store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: configHash(config), gitCommit: gitCommit(opts.repoDir), author: opts.author ?? defaultAuthor() });
     createdExperiment = true;
   }
   if (config.folds.k > 0 && !existsSync(join(store.runDir(experimentId), 'split.json'))) {
@@ -65,10 +65,10 @@ export async function enqueueGrid(config: ExperimentConfig, opts: EnqueueOptions
     await splitFor(config, refs, store, experimentId);
   }
   const versions = packageVersions();
-  const commit = store.getExperiment(experimentId)!.gitCommit;
+  const commit = (await store.getExperiment(experimentId))!.gitCommit;
   for (const r of grid.runs) {
     const { plan } = r.data;
-    store.queueRun({
+    await store.queueRun({
       id: r.id,
       experimentId,
       variant: plan.variant,
