@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Server } from 'node:http';
-import { isPostgresUrl, openStore, type ResultsStore } from '@mrlseg/experiments';
+import { checkQueueReachable, enqueueGrid, isPostgresUrl, loadExperimentConfig, openStore, parseQueueUrl, type ResultsStore } from '@mrlseg/experiments';
 import type { Logger } from 'pino';
 import { createApp, DEFAULT_VIEWER_DIR, type AppContext } from './app';
 import { resolveAuth } from './auth';
@@ -13,7 +13,9 @@ import type { ServerConfig } from './config';
 import { ModelRegistry } from './inference/models';
 import { InferenceQueue } from './inference/queue';
 import { InferenceWorkerPool } from './inference/worker-pool';
+import { HttpError } from './errors';
 import { createLogger } from './logger';
+import type { GridQueue } from './routes/queue';
 import { experimentsReport } from './report';
 
 export interface RunningServer {
@@ -29,6 +31,9 @@ export interface RunningServer {
  * @throws AuthConfigError (one line) when cfg would serve beyond loopback without a token to check.
  */
 export async function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): Promise<AppContext> {
+  if (cfg.queue !== undefined && !cfg.store) throw new Error('--queue needs --store: an enqueued grid is recorded in the results store the workers write to');
+  // a malformed --queue fails here, at start, not at the first request
+  const gridQueue = cfg.queue === undefined ? undefined : gridQueueFor(cfg.queue, cfg.store!, cfg.artifacts);
   let store: ResultsStore | undefined;
   if (cfg.store) {
     if (isPostgresUrl(cfg.store) && !cfg.artifacts) throw new Error('--artifacts <dir> is required with a PostgreSQL --store (the case PNGs and ONNX exports are read from there)');
@@ -64,6 +69,44 @@ export async function createContext(cfg: ServerConfig, log: Logger = createLogge
     cors: cfg.cors,
     viewerDir: cfg.viewer ?? DEFAULT_VIEWER_DIR,
     ...(authOn && tokenStore ? { auth: { tokens: () => tokenStore.activeApiTokens() } } : {}),
+    ...(gridQueue ? { gridQueue } : {}),
+  };
+}
+
+/**
+ * POST /api/v1/queue's target: `enqueueGrid` on a read-write opening of the store (made at the
+ * first request; the routes that read keep their read-only one) and the Redis of --queue.
+ * Requests are handled one at a time, so two posts of one grid cannot both create its experiment.
+ * An unreachable Redis is a 503 naming it.
+ */
+function gridQueueFor(queueUrl: string, storeLocation: string, artifacts: string | undefined): GridQueue {
+  const target = parseQueueUrl(queueUrl);
+  let writable: Promise<ResultsStore> | undefined;
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    enqueue(config, author) {
+      const next = last.then(async () => {
+        const valid = loadExperimentConfig(undefined, config);
+        try {
+          await checkQueueReachable(target);
+        } catch (e) {
+          throw new HttpError(503, 'queue_unreachable', (e as Error).message);
+        }
+        writable ??= openStore(storeLocation, { artifacts });
+        const store = await writable.catch((e: unknown) => {
+          writable = undefined;
+          throw e;
+        });
+        return enqueueGrid(valid, { store, queue: queueUrl, author });
+      });
+      last = next.catch(() => undefined);
+      return next;
+    },
+    async close() {
+      await last;
+      const s = await writable?.catch(() => undefined);
+      await s?.close();
+    },
   };
 }
 
@@ -93,6 +136,7 @@ export async function startServer(cfg: ServerConfig, context?: AppContext): Prom
           server.closeIdleConnections();
         });
         await ctx.registry.dispose();
+        await ctx.gridQueue?.close();
         await ctx.store?.close();
       })();
       return closing;

@@ -51,10 +51,15 @@ afterAll(async () => {
 });
 
 /** Every operation of the served OpenAPI document, with path parameters filled with existing ids. */
-function operations(): { method: 'get' | 'post'; path: string; template: string }[] {
-  const doc = openApiDocument('test') as { paths: Record<string, Record<string, unknown>> };
+function operations(): { method: 'get' | 'post'; path: string; template: string; role: 'reader' | 'runner' }[] {
+  const doc = openApiDocument('test') as { paths: Record<string, Record<string, { 'x-required-role'?: 'runner' }>> };
   return Object.entries(doc.paths).flatMap(([template, item]) =>
-    Object.keys(item).map((method) => ({ method: method as 'get' | 'post', template, path: template.replace('{id}', RUN).replace('{caseId}', 'c01') })),
+    Object.entries(item).map(([method, op]) => ({
+      method: method as 'get' | 'post',
+      template,
+      path: template.replace('{id}', RUN).replace('{caseId}', 'c01'),
+      role: op['x-required-role'] ?? 'reader',
+    })),
   );
 }
 
@@ -88,10 +93,13 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
     expect(res.status).toBe(200);
   });
 
-  it('POST routes with a reader token get past authentication to input validation', async () => {
-    for (const o of data.filter((x) => x.method === 'post')) {
+  it('POST routes with a reader token get past authentication to input validation, except runner routes (403)', async () => {
+    const posts = data.filter((x) => x.method === 'post');
+    expect(posts.filter((o) => o.role === 'runner').map((o) => o.template)).toEqual(['/api/v1/queue']);
+    for (const o of posts) {
       const res = await request(srv.url).post(o.path).set('Authorization', `Bearer ${reader}`);
-      expect([400, 415]).toContain(res.status);
+      if (o.role === 'runner') expect(res.status).toBe(403);
+      else expect([400, 415]).toContain(res.status);
     }
   });
 
@@ -173,7 +181,17 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
 });
 
 describe('roles', () => {
-  // No route enqueues yet: a runner route mounted the way createApp mounts routes (authenticate first).
+  it('POST /api/v1/queue: 401 without a token, 403 for a reader, past the role check for a runner (503: this server has no --queue)', async () => {
+    expect((await request(srv.url).post('/api/v1/queue').send({})).status).toBe(401);
+    const r = await request(srv.url).post('/api/v1/queue').set('Authorization', `Bearer ${reader}`).send({});
+    expect(r.status).toBe(403);
+    expect(r.body.error.code).toBe('forbidden');
+    const w = await request(srv.url).post('/api/v1/queue').set('Authorization', `Bearer ${runner}`).send({});
+    expect(w.status).toBe(503);
+    expect(w.body.error.code).toBe('no_queue');
+  });
+
+  // requireRole on its own, mounted the way createApp mounts routes (authenticate first); queue-route.test.ts enqueues for real.
   const tokens: ActiveApiToken[] = [
     { id: 'r1', role: 'reader', hash: hashApiToken('reader-token') },
     { id: 'w1', role: 'runner', hash: hashApiToken('runner-token') },

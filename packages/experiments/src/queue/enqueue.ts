@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowProducer, Queue } from 'bullmq';
-import type { ExperimentConfig } from '@mrlseg/types';
+import type { EnqueueResult, ExperimentConfig } from '@mrlseg/types';
 import { openDataset } from '@mrlseg/data';
 import type { ResultsStore } from '../store/store';
 import { applyVariant } from '../config/variants';
@@ -32,15 +32,8 @@ export interface EnqueueOptions {
   repoDir?: string;
 }
 
-export interface EnqueueResult {
-  experimentId: string;
-  /** False when the experiment was already in the store (the same grid enqueued before). */
-  createdExperiment: boolean;
-  runs: number;
-  pretrainJobs: number;
-  /** False when the grid's report job was already in the queue: nothing was added. */
-  addedJobs: boolean;
-}
+/** What was recorded and queued (EnqueueResultSchema in @mrlseg/types; the API answers it). */
+export type { EnqueueResult };
 
 /** Records the grid of `config` in the store and adds its jobs to the queue (see the module comment). */
 export async function enqueueGrid(config: ExperimentConfig, opts: EnqueueOptions): Promise<EnqueueResult> {
