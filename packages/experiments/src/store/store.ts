@@ -24,8 +24,7 @@
 import type { CaseMetricRecord, CaseMetricRecordInput, CasesQuery, EpochRecord, EpochRecordInput, ExperimentRecord, RunRecord, RunSelection } from '@mrlseg/types';
 import { parseStoreLocation } from './locator';
 import type { ActiveApiToken, ApiTokenRecord, ApiTokenRole } from './tokens';
-
-import { ARTIFACTS_DIR, CASE_ARTIFACT_KINDS, DB_FILE, DEFAULT_STORE_DIR, type CaseArtifactKind } from './layout';
+import { DEFAULT_STORE_DIR, type CaseArtifactKind } from './layout';
 
 export { DB_FILE, ARTIFACTS_DIR, DEFAULT_STORE_DIR, CASE_ARTIFACT_KINDS, type CaseArtifactKind } from './layout';
 
