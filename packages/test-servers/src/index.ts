@@ -12,4 +12,5 @@ export {
   type PostgresServer,
   type StartPostgresOptions,
   type RedisServer,
+  type StartRedisOptions,
 } from './servers';

@@ -246,34 +246,58 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
 export interface RedisServer {
   port: number;
   url: string;
+  /** Stops the server and removes its folder. */
   stop(): Promise<void>;
+  /** Stops the server but keeps its folder (SIGTERM: with `persistent`, it writes its append-only file first). */
+  down(): Promise<void>;
+  /** Starts it again on the same port and folder after down() (with `persistent`, with the same data). */
+  up(): Promise<void>;
 }
 
-/** Starts a throwaway redis-server on 127.0.0.1 on a free port (no persistence, temporary dir). */
-export async function startRedis(): Promise<RedisServer> {
+export interface StartRedisOptions {
+  /** Keep an append-only file (fsync on every write), so that down() then up() keeps the data (a Redis restart). */
+  persistent?: boolean;
+}
+
+/**
+ * Starts a throwaway redis-server on 127.0.0.1 on a free port in a temporary folder; nothing is
+ * saved unless `persistent`. Eviction is off (BullMQ requires it: an evicted key is a lost job).
+ */
+export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisServer> {
   const why = redisUnavailable();
   if (why) throw new Error(why);
   const dir = mkdtempSync(join(tmpdir(), 'mrlseg-redis-'));
   const port = await freePort();
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(child);
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--protected-mode', 'yes', '--maxmemory-policy', 'noeviction'];
+  args.push(...(opts.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  let child: ChildProcess | null = null;
   let log = '';
   const keep = (d: Buffer) => {
     log = (log + String(d)).slice(-4000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  const up = async () => {
+    if (child) throw new Error('startRedis: up() while the server is running');
+    const c = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    track(c);
+    c.stdout!.on('data', keep);
+    c.stderr!.on('data', keep);
+    await waitForPort(port, c, () => log, 15_000);
+  };
+  const down = async () => {
+    const c = child;
+    child = null;
+    if (c) await stopChild(c, 'SIGTERM');
+  };
   const stop = async () => {
-    await stopChild(child, 'SIGTERM');
+    await down();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, child, () => log, 15_000);
+    await up();
   } catch (e) {
     await stop();
     throw e;
   }
-  return { port, url: `redis://127.0.0.1:${port}`, stop };
+  return { port, url: `redis://127.0.0.1:${port}`, stop, down, up };
 }

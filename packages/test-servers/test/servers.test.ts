@@ -42,4 +42,22 @@ describe.skipIf(redisMissing)('a throwaway Redis', () => {
     await r.stop();
     expect(await connects(r.port)).toBe(false);
   }, 30_000);
+
+  it('persistent: down() then up() on the same port keeps the data (a Redis restart)', async () => {
+    const r = await startRedis({ persistent: true });
+    const { Redis } = await import('ioredis');
+    const c = new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: null });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      await c.set('k', 'kept');
+      await r.down();
+      expect(await connects(r.port)).toBe(false);
+      await r.up();
+      expect(await c.get('k')).toBe('kept');
+    } finally {
+      c.disconnect();
+      await r.stop();
+    }
+  }, 30_000);
 });
