@@ -207,6 +207,16 @@ describe('results store schema and migrations', async () => {
     await moved.close();
   });
 
+  it('creates a new SQLite store folder whose artifacts folder lives elsewhere (--artifacts)', async () => {
+    const at = join(dir, 'new', 'store');
+    const art = join(dir, 'shared', 'artifacts');
+    const s = await openStore(at, { artifacts: art });
+    expect(s.artifactsDir).toBe(art);
+    expect(s.runDir('r1', 'x').startsWith(art + sep)).toBe(true);
+    await s.close();
+    expect([existsSync(join(at, DB_FILE)), existsSync(join(at, 'artifacts'))]).toEqual([true, false]);
+  });
+
   it('refuses a location that is neither a folder nor a postgres:// URL, and an empty one', async () => {
     await expect(openStore('mysql://u@h/db')).rejects.toThrow(/unsupported URL scheme/);
     await expect(openStore('postgres://u@127.0.0.1:5432/')).rejects.toThrow(/names no database/);

@@ -107,6 +107,8 @@ export async function openSqliteStore(dir: string, options: OpenStoreOptions = {
       );
     }
   } else {
+    // The store folder and the artifacts folder: the same tree by default, apart with --artifacts.
+    mkdirSync(dir, { recursive: true });
     mkdirSync(artifactsDir, { recursive: true });
     raw = new Database(dbPath);
     try {
