@@ -39,8 +39,11 @@ export const depConstraints = [
   // Tier 3: experiments wires the libraries together.
   {
     sourceTag: 'scope:experiments',
-    onlyDependOnLibsWithTags: ['scope:types', 'scope:metrics', 'scope:rewards', 'scope:data', 'scope:models', 'scope:rl-core'],
+    // scope:test-servers: for its integration tests only (test/), never from src/
+    onlyDependOnLibsWithTags: ['scope:types', 'scope:metrics', 'scope:rewards', 'scope:data', 'scope:models', 'scope:rl-core', 'scope:test-servers'],
   },
+  // Throwaway database servers for integration tests: depend on nothing of ours; imported only by test files.
+  { sourceTag: 'scope:test-servers', onlyDependOnLibsWithTags: [] },
   // Libraries never import an app; apps never import each other.
   { sourceTag: 'kind:lib', onlyDependOnLibsWithTags: ['kind:lib'] },
   { sourceTag: 'kind:app', onlyDependOnLibsWithTags: ['kind:lib'] },

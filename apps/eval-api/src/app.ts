@@ -19,6 +19,7 @@ import { openApiDocument } from './openapi';
 import type { ModelRegistry } from './inference/models';
 import type { InferenceQueue } from './inference/queue';
 import { inferenceRouter } from './routes/inference';
+import { queueRouter, type GridQueue } from './routes/queue';
 import { noStoreRouter, storeRouter } from './routes/store';
 import type { ReportRenderer } from './report';
 import { API_VERSION } from './version';
@@ -39,6 +40,8 @@ export interface AppContext {
   viewerDir?: string;
   /** Bearer-token authentication of every /api/v1 route; off when absent (loopback, --auth none). */
   auth?: AuthSettings;
+  /** Where POST /api/v1/queue sends grids (runner tokens); absent without --queue (503). */
+  gridQueue?: GridQueue;
 }
 
 /** The viewer's build output in this repository (apps/viewer/dist). */
@@ -88,7 +91,7 @@ export function createApp(ctx: AppContext): Express {
       status: 'ok',
       version: API_VERSION,
       uptimeS: Math.round((Date.now() - startedAt) / 100) / 10,
-      store: ctx.store?.dir ?? null,
+      store: ctx.store?.backend ?? null,
       models: ctx.registry.loaded,
       queue: ctx.queue.stats,
     };
@@ -115,6 +118,7 @@ export function createApp(ctx: AppContext): Express {
     res.json(doc);
   });
   api.use(inferenceRouter(ctx));
+  api.use(queueRouter(ctx.gridQueue));
   if (ctx.store) {
     const store = ctx.store;
     api.use(storeRouter(() => store, ctx.report));

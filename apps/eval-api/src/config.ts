@@ -14,8 +14,10 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const ServerConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080).describe('0: any free port'),
   host: z.string().min(1).default('127.0.0.1').describe('interface to listen on (0.0.0.0 for every interface)'),
-  store: z.string().min(1).optional().describe('results store folder (opened read-only)'),
+  store: z.string().min(1).optional().describe('results store: a folder (SQLite) or postgres://user@host:port/database (opened read-only)'),
+  artifacts: z.string().min(1).optional().describe('artifacts folder (default <store>/artifacts for a folder store; required with PostgreSQL)'),
   model: z.string().min(1).optional().describe('an ONNX model served as "default"'),
+  queue: z.string().min(1).optional().describe('Redis of the job grid (redis://host:port[/db]): POST /api/v1/queue enqueues grids there for runner tokens'),
   maxUploadMb: z.coerce.number().positive().max(1024).default(20).describe('largest accepted upload per file, MB'),
   maxPixels: z.coerce.number().int().positive().default(40_000_000).describe('largest accepted image, in pixels'),
   rateLimit: z.coerce.number().int().min(0).default(1200).describe('requests per minute per client IP on /api (0: no limit); generous so the viewer can page through case images'),
@@ -30,7 +32,8 @@ export const ServerConfigSchema = z.object({
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
-export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <dir>] [--model <model.onnx>]
+export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <dir>|postgres://...] [--artifacts <dir>] [--model <model.onnx>]
+                  [--queue redis://host:port]
                   [--max-upload-mb 20] [--rate-limit 1200] [--concurrency n] [--max-queue 256]
                   [--cors <origin>] [--viewer <dir>] [--auth auto|required|none] [--log-level info]
        mrlseg-api token create --role reader|runner --store <dir> [--label <text>]
@@ -39,7 +42,8 @@ export const USAGE = `Usage: mrlseg-api [--port <p>] [--host <addr>] [--store <d
 Serves segmentation (onnxruntime-node), metrics and the results store over HTTP, and the viewer at /.
 Without --model it serves the ONNX exports recorded in the store. PORT is honoured when --port is absent.
 --auth auto (default): /api/v1 needs a bearer token from the store whenever --host is not loopback;
-the server refuses to start beyond loopback without one (or an explicit --auth none).`;
+the server refuses to start beyond loopback without one (or an explicit --auth none).
+--queue: runner tokens may enqueue experiment grids (POST /api/v1/queue) for mrlseg workers.`;
 
 /** Parses argv (without node and script) and the environment into a validated ServerConfig. */
 export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
@@ -50,7 +54,9 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
       port: { type: 'string' },
       host: { type: 'string' },
       store: { type: 'string' },
+      artifacts: { type: 'string' },
       model: { type: 'string' },
+      queue: { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'max-pixels': { type: 'string' },
       'rate-limit': { type: 'string' },
@@ -72,7 +78,9 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
       port: values.port ?? env.PORT,
       host: values.host,
       store: values.store,
+      artifacts: values.artifacts,
       model: values.model,
+      queue: values.queue,
       maxUploadMb: values['max-upload-mb'],
       maxPixels: values['max-pixels'],
       rateLimit: values['rate-limit'],

@@ -9,7 +9,7 @@ async function main(): Promise<number> {
   if (process.argv[2] === 'token') {
     const { runTokenCommand, TokenUsageError, TOKEN_USAGE } = await import('./token-cli');
     try {
-      return runTokenCommand(process.argv.slice(3));
+      return await runTokenCommand(process.argv.slice(3));
     } catch (e) {
       if (e instanceof TokenUsageError) {
         process.stderr.write(`mrlseg-api: ${e.message}\n\n${TOKEN_USAGE}\n`);
@@ -32,24 +32,26 @@ async function main(): Promise<number> {
     return 0;
   }
   // Loaded only once the flags are valid: --help and flag errors answer without loading
-  // onnxruntime, sharp and SQLite.
+  // onnxruntime, sharp and the database drivers.
   const { createContext, startServer } = await import('./server');
   const { createLogger } = await import('./logger');
   const { isLoopbackHost } = await import('./auth');
   const log = createLogger(cfg.logLevel);
   let running;
   try {
-    running = await startServer(cfg, createContext(cfg, log));
+    running = await startServer(cfg, await createContext(cfg, log));
   } catch (e) {
     process.stderr.write(`mrlseg-api: ${(e as Error).message}\n`);
     return 1;
   }
-  const models = running.context.registry.available().map((m) => m.key);
+  const models = (await running.context.registry.available()).map((m) => m.key);
   const auth = running.context.auth ? 'bearer tokens' : 'off';
-  log.info({ url: running.url, store: running.context.store?.dir ?? null, models, viewer: running.context.viewerDir, auth }, 'listening');
-  process.stderr.write(`mrlseg-api listening on ${running.url} (OpenAPI: ${running.url}/api/v1/openapi.json; authentication: ${auth})\n`);
+  log.info({ url: running.url, store: running.context.store?.location ?? null, models, viewer: running.context.viewerDir, auth }, 'listening');
+  process.stderr.write(`mrlseg-api listening on ${running.url} (OpenAPI: ${running.url}/api/v1/openapi.json; authentication: ${auth})
+`);
   if (!running.context.auth && !isLoopbackHost(cfg.host)) {
-    process.stderr.write(`mrlseg-api: warning: --auth none on ${cfg.host}: anyone who can reach this port reads the whole store\n`);
+    process.stderr.write(`mrlseg-api: warning: --auth none on ${cfg.host}: anyone who can reach this port reads the whole store
+`);
   }
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

@@ -18,6 +18,8 @@ import {
   SegmentQuerySchema,
   SegmentResultSchema,
   EvaluateResultSchema,
+  EnqueueRequestSchema,
+  EnqueueResultSchema,
   pageSchema,
 } from '@mrlseg/types';
 
@@ -52,7 +54,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'upload over the size limit, or an image with too many pixels',
   415: 'not a PNG/JPEG image, or not multipart/form-data',
   429: 'rate limit exceeded',
-  503: 'inference queue full or no model available',
+  503: 'inference queue full or no model available; for POST /api/v1/queue: the server has no --queue, or its Redis is unreachable',
 };
 const idParam = (name: string, what: string) => ({ name, in: 'path', required: true, description: what, schema: schema(IdSchema) });
 const png = (description: string) => ({ description, content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } });
@@ -76,6 +78,7 @@ const OPERATION_IDS: Record<string, string> = {
   '/api/v1/runs/{id}/model.onnx': 'getRunModel',
   '/api/v1/runs/{id}/report': 'getRunReport',
   '/api/v1/openapi.json': 'getOpenApiDocument',
+  '/api/v1/queue': 'enqueueGrid',
 };
 
 export function openApiDocument(version: string): Json {
@@ -182,6 +185,21 @@ export function openApiDocument(version: string): Json {
         },
       },
       '/api/v1/openapi.json': { get: { summary: 'this document', responses: { 200: { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+      '/api/v1/queue': {
+        post: {
+          summary: 'enqueue an experiment grid for the workers (runner tokens only)',
+          description:
+            'Records the grid (variants x folds x seeds) of the config in the store and adds one job per run, per shared pre-training and a report job to the Redis of --queue, ' +
+            'as `mrlseg cv --config <file> --queue redis://...` does; `mrlseg worker` processes take them. The experiment id comes from the config, so posting the same grid again adds nothing (200 instead of 202). Needs a runner token: a reader gets 403.',
+          'x-required-role': 'runner',
+          requestBody: { required: true, content: json(ref('EnqueueRequest')) },
+          responses: {
+            200: { description: 'the grid was already queued: nothing added', content: json(ref('EnqueueResult')) },
+            202: { description: 'the grid was recorded and its jobs queued', content: json(ref('EnqueueResult')) },
+            ...errors(400, 403, 413, 415, 503),
+          },
+        },
+      },
     },
     components: {
       schemas: {
@@ -194,6 +212,8 @@ export function openApiDocument(version: string): Json {
         EpochRecord: schema(EpochRecordSchema),
         CaseMetricRecord: schema(CaseMetricRecordSchema),
         CasesPage: schema(pageSchema(CaseMetricRecordSchema)),
+        EnqueueRequest: schema(EnqueueRequestSchema, 'input'),
+        EnqueueResult: schema(EnqueueResultSchema),
       },
       securitySchemes: {
         bearerAuth: {

@@ -13,7 +13,7 @@ export interface RenderedReport {
   body: string;
 }
 
-export type ReportRenderer = (store: ResultsStore, run: RunRecord, format: ReportFormat) => RenderedReport;
+export type ReportRenderer = (store: ResultsStore, run: RunRecord, format: ReportFormat) => Promise<RenderedReport>;
 
 export const REPORT_CONTENT_TYPES: Record<ReportFormat, string> = {
   md: 'text/markdown; charset=utf-8',
@@ -26,10 +26,10 @@ export const REPORT_CONTENT_TYPES: Record<ReportFormat, string> = {
  * The report of the experiment a run belongs to (every completed run of it, one row per
  * variant), rendered by @mrlseg/experiments. An experiment without a completed run -> 404.
  */
-export const experimentsReport: ReportRenderer = (store, run, format) => {
+export const experimentsReport: ReportRenderer = async (store, run, format) => {
   let report;
   try {
-    report = buildReport(store, { experimentId: run.experimentId });
+    report = await buildReport(store, { experimentId: run.experimentId });
   } catch (e) {
     // buildReport's own refusals ("report: no completed run ...") are the client's 404.
     if (e instanceof Error && e.message.startsWith('report:')) throw new HttpError(404, 'no_report', `no report for run '${run.id}': ${e.message}`);

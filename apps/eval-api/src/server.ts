@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Server } from 'node:http';
-import { openStore, type ResultsStore } from '@mrlseg/experiments';
+import { checkQueueReachable, enqueueGrid, isPostgresUrl, loadExperimentConfig, openStore, parseQueueUrl, type ResultsStore } from '@mrlseg/experiments';
 import type { Logger } from 'pino';
 import { createApp, DEFAULT_VIEWER_DIR, type AppContext } from './app';
 import { resolveAuth } from './auth';
@@ -13,7 +13,9 @@ import type { ServerConfig } from './config';
 import { ModelRegistry } from './inference/models';
 import { InferenceQueue } from './inference/queue';
 import { InferenceWorkerPool } from './inference/worker-pool';
+import { HttpError } from './errors';
 import { createLogger } from './logger';
+import type { GridQueue } from './routes/queue';
 import { experimentsReport } from './report';
 
 export interface RunningServer {
@@ -28,21 +30,33 @@ export interface RunningServer {
  * Builds the application context (store, models, queue, logger, authentication) for `cfg`.
  * @throws AuthConfigError (one line) when cfg would serve beyond loopback without a token to check.
  */
-export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): AppContext {
+export async function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.logLevel)): Promise<AppContext> {
+  if (cfg.queue !== undefined && !cfg.store) throw new Error('--queue needs --store: an enqueued grid is recorded in the results store the workers write to');
+  // a malformed --queue fails here, at start, not at the first request
+  const gridQueue = cfg.queue === undefined ? undefined : gridQueueFor(cfg.queue, cfg.store!, cfg.artifacts);
   let store: ResultsStore | undefined;
-  if (cfg.store) store = openStore(cfg.store, { readonly: true });
+  if (cfg.store) {
+    if (isPostgresUrl(cfg.store) && !cfg.artifacts) throw new Error('--artifacts <dir> is required with a PostgreSQL --store (the case PNGs and ONNX exports are read from there)');
+    store = await openStore(cfg.store, { readonly: true, artifacts: cfg.artifacts });
+  }
   let authOn: boolean;
   try {
-    authOn = resolveAuth(cfg.auth, cfg.host, store?.activeApiTokens().length ?? 0, store !== undefined);
+    authOn = resolveAuth(cfg.auth, cfg.host, store ? (await store.activeApiTokens()).length : 0, store !== undefined);
   } catch (e) {
-    store?.close();
+    await store?.close();
     throw e;
   }
   const tokenStore = store;
   // Concurrent inferences share the cores instead of each spawning a thread per core.
   const intraOpThreads = cfg.intraOpThreads > 0 ? cfg.intraOpThreads : Math.max(1, Math.floor(availableParallelism() / cfg.concurrency));
   const pool = new InferenceWorkerPool(cfg.concurrency, intraOpThreads);
-  const registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, pool });
+  let registry: ModelRegistry;
+  try {
+    registry = new ModelRegistry({ defaultModel: cfg.model, store, fallbackSize: cfg.fallbackSize, pool });
+  } catch (e) {
+    await store?.close();
+    throw e;
+  }
   return {
     log,
     store,
@@ -55,11 +69,50 @@ export function createContext(cfg: ServerConfig, log: Logger = createLogger(cfg.
     cors: cfg.cors,
     viewerDir: cfg.viewer ?? DEFAULT_VIEWER_DIR,
     ...(authOn && tokenStore ? { auth: { tokens: () => tokenStore.activeApiTokens() } } : {}),
+    ...(gridQueue ? { gridQueue } : {}),
+  };
+}
+
+/**
+ * POST /api/v1/queue's target: `enqueueGrid` on a read-write opening of the store (made at the
+ * first request; the routes that read keep their read-only one) and the Redis of --queue.
+ * Requests are handled one at a time, so two posts of one grid cannot both create its experiment.
+ * An unreachable Redis is a 503 naming it.
+ */
+function gridQueueFor(queueUrl: string, storeLocation: string, artifacts: string | undefined): GridQueue {
+  const target = parseQueueUrl(queueUrl);
+  let writable: Promise<ResultsStore> | undefined;
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    enqueue(config, author) {
+      const next = last.then(async () => {
+        const valid = loadExperimentConfig(undefined, config);
+        try {
+          await checkQueueReachable(target);
+        } catch (e) {
+          throw new HttpError(503, 'queue_unreachable', (e as Error).message);
+        }
+        writable ??= openStore(storeLocation, { artifacts });
+        const store = await writable.catch((e: unknown) => {
+          writable = undefined;
+          throw e;
+        });
+        return enqueueGrid(valid, { store, queue: queueUrl, author });
+      });
+      last = next.catch(() => undefined);
+      return next;
+    },
+    async close() {
+      await last;
+      const s = await writable?.catch(() => undefined);
+      await s?.close();
+    },
   };
 }
 
 /** Listens on cfg.host:cfg.port (0 = any free port) and resolves once accepting connections. */
-export async function startServer(cfg: ServerConfig, ctx: AppContext = createContext(cfg)): Promise<RunningServer> {
+export async function startServer(cfg: ServerConfig, context?: AppContext): Promise<RunningServer> {
+  const ctx = context ?? (await createContext(cfg));
   const app = createApp(ctx);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(cfg.port, cfg.host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -83,7 +136,8 @@ export async function startServer(cfg: ServerConfig, ctx: AppContext = createCon
           server.closeIdleConnections();
         });
         await ctx.registry.dispose();
-        ctx.store?.close();
+        await ctx.gridQueue?.close();
+        await ctx.store?.close();
       })();
       return closing;
     },

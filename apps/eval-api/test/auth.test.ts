@@ -39,10 +39,10 @@ let runner: string;
 
 beforeAll(async () => {
   fx = await makeFixtureStore();
-  const s = openStore(fx.dir);
-  reader = s.createApiToken('reader', 'test reader').token;
-  runner = s.createApiToken('runner', 'test runner').token;
-  s.close();
+  const s = await openStore(fx.dir);
+  reader = (await s.createApiToken('reader', 'test reader')).token;
+  runner = (await s.createApiToken('runner', 'test runner')).token;
+  await s.close();
   srv = await startTestServer({ store: fx.dir, auth: 'required' });
 });
 afterAll(async () => {
@@ -51,10 +51,15 @@ afterAll(async () => {
 });
 
 /** Every operation of the served OpenAPI document, with path parameters filled with existing ids. */
-function operations(): { method: 'get' | 'post'; path: string; template: string }[] {
-  const doc = openApiDocument('test') as { paths: Record<string, Record<string, unknown>> };
+function operations(): { method: 'get' | 'post'; path: string; template: string; role: 'reader' | 'runner' }[] {
+  const doc = openApiDocument('test') as { paths: Record<string, Record<string, { 'x-required-role'?: 'runner' }>> };
   return Object.entries(doc.paths).flatMap(([template, item]) =>
-    Object.keys(item).map((method) => ({ method: method as 'get' | 'post', template, path: template.replace('{id}', RUN).replace('{caseId}', 'c01') })),
+    Object.entries(item).map(([method, op]) => ({
+      method: method as 'get' | 'post',
+      template,
+      path: template.replace('{id}', RUN).replace('{caseId}', 'c01'),
+      role: op['x-required-role'] ?? 'reader',
+    })),
   );
 }
 
@@ -62,7 +67,7 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
   const ops = operations();
   const data = ops.filter((o) => o.template !== '/health');
 
-  it('the document lists the data routes (guards against an empty iteration)', () => {
+  it('the document lists the data routes (guards against an empty iteration)', async () => {
     expect(data.length).toBeGreaterThanOrEqual(16);
     expect(data.map((o) => o.template)).toContain('/api/v1/runs/{id}/cases/{caseId}/image.png');
   });
@@ -88,10 +93,13 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
     expect(res.status).toBe(200);
   });
 
-  it('POST routes with a reader token get past authentication to input validation', async () => {
-    for (const o of data.filter((x) => x.method === 'post')) {
+  it('POST routes with a reader token get past authentication to input validation, except runner routes (403)', async () => {
+    const posts = data.filter((x) => x.method === 'post');
+    expect(posts.filter((o) => o.role === 'runner').map((o) => o.template)).toEqual(['/api/v1/queue']);
+    for (const o of posts) {
       const res = await request(srv.url).post(o.path).set('Authorization', `Bearer ${reader}`);
-      expect([400, 415]).toContain(res.status);
+      if (o.role === 'runner') expect(res.status).toBe(403);
+      else expect([400, 415]).toContain(res.status);
     }
   });
 
@@ -126,15 +134,15 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
   });
 
   it('a revoked token is refused from the next request on', async () => {
-    const s = openStore(fx.dir);
-    const { token, record } = s.createApiToken('reader', 'short-lived');
+    const s = await openStore(fx.dir);
+    const { token, record } = (await s.createApiToken('reader', 'short-lived'));
     try {
       expect((await request(srv.url).get('/api/v1/experiments').set('Authorization', `Bearer ${token}`)).status).toBe(200);
-      s.revokeApiToken(record.id);
+      await s.revokeApiToken(record.id);
       expect((await request(srv.url).get('/api/v1/experiments').set('Authorization', `Bearer ${token}`)).status).toBe(401);
       expect((await request(srv.url).get('/api/v1/experiments').set('Authorization', `Bearer ${reader}`)).status).toBe(200);
     } finally {
-      s.close();
+      await s.close();
     }
   });
 
@@ -142,7 +150,7 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
     const cfg = testConfig({ store: fx.dir, auth: 'required' });
-    const s = await startServer(cfg, createContext(cfg, log));
+    const s = await startServer(cfg, await createContext(cfg, log));
     try {
       await request(s.url).get('/api/v1/experiments').set('Authorization', `Bearer ${reader}`);
       await request(s.url).get('/api/v1/experiments');
@@ -150,9 +158,9 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
       await s.close();
     }
     const reqs = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
-    const ro = openStore(fx.dir, { readonly: true });
-    const readerId = ro.listApiTokens().find((t) => t.label === 'test reader')!.id;
-    ro.close();
+    const ro = await openStore(fx.dir, { readonly: true });
+    const readerId = (await ro.listApiTokens()).find((t) => t.label === 'test reader')!.id;
+    await ro.close();
     expect(reqs.map((l) => [l.status, l.tokenId])).toEqual([
       [200, readerId],
       [401, undefined],
@@ -173,7 +181,17 @@ describe('bearer tokens on /api/v1 (--auth required)', () => {
 });
 
 describe('roles', () => {
-  // No route enqueues yet: a runner route mounted the way createApp mounts routes (authenticate first).
+  it('POST /api/v1/queue: 401 without a token, 403 for a reader, past the role check for a runner (503: this server has no --queue)', async () => {
+    expect((await request(srv.url).post('/api/v1/queue').send({})).status).toBe(401);
+    const r = await request(srv.url).post('/api/v1/queue').set('Authorization', `Bearer ${reader}`).send({});
+    expect(r.status).toBe(403);
+    expect(r.body.error.code).toBe('forbidden');
+    const w = await request(srv.url).post('/api/v1/queue').set('Authorization', `Bearer ${runner}`).send({});
+    expect(w.status).toBe(503);
+    expect(w.body.error.code).toBe('no_queue');
+  });
+
+  // requireRole on its own, mounted the way createApp mounts routes (authenticate first); queue-route.test.ts enqueues for real.
   const tokens: ActiveApiToken[] = [
     { id: 'r1', role: 'reader', hash: hashApiToken('reader-token') },
     { id: 'w1', role: 'runner', hash: hashApiToken('runner-token') },
@@ -213,7 +231,7 @@ describe('roles', () => {
 });
 
 describe('matching and settings', () => {
-  it('matchToken finds the one token whose SHA-256 matches, never a malformed row', () => {
+  it('matchToken finds the one token whose SHA-256 matches, never a malformed row', async () => {
     const ts: ActiveApiToken[] = [
       { id: 'bad', role: 'runner', hash: 'zz' },
       { id: 'a', role: 'reader', hash: hashApiToken('tok-a') },
@@ -252,7 +270,7 @@ describe('matching and settings', () => {
     expect(isLoopbackHost(host)).toBe(want);
   });
 
-  it('resolveAuth: optional on loopback, required beyond it, and refuses when no token could match', () => {
+  it('resolveAuth: optional on loopback, required beyond it, and refuses when no token could match', async () => {
     expect(resolveAuth('auto', '127.0.0.1', 0, true)).toBe(false);
     expect(resolveAuth('auto', '127.0.0.1', 2, true)).toBe(false);
     expect(resolveAuth('auto', '0.0.0.0', 1, true)).toBe(true);
@@ -265,24 +283,27 @@ describe('matching and settings', () => {
   });
 
   it('createContext turns authentication on for 0.0.0.0 with a token in the store, and refuses an empty one', async () => {
-    const ctx = createContext(testConfig({ store: fx.dir, host: '0.0.0.0' }));
+    const ctx = await createContext(testConfig({ store: fx.dir, host: '0.0.0.0' }));
     try {
       expect(ctx.auth).toBeDefined();
       expect((await ctx.auth!.tokens()).length).toBeGreaterThanOrEqual(2);
     } finally {
       await ctx.registry.dispose();
-      ctx.store?.close();
+      await ctx.store?.close();
     }
-    expect(createContext(testConfig({ store: fx.dir })).auth).toBeUndefined();
+    const plain = await createContext(testConfig({ store: fx.dir }));
+    expect(plain.auth).toBeUndefined();
+    await plain.registry.dispose();
+    await plain.store?.close();
   });
 });
 
 describe('mrlseg-api token and the start-up refusal', () => {
   const bin = resolve(import.meta.dirname, '..', 'bin', 'mrlseg-api.mjs');
   let dir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mrlseg-api-tokens-'));
-    openStore(dir).close();
+    await (await openStore(dir)).close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -291,26 +312,26 @@ describe('mrlseg-api token and the start-up refusal', () => {
     return { o, io: { out: (s: string) => (o.out += s), err: (s: string) => (o.err += s) } };
   };
 
-  it('create prints the token once on stdout; list shows it without the token; revoke revokes it', () => {
+  it('create prints the token once on stdout; list shows it without the token; revoke revokes it', async () => {
     const c = io();
-    expect(runTokenCommand(['create', '--role', 'runner', '--store', dir, '--label', 'ci'], c.io)).toBe(0);
+    expect(await runTokenCommand(['create', '--role', 'runner', '--store', dir, '--label', 'ci'], c.io)).toBe(0);
     const token = c.o.out.trim();
     expect(token).toMatch(/^mrl_[A-Za-z0-9_-]{43}$/);
     const id = /token (\w+) \(ci\)/.exec(c.o.err)?.[1];
     expect(id).toBeDefined();
-    const s = openStore(dir, { readonly: true });
-    expect(s.activeApiTokens()).toEqual([{ id, role: 'runner', hash: hashApiToken(token) }]);
-    s.close();
+    const s = await openStore(dir, { readonly: true });
+    expect((await s.activeApiTokens())).toEqual([{ id, role: 'runner', hash: hashApiToken(token) }]);
+    await s.close();
     const l = io();
-    runTokenCommand(['list', '--store', dir, '--json'], l.io);
+    await runTokenCommand(['list', '--store', dir, '--json'], l.io);
     expect(JSON.parse(l.o.out)).toMatchObject([{ id, role: 'runner', label: 'ci', revokedAt: null }]);
     expect(l.o.out).not.toContain(token.slice(4));
     const r = io();
-    expect(runTokenCommand(['revoke', id!, '--store', dir], r.io)).toBe(0);
+    expect(await runTokenCommand(['revoke', id!, '--store', dir], r.io)).toBe(0);
     expect(r.o.err).toMatch(new RegExp(`revoked runner token ${id}`));
-    expect(runTokenCommand(['revoke', 'nope', '--store', dir], io().io)).toBe(1);
+    expect(await runTokenCommand(['revoke', 'nope', '--store', dir], io().io)).toBe(1);
     const t = io();
-    runTokenCommand(['list', '--store', dir], t.io);
+    await runTokenCommand(['list', '--store', dir], t.io);
     expect(t.o.out.split('\n')[1]).toMatch(new RegExp(`^${id}\\trunner\\t\\S+\\t\\d{4}-`));
   });
 
@@ -321,21 +342,21 @@ describe('mrlseg-api token and the start-up refusal', () => {
     [['frobnicate', '--store', '/x'], /unknown subcommand 'frobnicate'/],
     [['revoke', '--store', '/x'], /give exactly one token id/],
     [['list', '--bogus'], /bogus/],
-  ])('bad usage %j', (argv, msg) => {
-    expect(() => runTokenCommand(argv.map((a) => (a === '/x' ? dir : a)), io().io)).toThrow(TokenUsageError);
-    expect(() => runTokenCommand(argv.map((a) => (a === '/x' ? dir : a)), io().io)).toThrow(msg);
+  ])('bad usage %j', async (argv, msg) => {
+    await expect(runTokenCommand(argv.map((a) => (a === '/x' ? dir : a)), io().io)).rejects.toThrow(TokenUsageError);
+    await expect(runTokenCommand(argv.map((a) => (a === '/x' ? dir : a)), io().io)).rejects.toThrow(msg);
   });
 
-  it('never creates a store for a mistyped --store', () => {
+  it('never creates a store for a mistyped --store', async () => {
     const missing = join(dir, 'typo');
-    expect(() => runTokenCommand(['create', '--role', 'reader', '--store', missing], io().io)).toThrow(/no results store at .*typo/);
+    await expect(runTokenCommand(['create', '--role', 'reader', '--store', missing], io().io)).rejects.toThrow(/no results store at .*typo/);
     expect(existsSync(missing)).toBe(false);
   });
 
-  it('mrlseg-api --host 0.0.0.0 on a store without tokens exits 1 with one line saying what to do', () => {
+  it('mrlseg-api --host 0.0.0.0 on a store without tokens exits 1 with one line saying what to do', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'mrlseg-api-empty-'));
     try {
-      openStore(empty).close();
+      await (await openStore(empty)).close();
       const r = spawnSync(process.execPath, [bin, '--store', empty, '--host', '0.0.0.0', '--port', '0', '--viewer', '/nonexistent'], { encoding: 'utf8', timeout: 30_000 });
       expect(r.status).toBe(1);
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('mrlseg-api'));

@@ -45,13 +45,13 @@ describe.runIf(haveData)('segmenting a real BUSI ultrasound image', () => {
     writeFileSync(mrlseg, exportMrlSegOnnx(rl, seg, { steps: STEPS, maskValue: 0 }));
     // A store whose run recorded the plain Segmentation-Net export.
     const storeDir = join(tmp, 'store');
-    const store = openStore(storeDir);
-    store.createExperiment({ id: 'busi', name: 'busi', dataset: 'busi', config: {}, configHash: 'h', gitCommit: null });
-    store.startRun({ id: runId, experimentId: 'busi', variant: 'onlyseg', fold: 0, seed: 3, dataset: 'busi', backend: 'cpu', gitCommit: null, config: {} });
+    const store = await openStore(storeDir);
+    await store.createExperiment({ id: 'busi', name: 'busi', dataset: 'busi', config: {}, configHash: 'h', gitCommit: null });
+    await store.startRun({ id: runId, experimentId: 'busi', variant: 'onlyseg', fold: 0, seed: 3, dataset: 'busi', backend: 'cpu', gitCommit: null, config: {} });
     const segPath = join(store.runDir(runId), 'seg-net.onnx');
     writeFileSync(segPath, exportOnnx(seg));
-    store.finishRun(runId, { status: 'completed', onnxPath: segPath });
-    store.close();
+    await store.finishRun(runId, { status: 'completed', onnxPath: segPath });
+    await store.close();
     imageFile = join(BUSI, readdirSync(BUSI).filter((f) => /^benign \(\d+\)\.png$/.test(f)).sort()[0]);
     srv = await startTestServer({ store: storeDir, model: mrlseg });
   }, 120_000);

@@ -133,7 +133,7 @@ describe('startup errors name what is wrong', () => {
   it.each([
     [{ store: '/nonexistent/store' }, /no mrlseg\.sqlite/],
     [{ model: '/nonexistent/model.onnx' }, /--model \/nonexistent\/model\.onnx: no such file/],
-  ])('%j', (over, msg) => {
-    expect(() => createContext(testConfig(over))).toThrow(msg);
+  ])('%j', async (over, msg) => {
+    await expect(createContext(testConfig(over))).rejects.toThrow(msg);
   });
 });

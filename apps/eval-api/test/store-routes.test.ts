@@ -42,7 +42,9 @@ describe('store routes', () => {
   it('GET /health', async () => {
     const res = await request(srv.url).get('/health');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', store: fx.dir });
+    // the kind of store only: neither its folder nor (PostgreSQL) its URL, which may hold a password
+    expect(res.body).toMatchObject({ status: 'ok', store: 'sqlite' });
+    expect(res.text).not.toContain(fx.dir);
   });
 
   it('GET /api/v1/experiments', async () => {
@@ -51,13 +53,13 @@ describe('store routes', () => {
     expect(res.body.items.map((e: { id: string }) => e.id)).toEqual([EXPERIMENT]);
   });
 
-  it('GET /api/v1/runs lists both runs with store-relative paths and a model link only where an export exists', async () => {
+  it('GET /api/v1/runs lists both runs with artifacts-relative paths and a model link only where an export exists', async () => {
     const res = await request(srv.url).get('/api/v1/runs');
     expect(res.status).toBe(200);
     const byId = Object.fromEntries(res.body.items.map((r: { id: string }) => [r.id, r]));
     expect(Object.keys(byId).sort()).toEqual([RUN, RUN_NO_MODEL].sort());
     RunRecordSchema.parse(byId[RUN]);
-    expect(byId[RUN].onnxPath).toBe(`artifacts/${RUN}/model.onnx`);
+    expect(byId[RUN].onnxPath).toBe(`${RUN}/model.onnx`);
     expect(byId[RUN].links.model).toBe(`/api/v1/runs/${RUN}/model.onnx`);
     expect(byId[RUN_NO_MODEL].links.model).toBeNull();
     // Each run's summary over its six cases (fixture.ts): Dice (0.5+0.9+0.7+0.8+0+0.6)/6, HD (9+2+5+3+7)/5
@@ -147,11 +149,11 @@ describe('store routes', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain(type);
-    const store = openStore(fx.dir, { readonly: true });
+    const store = await openStore(fx.dir, { readonly: true });
     try {
-      expect(res.body).toBe(renderReport(buildReport(store, { experimentId: EXPERIMENT }), format));
+      expect(res.body).toBe(renderReport((await buildReport(store, { experimentId: EXPERIMENT })), format));
     } finally {
-      store.close();
+      await store.close();
     }
     expect(res.body).toContain('OnlySeg');
     expect(res.body).toContain('U-Net');

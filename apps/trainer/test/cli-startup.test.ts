@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mrlseg-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Packages that only a running command may load. */
-const HEAVY = [/^@tensorflow\//, /^onnxruntime-/, /^sharp$/, /^better-sqlite3$/, /^@mrlseg\/(models|experiments|rl-core|rewards|data)$/, /^zod$/];
+const HEAVY = [/^@tensorflow\//, /^onnxruntime-/, /^sharp$/, /^better-sqlite3$/, /^pg$/, /^kysely$/, /^bullmq$/, /^ioredis$/, /^@mrlseg\/(models|experiments|rl-core|rewards|data)$/, /^zod$/];
 
 async function importsOf(args: string[], i: number): Promise<{ stdout: string; packages: string[] }> {
   const file = join(dir, `trace-${i}.txt`);
@@ -28,7 +28,7 @@ async function importsOf(args: string[], i: number): Promise<{ stdout: string; p
 }
 
 describe('mrlseg start-up', () => {
-  it.each([[['--help']], [['predict', '--help']], [['train', '--help']], [['metrics', '--help']], [['data', 'inspect', '--help']], [['bench', 'episode', '--help']]])(
+  it.each([[['--help']], [['predict', '--help']], [['train', '--help']], [['metrics', '--help']], [['data', 'inspect', '--help']], [['bench', 'episode', '--help']], [['report', '--help']], [['worker', '--help']], [['store', 'copy', '--help']]])(
     'mrlseg %j loads no heavy package',
     async (args) => {
       const { stdout, packages } = await importsOf(args, args.length * 10 + args[0].length);

@@ -22,17 +22,17 @@ describe.runIf(process.env.MRLSEG_LONG_TESTS === '1')('mrlseg demo (long)', () =
     expect(report.variants.map((v: { variant: string }) => v.variant)).toEqual(['onlyseg', 'rl-seg', 'rl-fb-seg', 'rl-fb-adp-seg', 'rl-seg-nopretrain']);
     for (const v of report.variants) expect(report.byVariant[v.variant].dice.Avg.count).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/demo finished in [\d.]+ min on wasm/);
-    const s = openStore(store, { readonly: true });
+    const s = await openStore(store, { readonly: true });
     try {
-      const runs = s.listRuns();
+      const runs = (await s.listRuns());
       expect(runs.every((x) => x.status === 'completed')).toBe(true);
       const exported = runs.filter((x) => x.onnxPath);
       expect(exported).toHaveLength(1);
       expect(existsSync(exported[0].onnxPath!)).toBe(true);
-      const c = s.listCases(runs[3].id).items[0];
+      const c = (await s.listCases(runs[3].id)).items[0];
       expect(existsSync(s.caseArtifactPath(runs[3].id, c.caseId, 'actions'))).toBe(true);
     } finally {
-      s.close();
+      await s.close();
     }
   }, 16 * 60_000);
 });

@@ -1,5 +1,6 @@
 /**
- * The grid as BullMQ jobs against a real Redis: `mrlseg cv --queue` twice (nothing duplicated),
+ * The grid as BullMQ jobs against a real Redis and (where one can be started: always in CI) a real
+ * PostgreSQL store, as a team runs it: `mrlseg cv --queue` twice (nothing duplicated),
  * worker processes taking the jobs, one killed with SIGKILL in the middle of a run (the run is
  * finished by another worker from its last epoch checkpoint, exactly once, with the numbers of an
  * uninterrupted run), a failing job retried then recorded as failed, `mrlseg queue status`.
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueGrid, gridExperimentId, loadExperimentConfig, openStore, parseQueueUrl, planGrid, queueStatus, renderQueueStatus, type ResultsStore } from '@mrlseg/experiments';
-import { REDIS_SKIP, redisServerPath, startRedis, type TestRedis } from './redis-server';
+import { postgresUnavailable, redisUnavailable, startPostgres, startRedis, type PostgresServer, type RedisServer } from '@mrlseg/test-servers';
 import { TINY_CONFIG } from './train-fixtures';
 
 const run = promisify(execFile);
@@ -26,6 +27,12 @@ const WORKERS = LONG ? 3 : 2;
 const VARIANTS = LONG ? ['onlyseg', 'rl-seg', 'rl-fb-seg'] : ['onlyseg', 'rl-seg'];
 const RUNS = FOLDS * VARIANTS.length;
 const dir = mkdtempSync(join(tmpdir(), 'mrlseg-queue-'));
+/** Null, or the one line saying what to install (with MRLSEG_REQUIRE_SERVERS=1, as in CI, a missing redis-server throws). */
+const redisMissing = redisUnavailable();
+if (redisMissing) console.warn(redisMissing);
+/** The grid's store is PostgreSQL, as in a team, where a server can be started here; else a SQLite folder. */
+const pgMissing = postgresUnavailable();
+if (pgMissing) console.warn(`${pgMissing}: the queue test uses a SQLite store instead`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const GRID = { ...TINY_CONFIG, name: 'qgrid', variants: VARIANTS, folds: { k: FOLDS }, training: { ...TINY_CONFIG.training, epochs: 1, rlEpochs: 2 } };
@@ -71,8 +78,8 @@ interface WorkerProc {
   exited: Promise<number | null>;
 }
 
-function startWorker(url: string, store: string): WorkerProc {
-  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--store', store, '--backend', 'wasm', '--no-pngs', '--lock-ms', '15000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startWorker(url: string, store: string, artifacts: string): WorkerProc {
+  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--store', store, '--artifacts', artifacts, '--backend', 'wasm', '--no-pngs', '--lock-ms', '15000'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const w: WorkerProc = { child, log: '', exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   child.stderr!.on('data', (d) => (w.log += String(d)));
   return w;
@@ -93,21 +100,24 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
  * beta^t (tfjs' setWeights) where the uninterrupted run multiplied them up step by step, so losses
  * after a resume agree to float32 rounding (~1e-7 relative), not bit for bit: compared to 1e-6.
  */
-function expectSameNumbers(a: ResultsStore, aId: string, b: ResultsStore, bId: string): void {
-  const ea = a.epochs(aId);
-  const eb = b.epochs(bId);
+async function expectSameNumbers(a: ResultsStore, aId: string, b: ResultsStore, bId: string): Promise<void> {
+  const ea = await a.epochs(aId);
+  const eb = await b.epochs(bId);
   expect(ea.map((e) => `${e.phase}:${e.epoch}`)).toEqual(eb.map((e) => `${e.phase}:${e.epoch}`));
   const close = (x: number | null, y: number | null) => (x === null || y === null ? expect(x).toBe(y) : expect(Math.abs(x - y)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(y))));
   ea.forEach((e, i) => [e.loss, e.reward, e.valDice].forEach((v, j) => close(v, [eb[i].loss, eb[i].reward, eb[i].valDice][j])));
-  const ca = a.allCases(aId);
-  const cb = b.allCases(bId);
+  const ca = await a.allCases(aId);
+  const cb = await b.allCases(bId);
   expect(ca.map((c) => c.caseId)).toEqual(cb.map((c) => c.caseId));
   ca.forEach((c, i) => [c.dice, c.hd, c.hd95, c.maskedFraction].forEach((v, j) => close(v, [cb[i].dice, cb[i].hd, cb[i].hd95, cb[i].maskedFraction][j])));
 }
 
-describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-server)', () => {
-  let redis: TestRedis;
-  const store = join(dir, 'store');
+describe.skipIf(redisMissing)('the grid on BullMQ workers (real redis-server)', () => {
+  let redis: RedisServer;
+  let pg: PostgresServer | undefined;
+  let store = join(dir, 'store');
+  const artifacts = join(dir, 'artifacts');
+  const open = (o: { readonly?: boolean } = {}) => openStore(store, { artifacts, ...o });
   const gridFile = join(dir, 'grid.json');
   const failFile = join(dir, 'fail.json');
   writeFileSync(gridFile, JSON.stringify(GRID));
@@ -117,34 +127,39 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
 
   beforeAll(async () => {
     redis = await startRedis({ persistent: LONG });
-  });
+    if (!pgMissing) {
+      pg = await startPostgres();
+      store = await pg.createDatabase('queue_grid');
+    }
+  }, 120_000);
   afterAll(async () => {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-    await redis?.dispose();
+    await redis?.stop();
+    await pg?.stop();
   });
 
   it('enqueues the grid once however often it is enqueued, and returns at once with the experiment id', async () => {
-    const a = await run(process.execPath, [bin, 'cv', '--config', gridFile, '--store', store, '--queue', redis.url, '--author', 'ada']);
+    const a = await run(process.execPath, [bin, 'cv', '--config', gridFile, '--store', store, '--artifacts', artifacts, '--queue', redis.url, '--author', 'ada']);
     experimentId = a.stdout.trim();
     expect(experimentId).toBe(gridExperimentId(loadExperimentConfig(gridFile)));
     expect(a.stderr).toMatch(new RegExp(`queued experiment ${experimentId}: ${RUNS} run\\(s\\), ${FOLDS} shared pre-training job\\(s\\) and a report job`));
     // Again (in-process, to keep the suite short): the same experiment, nothing added.
-    let s = openStore(store);
+    let s = await open();
     const again = await enqueueGrid(loadExperimentConfig(gridFile), { store: s, queue: redis.url });
     expect(again).toMatchObject({ experimentId, createdExperiment: false, addedJobs: false, runs: RUNS });
     const f = await enqueueGrid(loadExperimentConfig(failFile), { store: s, queue: redis.url, attempts: 2, retryDelayMs: 100 });
     expect(f).toMatchObject({ runs: 1, pretrainJobs: 0, addedJobs: true });
-    s.close();
+    await s.close();
 
     const st = await queueStatus(redis.url);
     const grid = st.experiments.find((e) => e.experimentId === experimentId)!;
     expect(grid).toMatchObject({ waiting: RUNS + FOLDS + 1, active: 0, completed: 0, failed: 0 });
-    s = openStore(store, { readonly: true });
-    expect(s.getExperiment(experimentId)).toMatchObject({ author: 'ada', name: 'qgrid' });
-    const runs = s.listRuns({ experimentId });
+    s = await open({ readonly: true });
+    expect(await s.getExperiment(experimentId)).toMatchObject({ author: 'ada', name: 'qgrid' });
+    const runs = await s.listRuns({ experimentId });
     expect(runs).toHaveLength(RUNS);
     expect(new Set(runs.map((r) => r.status))).toEqual(new Set(['pending']));
-    s.close();
+    await s.close();
   }, 120_000);
 
   it('workers finish every run exactly once; a SIGKILLed worker\'s run ends with the numbers of an uninterrupted run', async () => {
@@ -157,7 +172,7 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
   }, 600_000);
 
   async function gridWithKill() {
-    for (let i = 0; i < WORKERS; i++) workers.push(startWorker(redis.url, store));
+    for (let i = 0; i < WORKERS; i++) workers.push(startWorker(redis.url, store, artifacts));
     // Kill the worker that is inside the second RL epoch of an RL run (its first one is checkpointed).
     const victim = await until(
       'a worker in the middle of an RL run',
@@ -168,9 +183,9 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
     victim.child.kill('SIGKILL');
     expect(await victim.exited).toBeNull();
     if (LONG) {
-      await redis.stop(); // mid-grid: the workers reconnect
+      await redis.down(); // mid-grid: the workers reconnect
       await new Promise((r) => setTimeout(r, 1500));
-      await redis.start();
+      await redis.up();
     }
     const live = workers.filter((w) => w !== victim);
     await until(
@@ -184,30 +199,30 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
     const st = await queueStatus(redis.url);
     expect(st.experiments.find((e) => e.experimentId === experimentId)).toMatchObject({ completed: RUNS + FOLDS + 1, failed: 0 });
 
-    const s = openStore(store, { readonly: true });
-    const runs = s.listRuns({ experimentId });
+    const s = await open({ readonly: true });
+    const runs = await s.listRuns({ experimentId });
     expect(runs.map((r) => r.status)).toEqual(runs.map(() => 'completed'));
     const allLogs = workers.map((w) => w.log).join('');
     for (const r of runs) {
       // one completion across all workers (a duplicate would log it twice, or 'skipped')
       expect(allLogs.split(`${r.id}: completed`).length - 1).toBe(1);
       // OnlySeg fine-tunes for as many epochs as the RL variants train their agent (budget-fair, issue 15)
-      expect(s.epochs(r.id).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', ...(r.variant === 'onlyseg' ? ['finetune:0', 'finetune:1'] : ['rl:0', 'rl:1'])]);
-      expect(s.allCases(r.id).length).toBeGreaterThan(0);
+      expect((await s.epochs(r.id)).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', ...(r.variant === 'onlyseg' ? ['finetune:0', 'finetune:1'] : ['rl:0', 'rl:1'])]);
+      expect((await s.allCases(r.id)).length).toBeGreaterThan(0);
     }
     expect(live.some((w) => w.log.includes(`${killedRun}: started`))).toBe(true);
-    expect(existsSync(join(store, 'artifacts', experimentId, 'report.md'))).toBe(true);
-    expect(readFileSync(join(store, 'artifacts', experimentId, 'report.md'), 'utf8')).toMatch(/Ablation analysis/);
+    expect(existsSync(join(artifacts, experimentId, 'report.md'))).toBe(true);
+    expect(readFileSync(join(artifacts, experimentId, 'report.md'), 'utf8')).toMatch(/Ablation analysis/);
 
     // The same run trained without interruption, in one process (`mrlseg train`), gives the same numbers.
-    const killed = s.getRun(killedRun)!;
+    const killed = (await s.getRun(killedRun))!;
     const ref = join(dir, 'ref');
     await run(process.execPath, [bin, 'train', '--config', gridFile, '--store', ref, '--backend', 'wasm', '--no-pngs', '--fold', String(killed.fold), '--variant', `onlyseg,${killed.variant}`], { maxBuffer: 1 << 24 });
-    const r = openStore(ref, { readonly: true });
-    const refRun = r.listRuns({ variant: killed.variant })[0];
-    expectSameNumbers(s, killedRun, r, refRun.id);
-    r.close();
-    s.close();
+    const r = await openStore(ref, { readonly: true });
+    const refRun = (await r.listRuns({ variant: killed.variant }))[0];
+    await expectSameNumbers(s, killedRun, r, refRun.id);
+    await r.close();
+    await s.close();
   }
 
   it('a failing job is retried, then recorded as failed with its error; the report still runs', async () => {
@@ -215,11 +230,11 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
     const fail = st.experiments.find((e) => e.experimentId.startsWith('qfail-'))!;
     expect(fail).toMatchObject({ failed: 1, completed: 1 }); // the run failed, the report completed
     expect(fail.failedJobs[0]).toMatchObject({ kind: 'run', attempts: 2, reason: expect.stringMatching(/maskHistory/) });
-    const s = openStore(store, { readonly: true });
-    const [r] = s.listRuns({ experimentId: fail.experimentId });
+    const s = await open({ readonly: true });
+    const [r] = await s.listRuns({ experimentId: fail.experimentId });
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/rl\.maskHistory = true .*\(failed 2 of 2 attempts\)/);
-    s.close();
+    await s.close();
     const allLogs = workers.map((w) => w.log).join('');
     expect(allLogs).toMatch(/attempt 1 of 2 failed: .*maskHistory.*; retrying/);
 
@@ -242,4 +257,3 @@ describe.skipIf(!redisServerPath())('the grid on BullMQ workers (real redis-serv
   }, 120_000);
 });
 
-if (!redisServerPath()) console.log(REDIS_SKIP);

@@ -40,23 +40,23 @@ describe('interrupting mrlseg train', () => {
     // kill right after the first epoch is recorded: the process is inside the second epoch
     const k = await trainUntil(['--config', cfg, '--store', store, '--backend', 'wasm'], /"type":"epoch"/, 'SIGKILL');
     expect(k.code).toBeNull();
-    let s = openStore(store, { readonly: true });
-    const [runBefore] = s.listRuns();
+    let s = await openStore(store, { readonly: true });
+    const [runBefore] = (await s.listRuns());
     expect(runBefore.status).toBe('incomplete'); // its process is gone
-    expect(s.epochs(runBefore.id).map((e) => e.epoch)).toEqual([0]);
-    s.close();
+    expect((await s.epochs(runBefore.id)).map((e) => e.epoch)).toEqual([0]);
+    await s.close();
 
     const r = await run(process.execPath, [bin, 'train', '--config', cfg, '--store', store, '--backend', 'wasm', '--resume', '--json'], { maxBuffer: 1 << 24 });
     const out = JSON.parse(r.stdout);
     expect(out.resumed).toBe(true);
     expect(r.stderr).toMatch(/"type":"phase-start","runId":"[^"]+","phase":"pretrain","epochs":3,"startEpoch":1/);
-    s = openStore(store, { readonly: true });
-    const [after] = s.listRuns();
+    s = await openStore(store, { readonly: true });
+    const [after] = (await s.listRuns());
     expect(after.id).toBe(runBefore.id);
     expect(after.status).toBe('completed');
-    expect(s.epochs(after.id).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'pretrain:2', 'rl:0']);
-    expect(s.allCases(after.id)).toHaveLength(4);
-    s.close();
+    expect((await s.epochs(after.id)).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'pretrain:2', 'rl:0']);
+    expect((await s.allCases(after.id))).toHaveLength(4);
+    await s.close();
   }, 120_000);
 
   it('Ctrl-C (SIGINT) stops after the current step, marks the run incomplete and exits 130', async () => {
@@ -65,10 +65,10 @@ describe('interrupting mrlseg train', () => {
     expect(k.code).toBe(130);
     expect(k.stderr).toMatch(/interrupt: stopping after the current step/);
     expect(k.stderr).toMatch(/mrlseg: run \S+ interrupted during pretrain epoch \d; .*--resume/);
-    const s = openStore(store, { readonly: true });
-    const [r] = s.listRuns();
+    const s = await openStore(store, { readonly: true });
+    const [r] = (await s.listRuns());
     expect(r).toMatchObject({ status: 'incomplete', error: expect.stringMatching(/interrupted/) });
-    expect(s.lastCheckpoint(r.id)).toMatchObject({ phase: 'pretrain' });
-    s.close();
+    expect((await s.lastCheckpoint(r.id))).toMatchObject({ phase: 'pretrain' });
+    await s.close();
   }, 120_000);
 });

@@ -26,7 +26,7 @@ describe('mrlseg train from a config with flag overrides, then mrlseg report', (
     stderr = r.stderr;
   }, 120_000);
 
-  it('prints the backend, JSON progress lines on a pipe and the result as JSON', () => {
+  it('prints the backend, JSON progress lines on a pipe and the result as JSON', async () => {
     expect(stderr).toMatch(/"text":"backend: wasm\+onnxruntime \(requested wasm; convolutions on onnxruntime-node [0-9.]+, \d threads?\)"/);
     expect(stderr).toMatch(/"type":"epoch"/);
     expect(out.runs.map((r) => [r.plan.variant, r.status, r.cases])).toEqual([
@@ -36,19 +36,19 @@ describe('mrlseg train from a config with flag overrides, then mrlseg report', (
     expect(existsSync(out.onnx!.path)).toBe(true);
   });
 
-  it('stores the runs with the flags applied over the file', () => {
-    const s = openStore(store, { readonly: true });
+  it('stores the runs with the flags applied over the file', async () => {
+    const s = await openStore(store, { readonly: true });
     try {
-      const runs = s.listRuns({ experimentId: out.experimentId });
+      const runs = (await s.listRuns({ experimentId: out.experimentId }));
       expect(runs).toHaveLength(2);
       const cfg = runs[1].config as { training: { epochs: number; rlEpochs: number }; seed: number };
       expect(cfg.training).toMatchObject({ epochs: 2, rlEpochs: 1 });
-      expect(s.epochs(runs[1].id).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'rl:0']);
+      expect((await s.epochs(runs[1].id)).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'rl:0']);
       expect(runs[0].gitCommit === null || /^[0-9a-f]{40}/.test(runs[0].gitCommit)).toBe(true);
       // The backend recorded with its convolution engine, so the run says what computed it.
       expect(runs.map((r) => r.backend)).toEqual(['wasm+onnxruntime', 'wasm+onnxruntime']);
     } finally {
-      s.close();
+      await s.close();
     }
   });
 

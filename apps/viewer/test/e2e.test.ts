@@ -44,10 +44,10 @@ const cfg = ExperimentConfigSchema.parse({
   folds: { k: 2, only: [0] },
   variants: ['onlyseg', 'rl-seg', 'rl-fb-adp-seg'],
 });
-const store = openStore(dir);
+const store = await openStore(dir);
 const res = await runExperiment(cfg, { store, backend: 'wasm', repoDir: process.cwd() });
 for (const o of res.runs) if (o.status === 'completed') await exportRunOnnx(store, o.runId, dir + '/' + o.runId + '.onnx');
-store.close();
+await store.close();
 console.log(JSON.stringify({ experimentId: res.experimentId, runs: res.runs.map((r) => ({ id: r.runId, variant: r.plan.variant, status: r.status })) }));
 `;
 
@@ -95,9 +95,57 @@ function ensureViewerBuilt(): void {
 }
 
 const API_BIN = join(ROOT, 'apps', 'eval-api', 'bin', 'mrlseg-api.mjs');
+const MRLSEG_BIN = join(ROOT, 'apps', 'trainer', 'bin', 'mrlseg.mjs');
 
-function startApi(extra: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [API_BIN, '--store', STORE, '--port', '0', '--host', '127.0.0.1', '--viewer', join(VIEWER, 'dist'), '--log-level', 'warn', ...extra], {
+/**
+ * A throwaway PostgreSQL for the team-store test, as a child process (@mrlseg/test-servers), like
+ * the store and the API: `check` prints why none can start here (null: one can; with
+ * MRLSEG_REQUIRE_SERVERS=1 a missing server exits non-zero instead); otherwise it prints the URL of
+ * a fresh database and stops the server when its stdin closes.
+ */
+const PG_SERVER = `
+import { postgresUnavailable, startPostgres } from '@mrlseg/test-servers';
+const why = postgresUnavailable();
+if (process.argv[2] === 'check') {
+  console.log(JSON.stringify(why));
+} else {
+  const pg = await startPostgres();
+  console.log(JSON.stringify({ url: await pg.createDatabase('viewer_e2e'), port: pg.port }));
+  process.stdin.on('end', () => pg.stop().then(() => process.exit(0)));
+  process.stdin.resume();
+}
+`;
+const PG_SCRIPT = join(ARTIFACTS, 'pg-server.mts');
+
+function postgresMissing(): string | null {
+  if (!hasChromium) return 'no chromium';
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(PG_SCRIPT, PG_SERVER);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', PG_SCRIPT, 'check'], { cwd: VIEWER, encoding: 'utf8', timeout: 60_000 });
+  // MRLSEG_REQUIRE_SERVERS=1 (CI) and no server: this file fails instead of skipping
+  if (r.status !== 0) throw new Error(`viewer e2e: ${r.stderr.trim().split('\n').find((l) => /PostgreSQL|Error/.test(l)) ?? r.stderr.slice(-500)}`);
+  const why = JSON.parse(r.stdout.trim()) as string | null;
+  if (why) console.warn(`viewer e2e: the PostgreSQL test skipped: ${why}`);
+  return why;
+}
+const pgMissing = postgresMissing();
+
+function startPostgresChild(): Promise<{ proc: ChildProcess; url: string; port: number }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', PG_SCRIPT], { cwd: VIEWER, stdio: ['pipe', 'pipe', 'pipe'] });
+  return new Promise((resolveUrl, reject) => {
+    let out = '';
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolveUrl({ proc, ...(JSON.parse(out.split('\n')[0]) as { url: string; port: number }) });
+    });
+    proc.on('exit', (code) => reject(new Error(`viewer e2e: the PostgreSQL helper exited with ${code}:\n${err}`)));
+  });
+}
+
+function startApi(extra: string[] = [], store: string[] = ['--store', STORE]): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [API_BIN, ...store, '--port', '0', '--host', '127.0.0.1', '--viewer', join(VIEWER, 'dist'), '--log-level', 'warn', ...extra], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -325,7 +373,7 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
     await page.screenshot({ path: join(ARTIFACTS, 'try-it-1280.png'), fullPage: true });
   });
 
-  it('raised no page errors', () => {
+  it('raised no page errors', async () => {
     expect(pageErrors).toEqual([]);
   });
 
@@ -376,4 +424,70 @@ describe.skipIf(!hasChromium)('viewer in headless Chromium against the real API'
       spawnSync(process.execPath, [API_BIN, 'token', 'revoke', tokenId, '--store', STORE], { cwd: ROOT, timeout: 60_000 });
     }
   }, 180_000);
+  it.skipIf(pgMissing)(
+    'a team store: the API on PostgreSQL behind tokens answers 401 on every data route without one; with a reader token the runs table and the cases appear',
+    async () => {
+      const pg = await startPostgresChild();
+      const pgArtifacts = join(ARTIFACTS, `pg-artifacts-${process.pid}`);
+      let secured: { proc: ChildProcess; url: string } | undefined;
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      try {
+        // The e2e store moved into PostgreSQL the way a team would (README, "Running as a team").
+        const { url } = pg;
+        const copy = spawnSync(process.execPath, [MRLSEG_BIN, 'store', 'copy', '--from', STORE, '--to', url, '--to-artifacts', pgArtifacts], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+        expect(copy.status, copy.stderr).toBe(0);
+        const made = spawnSync(process.execPath, [API_BIN, 'token', 'create', '--role', 'reader', '--store', url, '--label', 'team'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+        expect(made.status, made.stderr).toBe(0);
+        const token = made.stdout.trim();
+        secured = await startApi(['--auth', 'required'], ['--store', url, '--artifacts', pgArtifacts]);
+        const base = secured.url;
+        const withToken = { headers: { Authorization: `Bearer ${token}` } };
+
+        // /health answers anyone, and says only which kind of store it is
+        const health = await (await fetch(`${base}/health`)).json();
+        expect(health.store).toBe('postgres');
+        expect(JSON.stringify(health)).not.toContain(String(pg.port));
+        // every operation of the served document, with real ids filled in: 401 without a token
+        const doc = (await (await fetch(`${base}/api/v1/openapi.json`, withToken)).json()) as { paths: Record<string, Record<string, unknown>> };
+        const rl = info.runs.find((r) => r.variant === 'rl-fb-adp-seg')!;
+        const firstCase = ((await (await fetch(`${base}/api/v1/runs/${encodeURIComponent(rl.id)}/cases?pageSize=1`, withToken)).json()) as { items: { caseId: string }[] }).items[0].caseId;
+        const ops = Object.entries(doc.paths)
+          .filter(([p]) => p !== '/health')
+          .flatMap(([p, item]) => Object.keys(item).map((m) => [m.toUpperCase(), p.replace('{id}', encodeURIComponent(rl.id)).replace('{caseId}', encodeURIComponent(firstCase))] as const));
+        expect(ops.length).toBeGreaterThanOrEqual(17);
+        const statuses = await Promise.all(ops.map(async ([method, p]) => `${method} ${p} ${(await fetch(`${base}${p}`, { method })).status}`));
+        expect(statuses.filter((x) => !x.endsWith(' 401'))).toEqual([]);
+        // with the token the same case image is served from the shared artifacts folder
+        const png = await fetch(`${base}/api/v1/runs/${encodeURIComponent(rl.id)}/cases/${encodeURIComponent(firstCase)}/prediction.png`, withToken);
+        expect([png.status, png.headers.get('content-type')]).toEqual([200, 'image/png']);
+
+        // the viewer: the prompt, then the runs table (results first) and a drawn case
+        await tab.goto(`${base}/?view=runs`);
+        await tab.getByRole('form', { name: 'API token' }).waitFor({ timeout: 30_000 });
+        await tab.getByLabel('token', { exact: true }).fill(token);
+        await tab.getByRole('button', { name: 'Use token' }).click();
+        const rows = tab.getByRole('table', { name: 'runs' }).locator('tbody tr');
+        await expect.poll(() => rows.count(), SLOW).toBe(3);
+        const text = (await rows.allInnerTexts()).join('\n');
+        for (const v of ['OnlySeg', 'RL+Seg', 'RL+FB+ADP+Seg']) expect(text).toContain(v);
+        expect(text).toMatch(/\d\.\d{4} n=/); // each run's summary, computed by PostgreSQL
+        await tab.screenshot({ path: join(ARTIFACTS, 'runs-postgres-1280.png'), fullPage: true });
+        await tab.goto(`${base}/?view=cases&exp=${encodeURIComponent(info.experimentId)}&run=${encodeURIComponent(rl.id)}&sort=dice&order=desc`);
+        await tab.getByRole('table', { name: 'cases' }).locator('tbody tr').first().click();
+        const canvas = tab.getByTestId('case-canvas');
+        await expect.poll(async () => Number(await canvas.getAttribute('data-overlap')), SLOW).toBeGreaterThan(0);
+        await tab.screenshot({ path: join(ARTIFACTS, 'case-postgres-1280.png'), fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await tab.close();
+        secured?.proc.kill('SIGTERM');
+        pg.proc.stdin!.end();
+        await new Promise((r) => pg.proc.once('exit', r));
+        rmSync(pgArtifacts, { recursive: true, force: true });
+      }
+    },
+    240_000,
+  );
 });

@@ -3,6 +3,6 @@ import { usePortableBackend } from '@mrlseg/models';
 import { exportRunOnnx, openStore } from '../src/index';
 
 await usePortableBackend('cpu');
-const s = openStore(process.argv[2]);
+const s = await openStore(process.argv[2]);
 console.log(await exportRunOnnx(s, process.argv[3], process.argv[4]));
-s.close();
+await s.close();

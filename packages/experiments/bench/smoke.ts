@@ -17,8 +17,8 @@ const config = ExperimentConfigSchema.parse({
   variants: (process.env.V ?? 'onlyseg,rl-fb-adp-seg').split(','),
 });
 const dir = process.env.STORE ?? mkdtempSync(join(tmpdir(), 'smoke-'));
-const store = openStore(dir);
+const store = await openStore(dir);
 const t0 = Date.now();
 const r = await runExperiment(config, { store, backend: 'wasm', onProgress: (e) => { if (e.type !== 'step') console.log(JSON.stringify(e)); }, exportOnnx: join(dir, 'best.onnx') });
 console.log(JSON.stringify(r, null, 1), (Date.now() - t0) / 1000, 's', dir);
-store.close();
+await store.close();

@@ -1,10 +1,11 @@
 export {
   openStore,
-  ResultsStore,
   CASE_ARTIFACT_KINDS,
   DEFAULT_STORE_DIR,
   DB_FILE,
   ARTIFACTS_DIR,
+  type ResultsStore,
+  type StoreBackend,
   type CaseArtifactKind,
   type OpenStoreOptions,
   type RunFilter,
@@ -14,7 +15,10 @@ export {
   type FinishRun,
 } from './store/store';
 export { API_TOKEN_ROLES, TOKEN_PREFIX, hashApiToken, generateApiToken, type ApiTokenRole, type ApiTokenRecord, type ActiveApiToken } from './store/tokens';
-export { MIGRATIONS, SCHEMA_VERSION, READ_ONLY_MIN_VERSION, migrate, type Migration } from './store/migrations';
+export { parseStoreLocation, isPostgresUrl, redactUrl, type StoreLocation } from './store/locator';
+export { MIGRATIONS, SCHEMA_VERSION, READ_ONLY_MIN_VERSION, type Migration, type MigrationContext, type StoreDialect } from './store/migrations';
+export { migrateSqlite } from './store/sqlite-engine';
+export { copyStore, type CopyStoreOptions, type CopyStoreResult } from './store/copy';
 export { VARIANTS, variantSpec, applyVariant, variantComponents, type VariantSpec, type NetworkKind } from './config/variants';
 export { loadExperimentConfig, canonicalJson, configHash, planRuns, runId, slug, type RunPlan } from './config/load-config';
 export { gitCommit, packageVersions } from './config/provenance';

@@ -18,22 +18,22 @@ describe('agentFractions against hand-counted masks', () => {
   const a = Uint8Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
   const g = Uint8Array.from([0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0]);
 
-  it('masked 9/16 of the pixels and 3/4 of the lesion', () => {
+  it('masked 9/16 of the pixels and 3/4 of the lesion', async () => {
     expect(agentFractions(a, g)).toEqual({ maskedFraction: 9 / 16, lesionMaskedFraction: 3 / 4 });
   });
 
-  it('masking everything or nothing gives 1 and 0; no lesion gives a null lesion fraction', () => {
+  it('masking everything or nothing gives 1 and 0; no lesion gives a null lesion fraction', async () => {
     expect(agentFractions(new Uint8Array(16).fill(1), g)).toEqual({ maskedFraction: 1, lesionMaskedFraction: 1 });
     expect(agentFractions(new Uint8Array(16), g)).toEqual({ maskedFraction: 0, lesionMaskedFraction: 0 });
     expect(agentFractions(a, new Uint8Array(16))).toEqual({ maskedFraction: 9 / 16, lesionMaskedFraction: null });
   });
 
-  it('no agent (OnlySeg, baselines) gives null for both; mismatched sizes are refused, naming both', () => {
+  it('no agent (OnlySeg, baselines) gives null for both; mismatched sizes are refused, naming both', async () => {
     expect(agentFractions(null, g)).toEqual({ maskedFraction: null, lesionMaskedFraction: null });
     expect(() => agentFractions(a, new Uint8Array(9))).toThrow(/agentFractions: actions \(16 pixels\) and groundTruth \(9 pixels\)/);
   });
 
-  it('summaries leave nulls out of each mean and count them', () => {
+  it('summaries leave nulls out of each mean and count them', async () => {
     const s = summarizeAgentFractions([
       { maskedFraction: 0.5, lesionMaskedFraction: 0.25 },
       { maskedFraction: 0.25, lesionMaskedFraction: null }, // no lesion
@@ -102,20 +102,20 @@ describe('the evaluation path records what the deterministic policy masked', () 
     policy = thresholdPolicy();
     seg = flatSegNet();
     dir = mkdtempSync(join(tmpdir(), 'mrlseg-eval-'));
-    store = openStore(dir);
-    store.createExperiment({ id: 'e1', name: 'eval', dataset: 'synthetic', config: {}, configHash: 'h', gitCommit: null });
+    store = await openStore(dir);
+    await store.createExperiment({ id: 'e1', name: 'eval', dataset: 'synthetic', config: {}, configHash: 'h', gitCommit: null });
     for (const [id, variant] of [['e1-rl', 'rl-seg'], ['e1-only', 'onlyseg']] as const) {
-      store.startRun({ id, experimentId: 'e1', variant, fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: {} });
+      await store.startRun({ id, experimentId: 'e1', variant, fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: {} });
     }
   });
-  afterAll(() => {
+  afterAll(async () => {
     policy.dispose();
     seg.dispose();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('predictSlices: the action maps are the pixels brighter than 0.5, per case across batches, and no tensor is left', () => {
+  it('predictSlices: the action maps are the pixels brighter than 0.5, per case across batches, and no tensor is left', async () => {
     const before = tf.memory().numTensors;
     const preds = predictSlices({ seg, rl: policy, rlConfig: rl }, SLICES, 2); // batches [a, b], [c]
     expect(tf.memory().numTensors).toBe(before);
@@ -131,9 +131,9 @@ describe('the evaluation path records what the deterministic policy masked', () 
     const r = await evaluateAndStore({ ...common, runId: 'e1-rl', nets: { seg, rl: policy, rlConfig: rl } });
     const o = await evaluateAndStore({ ...common, runId: 'e1-only', nets: { seg, rl: null, rlConfig: rl } });
     expect(tf.memory().numTensors).toBe(before);
-    const got = store.allCases('e1-rl').map((c) => ({ maskedFraction: c.maskedFraction, lesionMaskedFraction: c.lesionMaskedFraction }));
+    const got = (await store.allCases('e1-rl')).map((c) => ({ maskedFraction: c.maskedFraction, lesionMaskedFraction: c.lesionMaskedFraction }));
     expect(got).toEqual(EXPECTED);
-    expect(store.allCases('e1-only').map((c) => [c.maskedFraction, c.lesionMaskedFraction])).toEqual([
+    expect((await store.allCases('e1-only')).map((c) => [c.maskedFraction, c.lesionMaskedFraction])).toEqual([
       [null, null],
       [null, null],
       [null, null],

@@ -17,6 +17,7 @@ import {
   evaluateStoredRun,
   exportRunOnnx,
   loadExperimentConfig,
+  DB_FILE,
   openStore,
   planRuns,
   runExperiment,
@@ -38,42 +39,42 @@ export const TINY: ExperimentConfigInput = {
 const tiny = (over: ExperimentConfigInput = {}): ExperimentConfig => ExperimentConfigSchema.parse({ ...TINY, ...over });
 
 const dirs: string[] = [];
-const fresh = (): ResultsStore => {
+const fresh = async (): Promise<ResultsStore> => {
   const d = mkdtempSync(join(tmpdir(), 'mrlseg-pipe-'));
   dirs.push(d);
-  return openStore(d);
+  return await openStore(d);
 };
 beforeAll(async () => {
   await usePortableBackend('wasm');
 });
-afterAll(() => {
+afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const caseTable = (s: ResultsStore, runId: string) => s.allCases(runId).map((c) => [c.caseId, c.dice, c.hd, c.fbRatio, c.interval]);
+const caseTable = async (s: ResultsStore, runId: string) => (await s.allCases(runId)).map((c) => [c.caseId, c.dice, c.hd, c.fbRatio, c.interval]);
 
 describe('the pipeline on a tiny synthetic config (wasm)', () => {
   let store: ResultsStore;
   let runId: string;
   let events: ProgressEvent[];
   beforeAll(async () => {
-    store = fresh();
+    store = (await fresh());
     events = [];
     const r = await runExperiment(tiny({ variant: 'rl-fb-adp-seg' }), { store, backend: 'wasm', onProgress: (e) => events.push(e) });
     runId = r.runs[0].runId;
   }, 120_000);
 
-  it('writes a completed run with its provenance, curves, checkpoint and held-out cases', () => {
-    const run = store.getRun(runId)!;
+  it('writes a completed run with its provenance, curves, checkpoint and held-out cases', async () => {
+    const run = (await store.getRun(runId))!;
     expect(run).toMatchObject({ status: 'completed', variant: 'rl-fb-adp-seg', fold: 0, seed: 5, backend: 'wasm' });
     expect((run.config as ExperimentConfig).rl).toMatchObject({ useFb: true, useAdp: true, pretrain: true });
     expect(run.packageVersions['@mrlseg/experiments']).toBe('0.1.0');
     expect(run.timings.pretrain).toBeGreaterThan(0);
     expect(run.timings.rl).toBeGreaterThan(0);
-    expect(store.epochs(runId).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'rl:0']);
-    expect(store.epochs(runId)[2].reward).not.toBeNull();
+    expect((await store.epochs(runId)).map((e) => `${e.phase}:${e.epoch}`)).toEqual(['pretrain:0', 'pretrain:1', 'rl:0']);
+    expect((await store.epochs(runId))[2].reward).not.toBeNull();
     expect(existsSync(join(run.checkpointPath!, 'rl', 'weights.bin'))).toBe(true);
-    const cases = store.allCases(runId);
+    const cases = (await store.allCases(runId));
     expect(cases.length).toBe(4); // one of four patient-level folds of 8 patients x 2 slices
     expect(new Set(cases.map((c) => c.patient)).size).toBe(2);
     for (const kind of ['image', 'prediction', 'groundTruth', 'actions'] as const) {
@@ -84,8 +85,8 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
   });
 
   it("records what the policy masked per case, as the action PNG shows, and re-evaluation ('mrlseg eval --run') backfills it", async () => {
-    const fractions = () => store.allCases(runId).map((c) => [c.caseId, c.maskedFraction, c.lesionMaskedFraction]);
-    const cases = store.allCases(runId);
+    const fractions = async () => (await store.allCases(runId)).map((c) => [c.caseId, c.maskedFraction, c.lesionMaskedFraction]);
+    const cases = (await store.allCases(runId));
     for (const c of cases) {
       // independent count: white pixels of the stored action mask (white = masked)
       const png = await decodeGrey(store.caseArtifactPath(runId, c.caseId, 'actions'));
@@ -96,16 +97,16 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
       expect(c.maskedFraction).toBe(masked / png.data.length);
       expect(c.lesionMaskedFraction).toBe(lesion === 0 ? null : both / lesion);
     }
-    const recorded = fractions();
+    const recorded = await fractions();
     // a store evaluated before the columns existed: the migration leaves them NULL
-    const db = new Database(store.dbPath);
+    const db = new Database(join(store.location, DB_FILE));
     db.prepare('UPDATE cases SET masked_fraction = NULL, lesion_masked_fraction = NULL WHERE run_id = ?').run(runId);
     db.close();
-    expect(store.allCases(runId).every((c) => c.maskedFraction === null && c.lesionMaskedFraction === null)).toBe(true);
+    expect((await store.allCases(runId)).every((c) => c.maskedFraction === null && c.lesionMaskedFraction === null)).toBe(true);
     const before = tf.memory().numTensors;
     const r = await evaluateStoredRun(store, runId, { writePngs: false });
     expect(tf.memory().numTensors).toBe(before);
-    expect(fractions()).toEqual(recorded); // the deterministic policy masks the same pixels again
+    expect(await fractions()).toEqual(recorded); // the deterministic policy masks the same pixels again
     const m = recorded.map((c) => c[1] as number);
     expect(r.agent!.maskedFraction).toBeCloseTo(m.reduce((a, b) => a + b, 0) / m.length, 12);
     expect(r.agent!.recorded).toBe(cases.length);
@@ -113,7 +114,7 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
 
   it('leaves no tensors behind between runs', async () => {
     const before = tf.memory().numTensors;
-    await runExperiment(tiny({ variant: 'onlyseg', training: { ...TINY.training, epochs: 1 } }), { store: fresh(), backend: 'wasm', writePngs: false });
+    await runExperiment(tiny({ variant: 'onlyseg', training: { ...TINY.training, epochs: 1 } }), { store: (await fresh()), backend: 'wasm', writePngs: false });
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 
@@ -121,8 +122,8 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
     const file = join(store.runDir(runId), 'model.onnx');
     await exportRunOnnx(store, runId, file);
     expect(readFileSync(file).length).toBeGreaterThan(1000);
-    expect(store.getRun(runId)!.onnxPath).toBe(file);
-    const run = store.getRun(runId)!;
+    expect((await store.getRun(runId))!.onnxPath).toBe(file);
+    const run = (await store.getRun(runId))!;
     const cfg = run.config as ExperimentConfig;
     const size = cfg.preprocessing.size;
     expect(onnxModelInfo(readFileSync(file)).metadata).toEqual({
@@ -137,7 +138,7 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
       'mrlseg.toolkit_version': '0.1.0',
     });
     // The checkpoints carry the same description for predict.
-    const last = store.lastCheckpoint(runId)!;
+    const last = (await store.lastCheckpoint(runId))!;
     expect(JSON.parse(readFileSync(join(last.path, 'seg', 'config.json'), 'utf8')).meta.inference['mrlseg.run_id']).toBe(runId);
   });
 });
@@ -145,42 +146,42 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
 describe('reproducibility and resume', () => {
   it('same config, seed and backend give the same metrics; another seed does not', async () => {
     const cfg = tiny({ variant: 'rl-seg' });
-    const a = fresh();
-    const b = fresh();
+    const a = (await fresh());
+    const b = (await fresh());
     const ra = await runExperiment(cfg, { store: a, backend: 'wasm', writePngs: false });
     const rb = await runExperiment(cfg, { store: b, backend: 'wasm', writePngs: false });
-    expect(caseTable(b, rb.runs[0].runId)).toEqual(caseTable(a, ra.runs[0].runId));
-    expect(b.epochs(rb.runs[0].runId).map((e) => e.loss)).toEqual(a.epochs(ra.runs[0].runId).map((e) => e.loss));
-    const c = fresh();
+    expect((await caseTable(b, rb.runs[0].runId))).toEqual((await caseTable(a, ra.runs[0].runId)));
+    expect((await b.epochs(rb.runs[0].runId)).map((e) => e.loss)).toEqual((await a.epochs(ra.runs[0].runId)).map((e) => e.loss));
+    const c = (await fresh());
     const rc = await runExperiment(tiny({ variant: 'rl-seg', seed: 6 }), { store: c, backend: 'wasm', writePngs: false });
-    expect(c.epochs(rc.runs[0].runId).map((e) => e.loss)).not.toEqual(a.epochs(ra.runs[0].runId).map((e) => e.loss));
+    expect((await c.epochs(rc.runs[0].runId)).map((e) => e.loss)).not.toEqual((await a.epochs(ra.runs[0].runId)).map((e) => e.loss));
   }, 120_000);
 
   it('an interrupted run resumes at the next epoch and ends as the uninterrupted one', async () => {
     const cfg = tiny({ variant: 'rl-fb-seg', training: { ...TINY.training, epochs: 3, rlEpochs: 2 } });
-    const whole = fresh();
+    const whole = (await fresh());
     const rw = await runExperiment(cfg, { store: whole, backend: 'wasm', writePngs: false });
 
-    const store = fresh();
+    const store = (await fresh());
     const ac = new AbortController();
     let seen = 0;
     const stop = (e: ProgressEvent) => {
       if (e.type === 'epoch' && ++seen === 4) ac.abort(); // after pretrain 0-2 and rl 0
     };
     await expect(runExperiment(cfg, { store, backend: 'wasm', writePngs: false, signal: ac.signal, onProgress: stop })).rejects.toThrow(RunInterrupted);
-    const id = rw.runs[0].runId.replace(rw.experimentId, store.listExperiments()[0].id);
-    expect(store.getRun(id)).toMatchObject({ status: 'incomplete', error: expect.stringMatching(/interrupted during rl epoch 2.*--resume/) });
-    expect(store.epochs(id)).toHaveLength(4);
-    expect(store.allCases(id)).toHaveLength(0);
+    const id = rw.runs[0].runId.replace(rw.experimentId, (await store.listExperiments())[0].id);
+    expect((await store.getRun(id))).toMatchObject({ status: 'incomplete', error: expect.stringMatching(/interrupted during rl epoch 2.*--resume/) });
+    expect((await store.epochs(id))).toHaveLength(4);
+    expect((await store.allCases(id))).toHaveLength(0);
 
     const resumed: ProgressEvent[] = [];
     const rr = await runExperiment(cfg, { store, backend: 'wasm', writePngs: false, resume: true, onProgress: (e) => resumed.push(e) });
     expect(rr.resumed).toBe(true);
     expect(resumed.find((e) => e.type === 'phase-start')).toMatchObject({ phase: 'rl', startEpoch: 1 });
-    expect(store.getRun(id)!.status).toBe('completed');
-    expect(store.epochs(id).map((e) => `${e.phase}:${e.epoch}`)).toEqual(whole.epochs(rw.runs[0].runId).map((e) => `${e.phase}:${e.epoch}`));
-    const got = caseTable(store, id);
-    const want = caseTable(whole, rw.runs[0].runId);
+    expect((await store.getRun(id))!.status).toBe('completed');
+    expect((await store.epochs(id)).map((e) => `${e.phase}:${e.epoch}`)).toEqual((await whole.epochs(rw.runs[0].runId)).map((e) => `${e.phase}:${e.epoch}`));
+    const got = await caseTable(store, id);
+    const want = await caseTable(whole, rw.runs[0].runId);
     expect(got.map((r) => r[0])).toEqual(want.map((r) => r[0]));
     got.forEach((r, i) => {
       expect(r[1] ?? -1).toBeCloseTo((want[i][1] as number | null) ?? -1, 5);
@@ -191,22 +192,22 @@ describe('reproducibility and resume', () => {
   }, 150_000);
 
   it('variants with identical pre-training share it', async () => {
-    const store = fresh();
+    const store = (await fresh());
     const r = await runExperiment(tiny({ variants: ['onlyseg', 'rl-seg'], training: { ...TINY.training, rlEpochs: 1 } }), { store, backend: 'wasm', writePngs: false });
     const [only, rl] = r.runs.map((o) => o.runId);
-    expect(store.getRun(rl)!.timings.pretrain).toBe(0);
-    const pre = (id: string) => store.epochs(id).filter((e) => e.phase === 'pretrain').map((e) => e.loss);
-    expect(pre(rl)).toEqual(pre(only));
+    expect((await store.getRun(rl))!.timings.pretrain).toBe(0);
+    const pre = async (id: string) => (await store.epochs(id)).filter((e) => e.phase === 'pretrain').map((e) => e.loss);
+    expect(await pre(rl)).toEqual(await pre(only));
     // Budget-fair: OnlySeg fine-tunes on raw images for rlEpochs epochs, the RL run has its RL epoch.
-    expect(store.epochs(only).filter((e) => e.phase === 'finetune').map((e) => e.epoch)).toEqual([0]);
-    expect(store.epochs(rl).filter((e) => e.phase === 'rl').map((e) => e.epoch)).toEqual([0]);
+    expect((await store.epochs(only)).filter((e) => e.phase === 'finetune').map((e) => e.epoch)).toEqual([0]);
+    expect((await store.epochs(rl)).filter((e) => e.phase === 'rl').map((e) => e.epoch)).toEqual([0]);
   }, 120_000);
 
   it('validation-based selection keeps the best state on the validation split and records it (issue 15)', async () => {
-    const store = fresh();
+    const store = await fresh();
     const cfg = tiny({ variant: 'rl-seg', rl: { credit: 'candidates', unitSize: 8 }, training: { ...TINY.training, epochs: 2, rlEpochs: 2, select: 'validation', validationFraction: 0.25 } });
     const r = await runExperiment(cfg, { store, backend: 'wasm', writePngs: false });
-    const run = store.getRun(r.runs[0].runId)!;
+    const run = (await store.getRun(r.runs[0].runId))!;
     const sel = run.selection!;
     expect(sel.validationCases).toBe(4); // 2 of 8 patients of 2 slices; 6 of them are in the training folds
     expect(Object.keys(sel.valDice).sort()).toEqual(['pretrained', 'rl-1', 'rl-2']);
@@ -214,11 +215,11 @@ describe('reproducibility and resume', () => {
     expect(sel.valDice[sel.chosen]).toBe(best);
     // Ties keep the earlier state: the pre-trained network unless an epoch is strictly better.
     if (sel.chosen !== 'pretrained') expect(sel.valDice[sel.chosen]!).toBeGreaterThan(sel.valDice.pretrained!);
-    const cases = store.allCases(run.id);
+    const cases = await store.allCases(run.id);
     if (sel.chosen === 'pretrained') expect(cases.every((c) => c.maskedFraction === 0)).toBe(true);
     else expect(cases.every((c) => c.maskedFraction !== null)).toBe(true);
     // The RL epochs carry the agent's instruments.
-    const stats = store.epochs(run.id).filter((e) => e.phase === 'rl').map((e) => e.stats!);
+    const stats = (await store.epochs(run.id)).filter((e) => e.phase === 'rl').map((e) => e.stats!);
     expect(stats).toHaveLength(2);
     for (const st of stats) {
       expect(st.maskedLesion).toBeGreaterThanOrEqual(0);
@@ -241,12 +242,12 @@ describe('reproducibility and resume', () => {
   });
 
   it('--resume without a prior experiment is refused', async () => {
-    await expect(runExperiment(tiny(), { store: fresh(), backend: 'wasm', resume: true })).rejects.toThrow(/--resume: no experiment made from this config/);
+    await expect(runExperiment(tiny(), { store: (await fresh()), backend: 'wasm', resume: true })).rejects.toThrow(/--resume: no experiment made from this config/);
   });
 });
 
 describe('the demo config', () => {
-  it('is the file configs/synthetic-demo.json and runs the five ablation variants on one fold', () => {
+  it('is the file configs/synthetic-demo.json and runs the five ablation variants on one fold', async () => {
     const file = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'configs', 'synthetic-demo.json'), 'utf8'));
     const { $comment: _c, ...rest } = file;
     void _c;

@@ -36,15 +36,15 @@ const LESION: Partial<Record<VariantId, (number | null)[]>> = { 'rl-fb-adp-seg':
 
 let dir: string;
 let store: ResultsStore;
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mrlseg-report-'));
-  store = openStore(dir);
+  store = await openStore(dir);
   const cfg = ExperimentConfigSchema.parse({ dataset: { intervals: 'ct' } });
-  store.createExperiment({ id: 'e1', name: 'report', dataset: 'synthetic', config: cfg, configHash: 'h', gitCommit: null });
+  await store.createExperiment({ id: 'e1', name: 'report', dataset: 'synthetic', config: cfg, configHash: 'h', gitCommit: null });
   for (const v of Object.keys(DICE) as VariantId[]) {
     const id = `e1-${v}`;
-    store.startRun({ id, experimentId: 'e1', variant: v, fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: applyVariant(cfg, v) });
-    store.recordCases(
+    await store.startRun({ id, experimentId: 'e1', variant: v, fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: applyVariant(cfg, v) });
+    (await store.recordCases(
       CASES.map((c, i) => ({
         runId: id,
         caseId: c.id,
@@ -64,21 +64,21 @@ beforeAll(() => {
         emptyPred: HD[v]![i] === null,
         ...(MASKED[v] ? { maskedFraction: MASKED[v][i], lesionMaskedFraction: LESION[v]![i] } : {}),
       })),
-    );
-    store.finishRun(id, { status: 'completed' });
+    ));
+    await store.finishRun(id, { status: 'completed' });
   }
   // An unfinished run is reported, never counted.
-  store.startRun({ id: 'e1-unet', experimentId: 'e1', variant: 'unet', fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: cfg });
-  store.finishRun('e1-unet', { status: 'incomplete', error: 'killed' });
+  await store.startRun({ id: 'e1-unet', experimentId: 'e1', variant: 'unet', fold: 0, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: cfg });
+  await store.finishRun('e1-unet', { status: 'incomplete', error: 'killed' });
 });
-afterAll(() => {
-  store.close();
+afterAll(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('buildReport numbers against hand computation', () => {
-  it('orders rows as Table V and leaves the incomplete run out with a note', () => {
-    const r = buildReport(store);
+  it('orders rows as Table V and leaves the incomplete run out with a note', async () => {
+    const r = await buildReport(store);
     expect(r.experimentId).toBe('e1');
     expect(r.variants.map((v) => v.variant)).toEqual(['onlyseg', 'rl-seg', 'rl-fb-adp-seg']);
     expect(r.tables.dice.columns).toEqual(['0-2%', '2-4%', '4-6%', '6-8%', '8-10%', 'Avg']);
@@ -91,14 +91,14 @@ describe('buildReport numbers against hand computation', () => {
     ['rl-fb-adp-seg', '2-4%', '65.00±7.07'],
     ['rl-seg', '0-2%', '70.00±14.14'],
     ['onlyseg', '2-4%', '35.00±7.07'],
-  ] as const)('Dice %s %s = %s', (v, col, text) => {
-    const r = buildReport(store);
+  ] as const)('Dice %s %s = %s', async (v, col, text) => {
+    const r = await buildReport(store);
     const row = r.tables.dice.rows[r.variants.findIndex((x) => x.variant === v)];
     expect(row.cells[r.tables.dice.columns.indexOf(col)].text.replace('*', '')).toBe(text);
   });
 
-  it('Avg Dice and its paired t-tests: every row against the best, the best against the runner-up', () => {
-    const r = buildReport(store);
+  it('Avg Dice and its paired t-tests: every row against the best, the best against the runner-up', async () => {
+    const r = await buildReport(store);
     const avg = (v: VariantId) => r.byVariant[v].dice.Avg;
     expect(avg('rl-fb-adp-seg').mean).toBeCloseTo(0.75, 12);
     expect(avg('rl-fb-adp-seg').std).toBeCloseTo(Math.sqrt(0.05 / 3), 12);
@@ -114,8 +114,8 @@ describe('buildReport numbers against hand computation', () => {
     expect(r.tables.dice.notes[0]).toMatch(/against the best other row .*RL\+FB\+ADP\+Seg against the runner-up RL\+Seg/);
   });
 
-  it('HD: lower is better, a missing value is excluded and noted', () => {
-    const r = buildReport(store);
+  it('HD: lower is better, a missing value is excluded and noted', async () => {
+    const r = await buildReport(store);
     expect(r.byVariant['rl-fb-adp-seg'].hd.Avg).toMatchObject({ mean: 5, best: true });
     expect(r.byVariant.onlyseg.hd.Avg).toMatchObject({ mean: 40 / 3, count: 3, missing: 1 });
     expect(r.tables.hd.notes.join(' ')).toMatch(/OnlySeg: undefined values .* Avg: 1/);
@@ -123,8 +123,8 @@ describe('buildReport numbers against hand computation', () => {
     expect(r.byVariant['rl-seg'].hd.Avg.pValue).toBe(0);
   });
 
-  it('ablation table: Table V check marks and the Avg cells', () => {
-    const t = buildReport(store).tables.ablation!;
+  it('ablation table: Table V check marks and the Avg cells', async () => {
+    const t = (await buildReport(store)).tables.ablation!;
     expect(t.columns).toEqual(['w/o pre-training', 'Seg', 'RL', 'ADP', 'FB', 'Mean Dice (%)', 'Mean HD']);
     expect(t.rows.map((r) => r.label)).toEqual(['OnlySeg', 'RL+Seg', 'RL+FB+ADP+Seg']);
     expect(t.rows[2].cells.slice(0, 5).map((c) => c.text)).toEqual(['', '✓', '✓', '✓', '✓']);
@@ -133,8 +133,8 @@ describe('buildReport numbers against hand computation', () => {
     expect(t.rows[2].cells[6].text).toBe('5.00±2.58*');
   });
 
-  it('renders md, csv, latex and json with the same numbers', () => {
-    const r = buildReport(store);
+  it('renders md, csv, latex and json with the same numbers', async () => {
+    const r = await buildReport(store);
     const md = renderReport(r, 'md');
     expect(md).toContain('| RL+FB+ADP+Seg | **85.00±7.07** | **65.00±7.07** | n/a');
     expect(md).toContain('**75.00±12.91***');
@@ -148,8 +148,8 @@ describe('buildReport numbers against hand computation', () => {
     expect(json.variants.map((v: { variant: string }) => v.variant)).toEqual(['onlyseg', 'rl-seg', 'rl-fb-adp-seg']);
   });
 
-  it('what the agent masked: means over the cases per RL variant, n/a when not recorded, none for OnlySeg', () => {
-    const r = buildReport(store);
+  it('what the agent masked: means over the cases per RL variant, n/a when not recorded, none for OnlySeg', async () => {
+    const r = await buildReport(store);
     const agent = Object.fromEntries(r.variants.map((v) => [v.variant, v.agent]));
     expect(agent.onlyseg).toBeNull();
     // (0.1 + 0.2 + 0.3 + 0.4) / 4 = 0.25; lesion (0.6 + 0.3 + 0) / 3 = 0.3 (p1_1 has no lesion)
@@ -169,20 +169,20 @@ describe('buildReport numbers against hand computation', () => {
     expect(r.tables.dice.columns).toEqual(['0-2%', '2-4%', '4-6%', '6-8%', '8-10%', 'Avg']);
     expect(renderReport(r, 'csv')).not.toMatch(/Masked/);
     // only OnlySeg selected: no line at all
-    expect(renderReport(buildReport(store, { runIds: ['e1-onlyseg'] }), 'md')).not.toMatch(/Masked by the agent/);
+    expect(renderReport((await buildReport(store, { runIds: ['e1-onlyseg'] })), 'md')).not.toMatch(/Masked by the agent/);
   });
 
-  it('a partly recorded variant says how many cases its means cover', () => {
-    const r = buildReport(store);
+  it('a partly recorded variant says how many cases its means cover', async () => {
+    const r = await buildReport(store);
     const v = r.variants.find((x) => x.variant === 'rl-fb-adp-seg')!;
     v.agent = { ...v.agent!, recorded: 3 };
     expect(renderReport(r, 'md')).toMatch(/RL\+FB\+ADP\+Seg 25\.00% of pixels, 30\.00% of lesion pixels \(3 of 4 cases recorded\)/);
   });
 
-  it('selects runs by id and names unknown experiments and runs', () => {
-    const r = buildReport(store, { runIds: ['e1-onlyseg', 'e1-rl-seg'] });
+  it('selects runs by id and names unknown experiments and runs', async () => {
+    const r = await buildReport(store, { runIds: ['e1-onlyseg', 'e1-rl-seg'] });
     expect(r.variants.map((v) => v.variant)).toEqual(['onlyseg', 'rl-seg']);
-    expect(() => buildReport(store, { experimentId: 'nope' })).toThrow(/no experiment 'nope' .*known: e1/);
-    expect(() => buildReport(store, { runIds: ['ghost'] })).toThrow(/no run 'ghost'/);
+    await expect(buildReport(store, { experimentId: 'nope' })).rejects.toThrow(/no experiment 'nope' .*known: e1/);
+    await expect(buildReport(store, { runIds: ['ghost'] })).rejects.toThrow(/no run 'ghost'/);
   });
 });

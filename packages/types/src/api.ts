@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { CaseMetricRecordSchema, IdSchema, ReportFormatSchema } from './records';
+import { ExperimentConfigSchema } from './config';
 
 /** Output of POST /api/v1/segment: the mask as image/png (default) or a JSON summary. */
 export const SEGMENT_FORMATS = ['png', 'json'] as const;
@@ -125,7 +126,8 @@ export const HealthSchema = z.object({
   status: z.literal('ok'),
   version: z.string(),
   uptimeS: z.number().nonnegative(),
-  store: z.string().nullable(),
+  // Anyone may call /health: the kind of store only, never its folder or URL (a PostgreSQL URL may carry a password).
+  store: z.enum(['sqlite', 'postgres']).nullable().describe('which kind of results store the server reads (null: none)'),
   models: z.number().int().nonnegative().describe('model files loaded so far (each worker thread holds one session per file)'),
   queue: z.object({
     running: z.number().int(),
@@ -147,3 +149,24 @@ export function pageSchema<T extends z.ZodType>(item: T) {
     pageSize: z.number().int().positive(),
   });
 }
+
+/**
+ * Body of POST /api/v1/queue (runner tokens): an experiment grid to hand to the workers, as
+ * `mrlseg cv --config <file> --queue ...` would. `dataset.root` must be absolute (the folder as
+ * the API and the workers see it).
+ */
+export const EnqueueRequestSchema = z.object({
+  config: ExperimentConfigSchema.describe('the experiment config (as in a config file, validated by ExperimentConfigSchema)'),
+  author: z.string().trim().min(1).max(200).optional().describe('who starts the experiment (default: the id of the calling token)'),
+});
+export type EnqueueRequest = z.input<typeof EnqueueRequestSchema>;
+
+/** Answer of POST /api/v1/queue (and of `enqueueGrid`): what was recorded and queued. */
+export const EnqueueResultSchema = z.object({
+  experimentId: z.string().min(1).describe('the grid\'s experiment id (from its config: enqueueing the same grid again names the same experiment)'),
+  createdExperiment: z.boolean().describe('false when the experiment was already in the store'),
+  runs: z.number().int().min(0).describe('runs in the grid (variants x folds x seeds)'),
+  pretrainJobs: z.number().int().min(0).describe('shared pre-training jobs the runs depend on'),
+  addedJobs: z.boolean().describe('false when the grid was already queued: nothing was added'),
+});
+export type EnqueueResult = z.infer<typeof EnqueueResultSchema>;

@@ -69,10 +69,10 @@ export class ModelRegistry {
   }
 
   /** Models a client may name: "default" (if --model was given) and every run with an ONNX export on disk. */
-  available(): { key: string; path: string }[] {
+  async available(): Promise<{ key: string; path: string }[]> {
     const out: { key: string; path: string }[] = [];
     if (this.opts.defaultModel) out.push({ key: 'default', path: resolve(this.opts.defaultModel) });
-    for (const r of this.opts.store?.listRuns() ?? []) {
+    for (const r of (await this.opts.store?.listRuns()) ?? []) {
       if (r.onnxPath && existsSync(r.onnxPath)) out.push({ key: r.id, path: r.onnxPath });
     }
     return out;
@@ -82,16 +82,16 @@ export class ModelRegistry {
    * The file a request's `model` names. Without one: the server's --model, else the most recent
    * completed run with an ONNX export. A client only ever names a key, never a path.
    */
-  resolve(model?: string): { key: string; path: string } {
+  async resolve(model?: string): Promise<{ key: string; path: string }> {
     if (model === undefined || model === 'default') {
       if (this.opts.defaultModel) return { key: 'default', path: resolve(this.opts.defaultModel) };
       if (model === 'default') throw notFound('this server was started without --model; name a run id as model');
-      const runs = (this.opts.store?.listRuns() ?? []).filter((r) => r.onnxPath && existsSync(r.onnxPath));
+      const runs = ((await this.opts.store?.listRuns()) ?? []).filter((r) => r.onnxPath && existsSync(r.onnxPath));
       const best = [...runs].reverse().find((r) => r.status === 'completed') ?? runs[runs.length - 1];
       if (!best) throw new HttpError(503, 'no_model', 'no model to segment with: start the server with --model, or train a run that exports ONNX into the store');
       return { key: best.id, path: best.onnxPath! };
     }
-    const run = this.opts.store?.getRun(model);
+    const run = await this.opts.store?.getRun(model);
     if (!run) throw notFound(`model '${model}': no such run in the store`);
     if (!run.onnxPath || !existsSync(run.onnxPath) || !statSync(run.onnxPath).isFile()) throw notFound(`run '${model}' has no ONNX export`);
     return { key: run.id, path: run.onnxPath };

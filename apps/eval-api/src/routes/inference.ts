@@ -26,8 +26,8 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 export function inferenceRouter(deps: InferenceDeps): Router {
   const r = Router();
 
-  r.get('/models', (_req, res) => {
-    res.json({ items: deps.registry.available().map((m) => ({ key: m.key })) });
+  r.get('/models', async (_req, res) => {
+    res.json({ items: (await deps.registry.available()).map((m) => ({ key: m.key })) });
   });
 
   r.post('/segment', multipartFiles(['image'], deps), async (req, res) => {
@@ -37,7 +37,7 @@ export function inferenceRouter(deps: InferenceDeps): Router {
     const bytes = uploadedFile(req.files, 'image');
     // A volume is sliced and windowed as the model was trained (its metadata), so the model is
     // loaded first; images are checked before any model is touched.
-    const ref = deps.registry.resolve(q.model);
+    const ref = await deps.registry.resolve(q.model);
     const tLoad = performance.now();
     const model = sniffVolume(bytes) ? await deps.registry.load(ref) : null;
     const loadMs = performance.now() - tLoad;

@@ -26,11 +26,11 @@ function id(req: Request, name: 'id' | 'caseId'): string {
   return r.data;
 }
 
-/** A run as served: file paths relative to the store (never the server's absolute paths) plus links. */
+/** A run as served: file paths relative to the artifacts folder (never the server's absolute paths) plus links. */
 export function runView(store: ResultsStore, run: RunRecord) {
   const rel = (p: string | null) => {
-    if (p === null) return null;
-    const r = relative(store.dir, p);
+    if (p === null || store.artifactsDir === null) return null;
+    const r = relative(store.artifactsDir, p);
     return r.startsWith('..') || isAbsolute(r) ? null : r.split('\\').join('/');
   };
   const hasModel = run.onnxPath !== null && existsSync(run.onnxPath);
@@ -59,49 +59,49 @@ function sendStoreFile(res: Response, path: string, type: string, what: string):
 
 export function storeRouter(getStore: () => ResultsStore, report: ReportRenderer): Router {
   const r = Router();
-  const run = (req: Request) => {
+  const run = async (req: Request) => {
     const runId = id(req, 'id');
-    const rec = getStore().getRun(runId);
+    const rec = await getStore().getRun(runId);
     if (!rec) throw notFound(`run '${runId}' not found`);
     return rec;
   };
 
-  r.get('/experiments', (_req, res) => {
-    res.json({ items: getStore().listExperiments() });
+  r.get('/experiments', async (_req, res) => {
+    res.json({ items: await getStore().listExperiments() });
   });
 
-  r.get('/runs', (req, res) => {
+  r.get('/runs', async (req, res) => {
     const q = parseWith(RunsQuerySchema, req.query, 'runs query');
     const store = getStore();
-    res.json({ items: store.listRuns(q).map((x) => runView(store, x)) });
+    res.json({ items: (await store.listRuns(q)).map((x) => runView(store, x)) });
   });
 
-  r.get('/runs/:id', (req, res) => {
-    res.json(runView(getStore(), run(req)));
+  r.get('/runs/:id', async (req, res) => {
+    res.json(runView(getStore(), await run(req)));
   });
 
-  r.get('/runs/:id/epochs', (req, res) => {
-    res.json({ items: getStore().epochs(run(req).id) });
+  r.get('/runs/:id/epochs', async (req, res) => {
+    res.json({ items: await getStore().epochs((await run(req)).id) });
   });
 
-  r.get('/runs/:id/cases', (req, res) => {
-    const rec = run(req);
+  r.get('/runs/:id/cases', async (req, res) => {
+    const rec = await run(req);
     const q = parseWith(CasesQuerySchema, req.query, 'cases query');
-    res.json(getStore().listCases(rec.id, q));
+    res.json(await getStore().listCases(rec.id, q));
   });
 
   r.get('/runs/:id/cases/:caseId', async (req, res) => {
-    const rec = run(req);
+    const rec = await run(req);
     const caseId = id(req, 'caseId');
     // `<caseId>.png`-style names that are not artifacts fall through to here and are ids.
-    const c = getStore().getCase(rec.id, caseId);
+    const c = await getStore().getCase(rec.id, caseId);
     if (!c) throw notFound(`case '${caseId}' not found in run '${rec.id}'`);
     const base = `/api/v1/runs/${encodeURIComponent(rec.id)}/cases/${encodeURIComponent(caseId)}`;
     res.json({ ...c, links: Object.fromEntries(CASE_ARTIFACT_KINDS.map((k) => [k, `${base}/${k}.png`])) });
   });
 
   r.get('/runs/:id/cases/:caseId/:artifact', async (req, res) => {
-    const rec = run(req);
+    const rec = await run(req);
     const caseId = id(req, 'caseId');
     const m = /^(.+)\.png$/.exec(req.params.artifact);
     const kind = m?.[1] as CaseArtifactKind | undefined;
@@ -109,21 +109,21 @@ export function storeRouter(getStore: () => ResultsStore, report: ReportRenderer
       throw notFound(`no artifact '${String(req.params.artifact).slice(0, 80)}'; one of ${CASE_ARTIFACT_KINDS.map((k) => `${k}.png`).join(', ')}`);
     }
     const store = getStore();
-    if (!store.getCase(rec.id, caseId)) throw notFound(`case '${caseId}' not found in run '${rec.id}'`);
+    if (!(await store.getCase(rec.id, caseId))) throw notFound(`case '${caseId}' not found in run '${rec.id}'`);
     await sendStoreFile(res, store.caseArtifactPath(rec.id, caseId, kind), 'image/png', `${kind}.png of case '${caseId}'`);
   });
 
   r.get('/runs/:id/model.onnx', async (req, res) => {
-    const rec = run(req);
+    const rec = await run(req);
     if (!rec.onnxPath) throw notFound(`run '${rec.id}' has no ONNX export`);
     res.setHeader('Content-Disposition', `attachment; filename="${rec.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.onnx"`);
     await sendStoreFile(res, rec.onnxPath, 'application/octet-stream', `ONNX export of run '${rec.id}'`);
   });
 
-  r.get('/runs/:id/report', (req, res) => {
-    const rec = run(req);
+  r.get('/runs/:id/report', async (req, res) => {
+    const rec = await run(req);
     const q = parseWith(ReportQuerySchema, req.query, 'report query');
-    const out = report(getStore(), rec, q.format);
+    const out = await report(getStore(), rec, q.format);
     res.setHeader('Content-Type', out.contentType);
     res.send(out.body);
   });

@@ -36,16 +36,16 @@ export interface Fixture {
 
 export async function makeFixtureStore(): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'mrlseg-api-store-'));
-  const store = openStore(dir);
+  const store = await openStore(dir);
   try {
-    store.createExperiment({ id: EXPERIMENT, name: 'demo', dataset: 'synthetic', config: { data: { size: MODEL_SIZE } }, configHash: 'h1', gitCommit: null });
+    await store.createExperiment({ id: EXPERIMENT, name: 'demo', dataset: 'synthetic', config: { data: { size: MODEL_SIZE } }, configHash: 'h1', gitCommit: null });
     for (const [id, variant] of [[RUN, 'onlyseg'], [RUN_NO_MODEL, 'unet']] as const) {
-      store.startRun({ id, experimentId: EXPERIMENT, variant, fold: 0, seed: 1, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: {} });
+      await store.startRun({ id, experimentId: EXPERIMENT, variant, fold: 0, seed: 1, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: {} });
     }
     const modelPath = writeTinyModel(join(store.runDir(RUN), 'model.onnx'), { size: MODEL_SIZE, actions: true });
-    store.recordCases(CASES.map((c) => ({ ...c, runId: RUN })));
+    await store.recordCases(CASES.map((c) => ({ ...c, runId: RUN })));
     // The baseline run: the same held-out cases, each Dice 0.05 lower (so the report pairs them).
-    store.recordCases(CASES.map((c) => ({ ...c, runId: RUN_NO_MODEL, dice: c.dice === null ? null : Math.max(0, c.dice - 0.05) })));
+    await store.recordCases(CASES.map((c) => ({ ...c, runId: RUN_NO_MODEL, dice: c.dice === null ? null : Math.max(0, c.dice - 0.05) })));
     const img = new Uint8Array(16 * 16).map((_, i) => i % 256);
     const gt = new Uint8Array(16 * 16).map((_, i) => (i % 16 < 8 ? 1 : 0));
     const pred = new Uint8Array(16 * 16).map((_, i) => (i % 16 < 6 ? 1 : 0));
@@ -57,11 +57,11 @@ export async function makeFixtureStore(): Promise<Fixture> {
       actions: await encodeGreyPng(act, 16, 16, { binary: true }),
     };
     for (const [kind, png] of Object.entries(artifacts)) store.writeCaseArtifact(RUN, 'c01', kind as keyof typeof artifacts, png);
-    for (let e = 0; e < 3; e++) store.recordEpoch({ runId: RUN, phase: 'pretrain', epoch: e, loss: 1 / (e + 1), reward: null, valDice: 0.2 * e, lr: 0.01, durationMs: 10 });
-    store.finishRun(RUN, { status: 'completed', timings: { pretrain: 30 }, onnxPath: modelPath });
-    store.finishRun(RUN_NO_MODEL, { status: 'completed', timings: { pretrain: 20 } });
+    for (let e = 0; e < 3; e++) (await store.recordEpoch({ runId: RUN, phase: 'pretrain', epoch: e, loss: 1 / (e + 1), reward: null, valDice: 0.2 * e, lr: 0.01, durationMs: 10 }));
+    await store.finishRun(RUN, { status: 'completed', timings: { pretrain: 30 }, onnxPath: modelPath });
+    await store.finishRun(RUN_NO_MODEL, { status: 'completed', timings: { pretrain: 20 } });
     return { dir, modelPath, artifacts, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } finally {
-    store.close();
+    await store.close();
   }
 }

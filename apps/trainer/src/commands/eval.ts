@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
+import { openStoreFromFlags } from '../store-flags';
 import { addTrainFlags, trainAction, type TrainFlags } from './train';
 
 export function register(program: Command): void {
@@ -22,18 +23,18 @@ export function register(program: Command): void {
       return trainAction(o, { resume: true, phases: { pretrain: false, rl: false, eval: true } });
     }
     if (!BACKEND_CHOICES.includes(o.backend as BackendChoice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
-    const { evaluateStoredRun, openStore } = await import('@mrlseg/experiments');
+    const { evaluateStoredRun } = await import('@mrlseg/experiments');
     const progress = createProgress();
     const sel = await selectBackend(o.backend);
     progress.log(`backend: ${sel.label} (${sel.reason})`);
-    const store = openStore(o.store);
+    const store = await openStoreFromFlags(o, { needsArtifacts: true });
     try {
       const r = await evaluateStoredRun(store, o.run, { onProgress: progress.listener, writePngs: o.pngs !== false }).finally(() => progress.stop());
       const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
       const masked = r.agent ? `; the policy masked ${pct(r.agent.maskedFraction)} of pixels, ${pct(r.agent.lesionMaskedFraction)} of lesion pixels (means over cases)` : '';
       console.log(o.json ? JSON.stringify({ runId: o.run, ...r }) : `run ${o.run}: ${r.cases} cases, mean Dice ${r.meanDice === null ? 'n/a' : r.meanDice.toFixed(4)}${masked}`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 }

@@ -8,12 +8,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentConfig } from '@mrlseg/types';
 import { DATASET_FORMATS, VARIANT_IDS } from '@mrlseg/types/constants';
-import type { ExperimentResult, RunPhases } from '@mrlseg/experiments';
-import { DEFAULT_STORE_DIR } from '@mrlseg/experiments/constants';
+import type { ExperimentResult, ResultsStore, RunPhases } from '@mrlseg/experiments';
 import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
 import { createProgress } from '../progress';
+import { addStoreFlags, openStoreFromFlags, type StoreFlags } from '../store-flags';
 
-export interface TrainFlags {
+export interface TrainFlags extends StoreFlags {
   config?: string;
   dataset?: string;
   format?: string;
@@ -25,7 +25,6 @@ export interface TrainFlags {
   fold?: number;
   seed?: number;
   name?: string;
-  store: string;
   exportOnnx?: string;
   backend: BackendChoice;
   convEngine?: string;
@@ -46,7 +45,7 @@ const intArg = (name: string, min: number) => (v: string) => {
 
 /** Adds the flags shared by train, cv, pretrain and rl. */
 export function addTrainFlags(cmd: Command): Command {
-  return cmd
+  return addStoreFlags(cmd)
     .option('--config <file>', 'experiment config (JSON, validated by ExperimentConfigSchema); flags override it')
     .option('--dataset <dir>', 'dataset folder (dataset.root)')
     .option('--format <loader>', `dataset format: ${DATASET_FORMATS.join('|')}`)
@@ -58,7 +57,6 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--fold <i>', 'run only this fold index', intArg('fold', 0))
     .option('--seed <n>', 'random seed', intArg('seed', -2147483648))
     .option('--name <name>', 'experiment name')
-    .option('--store <dir>', 'results store folder', DEFAULT_STORE_DIR)
     .option('--export-onnx <file>', 'export the best completed run to this ONNX file (RL variants: T steps unrolled)')
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
     .option('--conv-engine <name>', `convolutions on the wasm backend (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`)
@@ -149,13 +147,13 @@ export async function withInterrupt<T>(log: (line: string) => void, fn: (signal:
 }
 
 /** Text summary of an experiment's runs. */
-export function summarize(r: ExperimentResult, storeDir: string): string {
+export function summarize(r: ExperimentResult, store: Pick<ResultsStore, 'location'>): string {
   const lines = [`experiment ${r.experimentId}${r.resumed ? ' (resumed)' : ''}: ${r.runs.length} run(s) on ${r.samples} slices`];
   for (const o of r.runs) {
     lines.push(`  ${o.runId}  ${o.plan.variant.padEnd(18)} fold ${String(o.plan.fold).padStart(3)} seed ${o.plan.seed}  ${o.status.padEnd(10)} mean Dice ${o.meanDice === null ? 'n/a' : o.meanDice.toFixed(4)} (${o.cases} cases)${o.error ? `  error: ${o.error}` : ''}`);
   }
   if (r.onnx) lines.push(`ONNX: ${r.onnx.path} (run ${r.onnx.runId})`);
-  lines.push(`store: ${resolve(storeDir)}; report: mrlseg report --store ${storeDir} --experiment ${r.experimentId}`);
+  lines.push(`store: ${store.location}; report: mrlseg report --store ${store.location} --experiment ${r.experimentId}`);
   return lines.join('\n');
 }
 
@@ -163,7 +161,7 @@ export function summarize(r: ExperimentResult, storeDir: string): string {
 export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPhases>; resume?: boolean; cv?: boolean; report?: boolean }): Promise<void> {
   if (!BACKEND_CHOICES.includes(o.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
   let config = await configFromFlags(o);
-  const { RunInterrupted, buildReport, openStore, renderReport, runExperiment } = await import('@mrlseg/experiments');
+  const { RunInterrupted, buildReport, renderReport, runExperiment } = await import('@mrlseg/experiments');
   if (mode.cv) {
     if (config.folds.k < 2) throw new Error(`cv: folds.k must be at least 2 for cross-validation, got ${config.folds.k}`);
     config = { ...config, folds: { ...config.folds, only: undefined } };
@@ -172,7 +170,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
   const progress = createProgress();
   const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
   progress.log(`backend: ${sel.label} (${sel.reason})`);
-  const store = openStore(o.store);
+  const store = await openStoreFromFlags(o, { needsArtifacts: true });
   try {
     const result = await withInterrupt(progress.log, (signal) =>
       runExperiment(config, {
@@ -189,9 +187,9 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
     ).finally(() => progress.stop());
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else {
-      console.log(summarize(result, o.store));
+      console.log(summarize(result, store));
       if (mode.report && result.runs.some((r) => r.status === 'completed' || r.status === 'skipped')) {
-        console.log(`\n${renderReport(buildReport(store, { experimentId: result.experimentId }), 'md')}`);
+        console.log(`\n${renderReport(await buildReport(store, { experimentId: result.experimentId }), 'md')}`);
       }
     }
     if (result.runs.some((r) => r.status === 'failed')) process.exitCode = 1;
@@ -203,7 +201,7 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
     }
     throw e;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -211,19 +209,19 @@ export async function trainAction(o: TrainFlags, mode: { phases?: Partial<RunPha
 async function enqueueAction(o: TrainFlags, config: ExperimentConfig): Promise<void> {
   if (o.resume) throw new Error('--resume and --queue do not go together: enqueueing the same config again continues its grid (completed runs are kept)');
   if (o.exportOnnx) throw new Error('--export-onnx and --queue do not go together: export a finished run with mrlseg export-onnx');
-  const { enqueueGrid, openStore } = await import('@mrlseg/experiments');
-  const store = openStore(o.store);
+  const { enqueueGrid } = await import('@mrlseg/experiments');
+  const store = await openStoreFromFlags(o);
   try {
     const r = await enqueueGrid(config, { store, queue: o.queue!, author: o.author, attempts: o.attempts, retryDelayMs: o.retryDelay });
     if (o.json) console.log(JSON.stringify(r, null, 2));
     else console.log(r.experimentId);
     console.error(
       r.addedJobs
-        ? `queued experiment ${r.experimentId}: ${r.runs} run(s), ${r.pretrainJobs} shared pre-training job(s) and a report job on ${o.queue}; start workers with: mrlseg worker --queue ${o.queue} --store ${o.store}`
+        ? `queued experiment ${r.experimentId}: ${r.runs} run(s), ${r.pretrainJobs} shared pre-training job(s) and a report job on ${o.queue}; start workers with: mrlseg worker --queue ${o.queue} --store ${o.store}${o.artifacts !== undefined ? ` --artifacts ${o.artifacts}` : ''}`
         : `experiment ${r.experimentId} was already queued on ${o.queue}: nothing added (mrlseg queue status --queue ${o.queue})`,
     );
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -7,12 +7,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DB_FILE, DEFAULT_STORE_DIR } from '@mrlseg/experiments/constants';
+import { DB_FILE, isPostgresUrl } from '@mrlseg/experiments/constants';
 import { BACKEND_CHOICES, CONV_ENGINES, parseConvEngine, selectBackend, type BackendChoice } from '../backend';
+import { addStoreFlags, openStoreFromFlags, type StoreFlags } from '../store-flags';
 
-interface WorkerFlags {
+interface WorkerFlags extends StoreFlags {
   queue: string;
-  store: string;
   backend: BackendChoice;
   convEngine?: string;
   concurrency: number;
@@ -27,11 +27,12 @@ const intArg = (name: string, min: number) => (v: string) => {
 };
 
 export function register(program: Command): void {
-  program
-    .command('worker')
-    .description('take experiment jobs from the queue (mrlseg cv --queue) until stopped; SIGINT/SIGTERM stop after the current step and requeue the job')
+  addStoreFlags(
+    program
+      .command('worker')
+      .description('take experiment jobs from the queue (mrlseg cv --queue) until stopped; SIGINT/SIGTERM stop after the current step and requeue the job (--store: the one the grid was enqueued with)'),
+  )
     .requiredOption('--queue <url>', 'the grid queue: redis://host:port[/db]')
-    .option('--store <dir>', 'results store folder (the one the grid was enqueued with)', DEFAULT_STORE_DIR)
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
     .option('--conv-engine <name>', `convolutions on the wasm backend (${CONV_ENGINES.join('|')}; default onnxruntime when it loads)`)
     .option('--concurrency <n>', 'jobs at once in this process', intArg('concurrency', 1), 1)
@@ -39,21 +40,21 @@ export function register(program: Command): void {
     .option('--no-pngs', 'do not write per-case PNGs')
     .action(async (o: WorkerFlags) => {
       if (!BACKEND_CHOICES.includes(o.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
-      if (!existsSync(join(resolve(o.store), DB_FILE))) {
+      if (!isPostgresUrl(o.store) && !existsSync(join(resolve(o.store), DB_FILE))) {
         throw new Error(`results store ${resolve(o.store)} has no ${DB_FILE}: point --store at the store the grid was enqueued with (mrlseg cv --queue ... --store ...)`);
       }
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       const sel = await selectBackend(o.backend, { convEngine: parseConvEngine(o.convEngine) });
-      const { openStore, startGridWorker } = await import('@mrlseg/experiments');
-      const store = openStore(o.store);
+      const { startGridWorker } = await import('@mrlseg/experiments');
+      const store = await openStoreFromFlags(o, { needsArtifacts: true });
       let worker;
       try {
         worker = await startGridWorker({ queue: o.queue, store, backend: sel.label, concurrency: o.concurrency, lockMs: o.lockMs, writePngs: o.pngs !== false, log });
       } catch (e) {
-        store.close();
+        await store.close();
         throw e;
       }
-      log(`worker ${worker.name} on ${o.queue}, store ${resolve(o.store)}, backend ${sel.label} (${sel.reason}), concurrency ${o.concurrency}`);
+      log(`worker ${worker.name} on ${o.queue}, store ${store.location}, backend ${sel.label} (${sel.reason}), concurrency ${o.concurrency}`);
       const w = worker;
       await new Promise<void>((done) => {
         const second = () => {
@@ -72,7 +73,7 @@ export function register(program: Command): void {
         process.once('SIGINT', () => first('SIGINT'));
         process.once('SIGTERM', () => first('SIGTERM'));
       });
-      store.close();
+      await store.close();
       log(`worker ${w.name} stopped`);
       // Connections that could not close (Redis away) would keep the process alive.
       process.exit(0);

@@ -197,7 +197,7 @@ export async function evaluateAndStore(i: EvaluateAndStoreInput): Promise<Evalua
       if (png.actions) i.store.writeCaseArtifact(i.runId, p.slice.id, 'actions', png.actions);
     }
   }
-  i.store.replaceCases(i.runId, records);
+  await i.store.replaceCases(i.runId, records);
   const d = records.map((r) => r.dice).filter((v): v is number => v !== null);
   return { meanDice: d.length ? d.reduce((a, b) => a + b, 0) / d.length : null, cases: records.length, agent: i.nets.rl ? summarizeAgentFractions(records) : null };
 }

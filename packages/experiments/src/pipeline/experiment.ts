@@ -173,9 +173,9 @@ export async function executeRun(ctx: RunContext, plan: RunPlan, opts: ExecuteRu
   const { store, config, experimentId, refs, slices, split } = ctx;
   const emit: ProgressListener = opts.onProgress ?? (() => {});
   const id = makeRunId(experimentId, plan);
-  const existing = store.getRun(id);
+  const existing = await store.getRun(id);
   if (existing?.status === 'completed') {
-    const cs = store.allCases(id);
+    const cs = await store.allCases(id);
     const d = cs.map((c) => c.dice).filter((v): v is number => v !== null);
     const md = d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
     emit({ type: 'run-end', runId: id, status: 'skipped', meanDice: md, durationMs: 0 });
@@ -183,8 +183,8 @@ export async function executeRun(ctx: RunContext, plan: RunPlan, opts: ExecuteRu
   }
   const runConfig = applyVariant({ ...config, seed: plan.seed, seeds: undefined }, plan.variant);
   const { train, test } = split ? applySplit(split, refs, plan.fold) : { train: refs, test: [] as SampleRef[] };
-  const resumedFrom = existing ? (store.lastCheckpoint(id)?.path ?? null) : null;
-  store.startRun(
+  const resumedFrom = existing ? ((await store.lastCheckpoint(id))?.path ?? null) : null;
+  await store.startRun(
     { id, experimentId, variant: plan.variant, fold: plan.fold, seed: plan.seed, dataset: describeDataset(config), backend: ctx.backend, gitCommit: ctx.gitCommit, config: runConfig, packageVersions: ctx.packageVersions },
     { takeover: opts.takeover },
   );
@@ -210,17 +210,17 @@ export async function executeRun(ctx: RunContext, plan: RunPlan, opts: ExecuteRu
       writePngs: opts.writePngs,
     });
     const status = r.pending.length ? 'incomplete' : 'completed';
-    store.finishRun(id, { status, timings: r.timings, error: r.pending.length ? `stopped before ${r.pending.join(', ')} (continue with mrlseg train --resume)` : null });
+    await store.finishRun(id, { status, timings: r.timings, error: r.pending.length ? `stopped before ${r.pending.join(', ')} (continue with mrlseg train --resume)` : null });
     emit({ type: 'run-end', runId: id, status, meanDice: r.meanDice, durationMs: performance.now() - t0 });
     return { runId: id, plan, status, meanDice: r.meanDice, cases: r.cases };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (e instanceof RunInterrupted) {
-      store.finishRun(id, { status: 'incomplete', error: msg });
+      await store.finishRun(id, { status: 'incomplete', error: msg });
       emit({ type: 'run-end', runId: id, status: 'incomplete', meanDice: null, durationMs: performance.now() - t0, error: msg });
       throw e;
     }
-    store.finishRun(id, { status: 'failed', error: msg });
+    await store.finishRun(id, { status: 'failed', error: msg });
     emit({ type: 'run-end', runId: id, status: 'failed', meanDice: null, durationMs: performance.now() - t0, error: msg });
     return { runId: id, plan, status: 'failed', meanDice: null, cases: 0, error: msg };
   }
@@ -236,16 +236,16 @@ export async function runExperiment(config: ExperimentConfig, opts: RunExperimen
   const hash = configHash(config);
   const commit = gitCommit(opts.repoDir);
   let experimentId: string;
-  const prior = opts.resume ? store.latestExperimentByHash(hash) : undefined;
+  const prior = opts.resume ? await store.latestExperimentByHash(hash) : undefined;
   if (opts.resume && !prior) {
-    throw new Error(`--resume: no experiment made from this config (hash ${hash}) in the store ${store.dir}; run it without --resume first`);
+    throw new Error(`--resume: no experiment made from this config (hash ${hash}) in the store ${store.location}; run it without --resume first`);
   }
   if (prior) experimentId = prior.id;
   else {
     const base = `${slug(config.name)}-${stamp()}`;
     experimentId = base;
-    for (let i = 2; store.getExperiment(experimentId); i++) experimentId = `${base}-${i}`;
-    store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: hash, gitCommit: commit, author: opts.author ?? defaultAuthor() });
+    for (let i = 2; await store.getExperiment(experimentId); i++) experimentId = `${base}-${i}`;
+    await store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: hash, gitCommit: commit, author: opts.author ?? defaultAuthor() });
   }
 
   const { refs, slices } = await loadSlices(config, emit);
@@ -280,8 +280,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunExperimen
  * describe how to feed it (inferenceMetadataOf: input size, CT window, slice axis, variant, run id).
  */
 export async function exportRunOnnx(store: ResultsStore, runId: string, file: string): Promise<string> {
-  const run = store.getRun(runId);
-  if (!run) throw new Error(`exportRunOnnx: no run ${runId} in ${store.dir}`);
+  const run = await store.getRun(runId);
+  if (!run) throw new Error(`exportRunOnnx: no run ${runId} in ${store.location}`);
   const cfg = run.config as ExperimentConfig;
   const { seg, rl } = await loadRunNets(store, runId);
   try {
@@ -297,7 +297,7 @@ export async function exportRunOnnx(store: ResultsStore, runId: string, file: st
     seg.dispose();
     rl?.dispose();
   }
-  store.setOnnxPath(runId, file);
+  await store.setOnnxPath(runId, file);
   return file;
 }
 
@@ -307,8 +307,8 @@ export async function exportRunOnnx(store: ResultsStore, runId: string, file: st
  * new cases carry the agent's fractions, so this backfills cases stored before schema 2.
  */
 export async function evaluateStoredRun(store: ResultsStore, runId: string, opts: { onProgress?: ProgressListener; writePngs?: boolean } = {}): Promise<EvaluationSummary> {
-  const run = store.getRun(runId);
-  if (!run) throw new Error(`eval: no run '${runId}' in the store ${store.dir}`);
+  const run = await store.getRun(runId);
+  if (!run) throw new Error(`eval: no run '${runId}' in the store ${store.location}`);
   if (run.fold < 0) throw new Error(`eval: run ${runId} was trained on all data (folds.k = 0): it has no held-out fold to evaluate`);
   const config = run.config as ExperimentConfig;
   const splitFile = join(store.runDir(run.experimentId), 'split.json');

@@ -168,7 +168,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   let pretrainDone = 0; // epochs of pre-training finished
   let rlDone = 0;
   let ftDone = 0;
-  const last = input.resume ? store.lastCheckpoint(runId) : undefined;
+  const last = input.resume ? await store.lastCheckpoint(runId) : undefined;
   const segOpt = makeOptimizer(config, config.training.lr);
   const rlOpt = spec.rl ? makeOptimizer(config, config.training.rlLr) : null;
   const optimizers = (): Record<string, tf.Optimizer> => (rlOpt ? { seg: segOpt, rl: rlOpt } : { seg: segOpt });
@@ -193,7 +193,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     pretrainDone = E;
     rewardFilter = (await loadTrainExtras(input.sharedPretrain.dir, optimizers())).rewardFilter;
     const source = input.sharedPretrain.sourceRunId();
-    if (source) store.copyEpochs(source, runId, 'pretrain');
+    if (source) await store.copyEpochs(source, runId, 'pretrain');
     emit({ type: 'message', level: 'info', text: `run ${runId}: pre-training shared with run ${source ?? '(unknown)'} (identical pre-training config)` });
   } else {
     seg = buildSegModel(config);
@@ -235,11 +235,11 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const saveEpoch = async (phase: 'pretrain' | 'rl' | 'finetune', epoch: number, epochs: number, rec: { loss: number | null; reward: number | null; valDice: number | null; lr: number; durationMs: number; stats?: Record<string, number | null> | null }) => {
     const dir = join(store.runDir(runId, 'checkpoints'), checkpointName(phase, epoch));
     await saveTrainState(dir, { runId, phase, epoch, epochs }, { seg, rl: phase === 'rl' ? rl : null, optimizers: optimizers(), rewardFilter }, inferenceMetadataPropsOf(config, runId));
-    store.recordEpochCheckpoint({ runId, phase, epoch, ...rec }, dir);
+    await store.recordEpochCheckpoint({ runId, phase, epoch, ...rec }, dir);
     // Keep only the newest checkpoint folder: it is where --resume continues.
     const parent = store.runDir(runId, 'checkpoints');
     for (const f of readdirSync(parent)) if (f !== checkpointName(phase, epoch)) rmSync(join(parent, f), { recursive: true, force: true });
-    store.pruneCheckpoints(runId, dir);
+    await store.pruneCheckpoints(runId, dir);
     emit({ type: 'epoch', runId, phase, epoch, epochs, ...rec });
   };
 
@@ -422,7 +422,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
         seg = best.seg;
         rl = best.rl;
       }
-      store.setSelection(runId, selection);
+      await store.setSelection(runId, selection);
       const fmt = (v: number | null | undefined) => (v == null ? 'n/a' : `${(100 * v).toFixed(2)} %`);
       emit({
         type: 'message',
@@ -452,7 +452,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       cases = ev.cases;
       timings.eval = performance.now() - t0;
     }
-    for (const ep of store.epochs(runId)) timings[ep.phase] = (timings[ep.phase] ?? 0) + ep.durationMs;
+    for (const ep of await store.epochs(runId)) timings[ep.phase] = (timings[ep.phase] ?? 0) + ep.durationMs;
     return { pending, meanDice: md, cases, timings };
   } finally {
     seg.dispose();
@@ -469,7 +469,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
  * its last checkpoint.
  */
 export async function loadRunNets(store: ResultsStore, runId: string): Promise<{ seg: tf.LayersModel; rl: tf.LayersModel | null }> {
-  const run = store.getRun(runId);
+  const run = await store.getRun(runId);
   const sel = run?.selection;
   const bestDir = store.runDir(runId, 'best');
   if (sel && existsSync(join(bestDir, 'selection.json'))) {
@@ -479,8 +479,8 @@ export async function loadRunNets(store: ResultsStore, runId: string): Promise<{
       return { seg, rl };
     }
   }
-  const last = store.lastCheckpoint(runId);
-  if (!last) throw new Error(`run ${runId} has no checkpoint in ${store.dir} (did its training finish an epoch?)`);
+  const last = await store.lastCheckpoint(runId);
+  if (!last) throw new Error(`run ${runId} has no checkpoint in ${store.location} (did its training finish an epoch?)`);
   const { seg, rl } = await loadTrainNets(last.path);
   return { seg, rl };
 }

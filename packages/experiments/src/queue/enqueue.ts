@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowProducer, Queue } from 'bullmq';
-import type { ExperimentConfig } from '@mrlseg/types';
+import type { EnqueueResult, ExperimentConfig } from '@mrlseg/types';
 import { openDataset } from '@mrlseg/data';
 import type { ResultsStore } from '../store/store';
 import { applyVariant } from '../config/variants';
@@ -32,15 +32,8 @@ export interface EnqueueOptions {
   repoDir?: string;
 }
 
-export interface EnqueueResult {
-  experimentId: string;
-  /** False when the experiment was already in the store (the same grid enqueued before). */
-  createdExperiment: boolean;
-  runs: number;
-  pretrainJobs: number;
-  /** False when the grid's report job was already in the queue: nothing was added. */
-  addedJobs: boolean;
-}
+/** What was recorded and queued (EnqueueResultSchema in @mrlseg/types; the API answers it). */
+export type { EnqueueResult };
 
 /** Records the grid of `config` in the store and adds its jobs to the queue (see the module comment). */
 export async function enqueueGrid(config: ExperimentConfig, opts: EnqueueOptions): Promise<EnqueueResult> {
@@ -55,8 +48,8 @@ export async function enqueueGrid(config: ExperimentConfig, opts: EnqueueOptions
   const { experimentId } = grid;
 
   let createdExperiment = false;
-  if (!store.getExperiment(experimentId)) {
-    store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: configHash(config), gitCommit: gitCommit(opts.repoDir), author: opts.author ?? defaultAuthor() });
+  if (!(await store.getExperiment(experimentId))) {
+    await store.createExperiment({ id: experimentId, name: config.name, dataset: describeDataset(config), config, configHash: configHash(config), gitCommit: gitCommit(opts.repoDir), author: opts.author ?? defaultAuthor() });
     createdExperiment = true;
   }
   if (config.folds.k > 0 && !existsSync(join(store.runDir(experimentId), 'split.json'))) {
@@ -65,10 +58,10 @@ export async function enqueueGrid(config: ExperimentConfig, opts: EnqueueOptions
     await splitFor(config, refs, store, experimentId);
   }
   const versions = packageVersions();
-  const commit = store.getExperiment(experimentId)!.gitCommit;
+  const commit = (await store.getExperiment(experimentId))!.gitCommit;
   for (const r of grid.runs) {
     const { plan } = r.data;
-    store.queueRun({
+    await store.queueRun({
       id: r.id,
       experimentId,
       variant: plan.variant,

@@ -92,8 +92,8 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
   const splits = new Map<string, Split | null>();
 
   const contextFor = async (experimentId: string): Promise<RunContext> => {
-    const exp = store.getExperiment(experimentId);
-    if (!exp) throw new UnrecoverableError(`experiment ${experimentId} is not in the results store ${store.dir}: start the worker with the --store the grid was enqueued with`);
+    const exp = await store.getExperiment(experimentId);
+    if (!exp) throw new UnrecoverableError(`experiment ${experimentId} is not in the results store ${store.location}: start the worker with the --store the grid was enqueued with`);
     const config = exp.config as ExperimentConfig;
     const key = canonicalJson({ dataset: config.dataset, preprocessing: config.preprocessing });
     if (loaded?.key !== key) {
@@ -134,7 +134,7 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
         throw new DelayedError(e.message);
       }
       if (e instanceof RunInterrupted) {
-        store.requeueRun(runId, `worker ${name} stopped; the run continues from its last epoch checkpoint on the next worker`);
+        await store.requeueRun(runId, `worker ${name} stopped; the run continues from its last epoch checkpoint on the next worker`);
         await job.moveToWait(token);
         log(`${job.id}: stopped, back in the queue`);
         throw new WaitingError();
@@ -143,10 +143,10 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
       const tries = job.opts.attempts ?? 1;
       const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= tries;
       if (final) {
-        if (store.getRun(runId)) store.finishRun(runId, { status: 'failed', error: tries > 1 ? `${msg} (failed ${job.attemptsMade + 1} of ${tries} attempts)` : msg });
+        if (await store.getRun(runId)) await store.finishRun(runId, { status: 'failed', error: tries > 1 ? `${msg} (failed ${job.attemptsMade + 1} of ${tries} attempts)` : msg });
         log(`${job.id}: failed for good: ${msg}`);
       } else {
-        store.requeueRun(runId, `attempt ${job.attemptsMade + 1} of ${tries} failed: ${msg}; retrying`);
+        await store.requeueRun(runId, `attempt ${job.attemptsMade + 1} of ${tries} failed: ${msg}; retrying`);
         log(`${job.id}: attempt ${job.attemptsMade + 1} of ${tries} failed: ${msg}; retrying`);
       }
       throw e;
@@ -165,7 +165,7 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
     }
     // The dependents wait for this file (written after the checkpoint folder), so a crash between the two is repaired here.
     if (!existsSync(shared.sourceFile)) writeFileSync(shared.sourceFile, d.leadRunId);
-    store.requeueRun(d.leadRunId, null);
+    await store.requeueRun(d.leadRunId, null);
     log(`${job.id}: shared pre-training ready`);
     return { sharedWith: d.dependents };
   };
@@ -196,16 +196,16 @@ export async function startGridWorker(opts: GridWorkerOptions): Promise<GridWork
   const processReport = async (job: Job, d: Extract<GridJobData, { kind: 'report' }>) => {
     // A job the queue failed by itself (stalled too often: its workers kept dying) never reached a
     // processor that could record it: record those runs as failed with the queue's reason.
-    for (const r of store.listRuns({ experimentId: d.experimentId })) {
+    for (const r of await store.listRuns({ experimentId: d.experimentId })) {
       if (r.status === 'completed' || r.status === 'failed') continue;
       const j = await queue.getJob(r.id);
-      if (j && (await j.getState()) === 'failed') store.finishRun(r.id, { status: 'failed', error: j.failedReason || 'the job failed' });
+      if (j && (await j.getState()) === 'failed') await store.finishRun(r.id, { status: 'failed', error: j.failedReason || 'the job failed' });
     }
-    const runs = store.listRuns({ experimentId: d.experimentId });
+    const runs = await store.listRuns({ experimentId: d.experimentId });
     const counts = { completed: runs.filter((r) => r.status === 'completed').length, failed: runs.filter((r) => r.status === 'failed').length, runs: runs.length };
     const dir = store.runDir(d.experimentId);
     if (counts.completed > 0) {
-      const report = buildReport(store, { experimentId: d.experimentId });
+      const report = await buildReport(store, { experimentId: d.experimentId });
       writeFileSync(join(dir, 'report.md'), renderReport(report, 'md'));
       writeFileSync(join(dir, 'report.json'), renderReport(report, 'json'));
     }

@@ -70,31 +70,32 @@ export interface Report {
 
 const CHECK = '✓';
 
-function selectRuns(store: ResultsStore, opts: ReportOptions): { runs: RunRecord[]; experimentId: string | null } {
+async function selectRuns(store: ResultsStore, opts: ReportOptions): Promise<{ runs: RunRecord[]; experimentId: string | null }> {
   if (opts.runIds?.length) {
-    const runs = opts.runIds.map((id) => {
-      const r = store.getRun(id);
-      if (!r) throw new Error(`report: no run '${id}' in the store ${store.dir}`);
-      return r;
-    });
+    const runs: RunRecord[] = [];
+    for (const id of opts.runIds) {
+      const r = await store.getRun(id);
+      if (!r) throw new Error(`report: no run '${id}' in the store ${store.location}`);
+      runs.push(r);
+    }
     const exps = [...new Set(runs.map((r) => r.experimentId))];
     return { runs, experimentId: exps.length === 1 ? exps[0] : null };
   }
   let experimentId = opts.experimentId;
   if (experimentId === undefined) {
-    const all = store.listExperiments();
-    if (!all.length) throw new Error(`report: the store ${store.dir} holds no experiment yet (run mrlseg train or mrlseg demo first)`);
+    const all = await store.listExperiments();
+    if (!all.length) throw new Error(`report: the store ${store.location} holds no experiment yet (run mrlseg train or mrlseg demo first)`);
     experimentId = all[all.length - 1].id;
-  } else if (!store.getExperiment(experimentId)) {
-    const known = store.listExperiments().map((e) => e.id);
-    throw new Error(`report: no experiment '${experimentId}' in the store ${store.dir} (known: ${known.slice(-5).join(', ') || 'none'})`);
+  } else if (!(await store.getExperiment(experimentId))) {
+    const known = (await store.listExperiments()).map((e) => e.id);
+    throw new Error(`report: no experiment '${experimentId}' in the store ${store.location} (known: ${known.slice(-5).join(', ') || 'none'})`);
   }
-  return { runs: store.listRuns({ experimentId }), experimentId };
+  return { runs: await store.listRuns({ experimentId }), experimentId };
 }
 
 /** Builds the report's tables from the store (see the module comment). */
-export function buildReport(store: ResultsStore, opts: ReportOptions = {}): Report {
-  const { runs, experimentId } = selectRuns(store, opts);
+export async function buildReport(store: ResultsStore, opts: ReportOptions = {}): Promise<Report> {
+  const { runs, experimentId } = await selectRuns(store, opts);
   const notes: string[] = [];
   const done = runs.filter((r) => r.status === 'completed');
   const notDone = runs.filter((r) => r.status !== 'completed');
@@ -118,7 +119,7 @@ export function buildReport(store: ResultsStore, opts: ReportOptions = {}): Repo
   for (const r of done) {
     const p = pooled.get(r.variant)!;
     p.runs.push(r.id);
-    for (const c of store.allCases(r.id)) {
+    for (const c of await store.allCases(r.id)) {
       const key = multiSeed ? `${c.caseId}@s${r.seed}` : c.caseId;
       if (p.dice.has(key)) notes.push(`${VARIANT_LABELS[r.variant]}: case ${key} appears in more than one run; the one of ${r.id} is used.`);
       p.dice.set(key, { fb: c.fbRatio, v: c.dice });

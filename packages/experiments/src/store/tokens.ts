@@ -5,12 +5,14 @@
  * be used to call the API. Revoking sets `revoked_at`; rows are never deleted, so `token list`
  * keeps the history.
  *
- * These functions take the SQLite handle; ResultsStore exposes them as methods (createApiToken,
- * listApiTokens, revokeApiToken, activeApiTokens). Matching a presented token against the hashes
- * (in constant time) is the API's job (apps/eval-api/src/auth.ts), not the store's.
+ * These functions take the store's query layer (Kysely, SQLite or PostgreSQL); ResultsStore exposes
+ * them as methods (createApiToken, listApiTokens, revokeApiToken, activeApiTokens). Matching a
+ * presented token against the hashes (in constant time) is the API's job (apps/eval-api/src/auth.ts),
+ * not the store's.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import type { StoreTables } from './schema';
 
 /** `reader`: read runs, cases, artifacts, and segment/evaluate; `runner`: that plus enqueueing work. */
 export const API_TOKEN_ROLES = ['reader', 'runner'] as const;
@@ -47,56 +49,47 @@ export function generateApiToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
-function hasTable(db: Database.Database): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_tokens'").get() !== undefined;
-}
-
 function checkRole(fn: string, role: unknown): ApiTokenRole {
   if (!(API_TOKEN_ROLES as readonly unknown[]).includes(role)) throw new Error(`${fn}: role must be one of ${API_TOKEN_ROLES.join(', ')}, got '${String(role)}'`);
   return role as ApiTokenRole;
 }
 
-type Row = { id: string; role: string; label: string | null; created_at: string; revoked_at: string | null; hash: string };
+type Row = StoreTables['api_tokens'];
 const toRecord = (r: Row): ApiTokenRecord => ({ id: r.id, role: r.role as ApiTokenRole, label: r.label, createdAt: r.created_at, revokedAt: r.revoked_at });
 
 /**
  * Creates a token with `role` and stores its hash.
  * @returns the token (the only time it exists in clear) and its record.
  */
-export function createApiToken(db: Database.Database, role: ApiTokenRole, label?: string | null): { token: string; record: ApiTokenRecord } {
+export async function createApiToken(db: Kysely<StoreTables>, role: ApiTokenRole, label?: string | null): Promise<{ token: string; record: ApiTokenRecord }> {
   checkRole('createApiToken', role);
   if (label !== undefined && label !== null && (typeof label !== 'string' || label.length > 200)) {
     throw new Error('createApiToken: label must be a string of at most 200 characters');
   }
   const token = generateApiToken();
   const row: Row = { id: randomUUID().slice(0, 8), role, label: label || null, created_at: new Date().toISOString(), revoked_at: null, hash: hashApiToken(token) };
-  db.prepare('INSERT INTO api_tokens (id, hash, role, label, created_at, revoked_at) VALUES (@id, @hash, @role, @label, @created_at, NULL)').run(row);
+  await db.insertInto('api_tokens').values(row).execute();
   return { token, record: toRecord(row) };
 }
 
-/** Every token ever created (revoked ones too), oldest first; empty for a store older than migration 4. */
-export function listApiTokens(db: Database.Database): ApiTokenRecord[] {
-  if (!hasTable(db)) return [];
-  return (db.prepare('SELECT * FROM api_tokens ORDER BY created_at, rowid').all() as Row[]).map(toRecord);
+/** Every token ever created (revoked ones too), oldest first. */
+export async function listApiTokens(db: Kysely<StoreTables>): Promise<ApiTokenRecord[]> {
+  return (await db.selectFrom('api_tokens').selectAll().orderBy('created_at').orderBy('id').execute()).map(toRecord);
 }
 
-/** Unrevoked tokens with their hashes; empty for a store older than migration 4. */
-export function activeApiTokens(db: Database.Database): ActiveApiToken[] {
-  if (!hasTable(db)) return [];
-  return (db.prepare('SELECT id, role, hash FROM api_tokens WHERE revoked_at IS NULL ORDER BY rowid').all() as Row[]).map((r) => ({
-    id: r.id,
-    role: checkRole('activeApiTokens', r.role),
-    hash: r.hash,
-  }));
+/** Unrevoked tokens with their hashes. */
+export async function activeApiTokens(db: Kysely<StoreTables>): Promise<ActiveApiToken[]> {
+  const rows = await db.selectFrom('api_tokens').select(['id', 'role', 'hash']).where('revoked_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+  return rows.map((r) => ({ id: r.id, role: checkRole('activeApiTokens', r.role), hash: r.hash }));
 }
 
 /**
  * Revokes the token with this id (from `token list`).
  * @returns its record, with revokedAt set (unchanged when it was already revoked); undefined when no token has this id.
  */
-export function revokeApiToken(db: Database.Database, id: string): ApiTokenRecord | undefined {
+export async function revokeApiToken(db: Kysely<StoreTables>, id: string): Promise<ApiTokenRecord | undefined> {
   if (typeof id !== 'string' || id.length === 0) throw new Error('revokeApiToken: id must be a non-empty string (see token list)');
-  db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id);
-  const r = db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Row | undefined;
+  await db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  const r = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
   return r ? toRecord(r) : undefined;
 }
