@@ -44,21 +44,35 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
  * Target and weight maps (B x H x W x 1) of the logistic loss from per-unit credit; see the file
  * comment. With a margin tau (rl.creditMargin) a unit is labelled "mask" only when C_u > tau and
  * weighs min(|C_u - tau|, cap): masking must beat keeping by tau, the price of the risk that a
- * masked image is an input the Segmentation-Net has not seen.
+ * masked image is an input the Segmentation-Net has not seen. With `balance` (rl.balanceLabels) the
+ * "mask" units and the "keep" units each carry half of the total weight: a few lesion units with
+ * large |C_u| otherwise outweigh every distractor unit of the batch (class imbalance, in the loss).
  */
-export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: number, height: number, width: number, margin = 0): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
+export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: number, height: number, width: number, margin = 0, balance = false): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
   if (!(margin >= 0)) throw new RangeError(`creditTargets: margin must be >= 0, got ${margin}`);
   const n = height * width;
   const target = new Float32Array(units.length * n);
   const weight = new Float32Array(units.length * n);
+  const weights = credit.map((c) => Array.from(c, (x) => Math.min(Math.abs(x - margin), cap)));
   let total = 0;
+  let positive = 0;
+  weights.forEach((wu, b) =>
+    wu.forEach((x, k) => {
+      total += x;
+      if (credit[b][k] > margin) positive += x;
+    }),
+  );
+  const negative = total - positive;
+  // balance: each label's units together carry half of the total weight (when both labels occur).
+  const scaleMask = balance && positive > 0 && negative > 0 ? total / (2 * positive) : 1;
+  const scaleKeep = balance && positive > 0 && negative > 0 ? total / (2 * negative) : 1;
   units.forEach((u, b) => {
-    const wu = Array.from(credit[b], (c) => Math.min(Math.abs(c - margin), cap));
-    for (const x of wu) total += x;
+    const wu = weights[b];
     for (let i = 0; i < n; i++) {
       const id = u.ids[i];
-      target[b * n + i] = credit[b][id] > margin ? 1 : 0;
-      weight[b * n + i] = wu[id] / u.sizes[id];
+      const mask = credit[b][id] > margin;
+      target[b * n + i] = mask ? 1 : 0;
+      weight[b * n + i] = ((mask ? scaleMask : scaleKeep) * wu[id]) / u.sizes[id];
     }
   });
   return { target: tf.tensor4d(target, [units.length, height, width, 1]), weight: tf.tensor4d(weight, [units.length, height, width, 1]), totalWeight: total };
@@ -133,7 +147,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     }
     const creditMean = creditSum / Math.max(1, unitCount);
     const creditStd = Math.sqrt(Math.max(0, creditSq / Math.max(1, unitCount) - creditMean * creditMean));
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0);
+    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0, rl.balanceLabels ?? false);
     let loss = 0;
     try {
       if (totalWeight > 0) {
@@ -187,7 +201,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     logits.dispose();
     const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
     const credit = computeCounterfactualCredit(segNet, images, labels, units, masked, rl);
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0);
+    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0, rl.balanceLabels ?? false);
     try {
       const vars = trainableVariables(policyNet);
       const { value, grads } = tf.variableGrads(() => unitLogisticLoss(policyNet, images, target, weight, totalWeight), vars);

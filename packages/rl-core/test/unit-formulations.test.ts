@@ -156,6 +156,21 @@ describe('counterfactual credit', () => {
     expect(() => creditTargets(units, [Float64Array.from([3, 1.5])], 50, 2, 4, -1)).toThrow(/creditTargets: margin/);
   });
 
+  it('creditTargets with balance: the "mask" and the "keep" units each carry half of the total weight', () => {
+    const units = [patchUnits(2, 4, 2)];
+    // weights 40 (keep) and 2 (mask), total 42: scaled by 42 / 80 and 42 / 4.
+    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([-40, 2])], 50, 2, 4, 0, true);
+    const w = Array.from(weight.dataSync());
+    expect(totalWeight).toBe(42);
+    expect(w[0] * 4).toBeCloseTo(21, 5);
+    expect(w[2] * 4).toBeCloseTo(21, 5);
+    tf.dispose([target, weight]);
+    // One label only: nothing to balance.
+    const one = creditTargets(units, [Float64Array.from([-40, -2])], 50, 2, 4, 0, true);
+    expect(Array.from(one.weight.dataSync())).toEqual([10, 10, 0.5, 0.5, 10, 10, 0.5, 0.5]);
+    tf.dispose([one.target, one.weight]);
+  });
+
   it("rl.objective 'dice': the credit is the difference of 100 x soft Dice, computed by hand", () => {
     const x = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
     const y = [1, 0, 0, 0, 0, 0, 0, 0];

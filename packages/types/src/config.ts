@@ -191,6 +191,10 @@ export const RlSchema = z.object({
     .describe(
       "'counterfactual'/'candidates': the image-level value Q that a unit's credit differences (docs/rl-formulations.md): 'ce' = Eq. (3) times N (summed pixel cross-entropy, nats; the paper's reward); 'dice' = 100 x the soft Dice of the Segmentation-Net's prediction (Dice points; ADP as pixel weights), with the FB term at Eq. (3)'s 1/N scale, also in Dice points",
     ),
+  balanceLabels: z
+    .boolean()
+    .default(false)
+    .describe("'counterfactual'/'candidates': the units labelled 'mask' and those labelled 'keep' each carry half of the logistic loss's weight (within a label, units still weigh min(|credit|, creditCap))"),
   creditMargin: z
     .number()
     .min(0)
