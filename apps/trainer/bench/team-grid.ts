@@ -18,21 +18,21 @@
  * tests' tiny Segmentation-Net, 4 folds x {OnlySeg, RL+Seg, RL+FB+Seg}, 2 pre-training and 2 RL
  * epochs: 12 runs, 4 shared pre-trainings and a report job.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { openStore, queueStatus, type ResultsStore } from '@mrlseg/experiments';
 import { postgresUnavailable, redisUnavailable, startPostgres, startRedis, type PostgresServer } from '@mrlseg/test-servers';
+import { MRLSEG_BIN, startWorker, until, type WorkerProc } from '../test/worker-procs';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '3' }, 'skip-timing': { type: 'boolean' }, json: { type: 'boolean' } } });
 const WORKERS = Number(values.workers);
 if (!Number.isInteger(WORKERS) || WORKERS < 2) throw new Error(`team-grid: --workers must be an integer >= 2 (one is killed), got '${values.workers}'`);
 for (const why of [postgresUnavailable(), redisUnavailable()]) if (why) throw new Error(`team-grid: ${why}`);
 
-const bin = join(dirname(dirname(fileURLToPath(import.meta.url))), 'bin', 'mrlseg.mjs');
+const bin = MRLSEG_BIN;
 const run = promisify(execFile);
 const GRID = {
   name: 'team-grid',
@@ -56,30 +56,6 @@ const check = (ok: boolean, what: string) => {
   if (!ok) failures.push(what);
 };
 
-interface WorkerProc {
-  child: ChildProcess;
-  log: string;
-  exited: Promise<void>;
-}
-
-function startWorker(queue: string, store: string, artifacts: string): WorkerProc {
-  const child = spawn(process.execPath, [bin, 'worker', '--queue', queue, '--store', store, '--artifacts', artifacts, '--backend', 'wasm', '--no-pngs', '--lock-ms', '15000'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const w: WorkerProc = { child, log: '', exited: new Promise((res) => child.on('exit', () => res())) };
-  child.stderr!.on('data', (d) => (w.log += String(d)));
-  return w;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`team-grid: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 interface GridRun {
   experimentId: string;

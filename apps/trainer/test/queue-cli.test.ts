@@ -8,19 +8,19 @@
  * MRLSEG_LONG_TESTS=1: 12 runs (4 folds x 3 variants) on 3 workers with a Redis restart in the
  * middle of the grid.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueGrid, gridExperimentId, loadExperimentConfig, openStore, parseQueueUrl, planGrid, queueStatus, renderQueueStatus, type ResultsStore } from '@mrlseg/experiments';
 import { postgresUnavailable, redisUnavailable, startPostgres, startRedis, type PostgresServer, type RedisServer } from '@mrlseg/test-servers';
 import { TINY_CONFIG } from './train-fixtures';
+import { MRLSEG_BIN, startWorker, until, type WorkerProc } from './worker-procs';
 
 const run = promisify(execFile);
-const bin = join(dirname(dirname(fileURLToPath(import.meta.url))), 'bin', 'mrlseg.mjs');
+const bin = MRLSEG_BIN;
 const LONG = process.env.MRLSEG_LONG_TESTS === '1';
 const FOLDS = LONG ? 4 : 2;
 const WORKERS = LONG ? 3 : 2;
@@ -72,28 +72,6 @@ describe('queue planning (no Redis)', () => {
   });
 });
 
-interface WorkerProc {
-  child: ChildProcess;
-  log: string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(url: string, store: string, artifacts: string): WorkerProc {
-  const child = spawn(process.execPath, [bin, 'worker', '--queue', url, '--store', store, '--artifacts', artifacts, '--backend', 'wasm', '--no-pngs', '--lock-ms', '15000'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const w: WorkerProc = { child, log: '', exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
-  child.stderr!.on('data', (d) => (w.log += String(d)));
-  return w;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /**
  * A run's numbers: curve and case metrics. Resuming restores Adam's bias-correction powers as

@@ -16,8 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { computeFbRatio, computeFbTerm, DEFAULT_FB_EPS } from './fb-reward';
-import type { StateValueOptions } from './state-value';
-import { assertMap, assertSameShape } from './validate';
+import { assertStateValueArgs, type StateValueOptions } from './state-value';
 
 /** Scale of the Dice-aligned value: Dice points. */
 export const DICE_VALUE_SCALE = 100;
@@ -30,17 +29,7 @@ export const DICE_VALUE_SCALE = 100;
  * @returns [B], Dice points per image (higher is better).
  */
 export function computeDiceStateValue(probability: tf.Tensor4D, label: tf.Tensor4D, retained: tf.Tensor4D, options: Omit<StateValueOptions, 'ceEps'>): tf.Tensor1D {
-  const fn = 'computeDiceStateValue';
-  assertMap(fn, 'probability', probability);
-  assertMap(fn, 'label', label);
-  assertMap(fn, 'retained', retained);
-  assertSameShape(fn, 'probability', probability, 'label', label);
-  assertSameShape(fn, 'probability', probability, 'retained', retained);
-  if (options === null || typeof options !== 'object' || !options.fb) throw new TypeError(`${fn}: options {fb, adp?} are required`);
-  if (options.adp) {
-    assertMap(fn, 'options.adp', options.adp);
-    assertSameShape(fn, 'probability', probability, 'options.adp', options.adp);
-  }
+  assertStateValueArgs('computeDiceStateValue', probability, label, retained, options);
   return tf.tidy(() => {
     const y = tf.cast(tf.greater(label, 0.5), 'float32');
     const w = options.adp ? tf.add(1, options.adp) : tf.onesLike(probability);

@@ -24,15 +24,8 @@ export interface StateValueOptions {
   ceEps?: number;
 }
 
-/**
- * Q(s) per image.
- * @param probability - Segmentation-Net output on s, B x H x W x 1, in [0, 1].
- * @param label - ground truth, B x H x W x 1 (> 0.5 = lesion).
- * @param retained - retained mask of s, B x H x W x 1 (1 retained, 0 masked).
- * @returns [B], nats per image (higher is better).
- */
-export function computeStateValue(probability: tf.Tensor4D, label: tf.Tensor4D, retained: tf.Tensor4D, options: StateValueOptions): tf.Tensor1D {
-  const fn = 'computeStateValue';
+/** The argument checks shared by the image-level values (this one and computeDiceStateValue). */
+export function assertStateValueArgs(fn: string, probability: tf.Tensor4D, label: tf.Tensor4D, retained: tf.Tensor4D, options: Omit<StateValueOptions, 'ceEps'>): void {
   assertMap(fn, 'probability', probability);
   assertMap(fn, 'label', label);
   assertMap(fn, 'retained', retained);
@@ -43,6 +36,17 @@ export function computeStateValue(probability: tf.Tensor4D, label: tf.Tensor4D, 
     assertMap(fn, 'options.adp', options.adp);
     assertSameShape(fn, 'probability', probability, 'options.adp', options.adp);
   }
+}
+
+/**
+ * Q(s) per image.
+ * @param probability - Segmentation-Net output on s, B x H x W x 1, in [0, 1].
+ * @param label - ground truth, B x H x W x 1 (> 0.5 = lesion).
+ * @param retained - retained mask of s, B x H x W x 1 (1 retained, 0 masked).
+ * @returns [B], nats per image (higher is better).
+ */
+export function computeStateValue(probability: tf.Tensor4D, label: tf.Tensor4D, retained: tf.Tensor4D, options: StateValueOptions): tf.Tensor1D {
+  assertStateValueArgs('computeStateValue', probability, label, retained, options);
   return tf.tidy(() => {
     let ce: tf.Tensor = computePixelCrossEntropy(probability, label, options.ceEps ?? DEFAULT_CE_EPS);
     if (options.adp) ce = tf.mul(ce, tf.add(1, options.adp));

@@ -7,7 +7,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Kysely, type OnConflictBuilder, type RawBuilder, type Selectable } from 'kysely';
 import {
   CaseMetricRecordSchema,
   CasesQuerySchema,
@@ -164,6 +164,17 @@ function checkId(what: string, id: string): string {
   return id;
 }
 
+
+/** An epoch row that exists already (same run, phase and epoch) takes the new values: a redone epoch replaces the old one. */
+const replaceEpoch = (oc: OnConflictBuilder<StoreTables, 'epochs'>) =>
+  oc.columns(['run_id', 'phase', 'epoch']).doUpdateSet((eb) => ({
+    loss: eb.ref('excluded.loss'),
+    reward: eb.ref('excluded.reward'),
+    val_dice: eb.ref('excluded.val_dice'),
+    lr: eb.ref('excluded.lr'),
+    duration_ms: eb.ref('excluded.duration_ms'),
+    stats: eb.ref('excluded.stats'),
+  }));
 export class SqlResultsStore implements ResultsStore {
   readonly backend: StoreBackend;
   readonly location: string;
@@ -446,16 +457,7 @@ export class SqlResultsStore implements ResultsStore {
         run_id: rec.runId, phase: rec.phase, epoch: rec.epoch, loss: rec.loss, reward: rec.reward, val_dice: rec.valDice, lr: rec.lr, duration_ms: rec.durationMs,
         stats: rec.stats ? JSON.stringify(rec.stats) : null,
       })
-      .onConflict((oc) =>
-        oc.columns(['run_id', 'phase', 'epoch']).doUpdateSet((eb) => ({
-          loss: eb.ref('excluded.loss'),
-          reward: eb.ref('excluded.reward'),
-          val_dice: eb.ref('excluded.val_dice'),
-          lr: eb.ref('excluded.lr'),
-          duration_ms: eb.ref('excluded.duration_ms'),
-          stats: eb.ref('excluded.stats'),
-        })),
-      )
+      .onConflict(replaceEpoch)
       .execute();
   }
 
@@ -486,16 +488,7 @@ export class SqlResultsStore implements ResultsStore {
           .where('run_id', '=', from)
           .where('phase', '=', phase),
       )
-      .onConflict((oc) =>
-        oc.columns(['run_id', 'phase', 'epoch']).doUpdateSet((eb) => ({
-          loss: eb.ref('excluded.loss'),
-          reward: eb.ref('excluded.reward'),
-          val_dice: eb.ref('excluded.val_dice'),
-          lr: eb.ref('excluded.lr'),
-          duration_ms: eb.ref('excluded.duration_ms'),
-          stats: eb.ref('excluded.stats'),
-        })),
-      )
+      .onConflict(replaceEpoch)
       .execute());
   }
 
