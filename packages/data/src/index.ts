@@ -27,4 +27,4 @@ export {
 export { niftiAffine, geometryFromAffine, type Affine } from './affine';
 export { readDicomHu, readDicomSeries, isDicomBytes, type DicomSeries } from './dicom';
 export { countForeground, fbRatioOf } from './fb-ratio';
-export { makeRng, mixSeed, type Rng } from './util';
+export { makeRng, mixSeed, writeFileAtomic, type Rng } from './util';

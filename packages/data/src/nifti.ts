@@ -8,12 +8,12 @@
  * the slice axis last (NIH Pancreas-CT labels) use axis 2: pixel (row, col) is voxel (col, row, k).
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gzip } from 'node:zlib';
 import { readHeader, isNIFTI } from 'nifti-reader-js';
 import { DataFileError } from './types';
-import { reasonOf } from './util';
+import { reasonOf, writeFileAtomic } from './util';
 
 export interface NiftiInfo {
   file: string;
@@ -419,12 +419,9 @@ export async function writeNifti(file: string, geometry: NiftiGeometry, data: Ui
   } else body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const raw = Buffer.concat([new Uint8Array(head), body]);
   const bytes = /\.gz$/i.test(file) ? await gzipAsync(raw, { level: 6 }) : raw;
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
+    await writeFileAtomic(file, bytes);
   } catch (e) {
-    await rm(tmp, { force: true });
     throw new DataFileError(file, `cannot write NIfTI (${reasonOf(e)})`);
   }
 }

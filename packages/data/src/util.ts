@@ -1,5 +1,5 @@
-/** Small helpers shared by the loaders: bounded concurrency, seeded random numbers, file listing. */
-import { readdir, stat } from 'node:fs/promises';
+/** Small helpers shared by the loaders: bounded concurrency, seeded random numbers, file listing, atomic writes. */
+import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
@@ -81,3 +81,18 @@ export function stem(name: string): string {
 
 export const joinPath = join;
 export const reasonOf = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0] : String(e));
+
+/**
+ * Writes `bytes` to `file` atomically: to `<file>.<pid>.tmp`, then renamed over `file`, so a reader
+ * never sees a half-written file. On failure the temporary file is removed and the error rethrown.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}

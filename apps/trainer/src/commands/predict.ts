@@ -21,7 +21,7 @@
  * the command runs, not when the CLI starts.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { InferenceMetadata } from '@mrlseg/types';
@@ -251,17 +251,6 @@ const windowed = (data: DataModule, values: Float32Array, w: [number, number] | 
   return out;
 };
 
-async function atomicWrite(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 async function loadCase(data: DataModule, c: PredictCase, o: { axis: 0 | 2; ctWindow: [number, number] | null; threshold: number; probabilities: boolean }): Promise<LoadedCase> {
   mkdirSync(dirname(c.out), { recursive: true });
   if (c.kind === 'image') {
@@ -284,7 +273,7 @@ async function loadCase(data: DataModule, c: PredictCase, o: { axis: 0 | 2; ctWi
           if (p[i] >= o.threshold) fg++;
           out[i] = o.probabilities ? Math.round(Math.min(1, Math.max(0, p[i])) * 255) : p[i] >= o.threshold ? 1 : 0;
         }
-        await atomicWrite(c.out, await data.encodeGreyPng(out, img.width, img.height, { binary: !o.probabilities }));
+        await data.writeFileAtomic(c.out, await data.encodeGreyPng(out, img.width, img.height, { binary: !o.probabilities }));
         return fg;
       },
     };
