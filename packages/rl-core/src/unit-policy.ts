@@ -36,7 +36,7 @@ export function unitMapsOf(segNet: tf.LayersModel, images: tf.Tensor4D, rl: RlCo
   const n = h * w;
   const superpixels = rl.unitShape === 'superpixel';
   const pixels = superpixels ? images.dataSync() : null;
-  const baseOf = (k: number) => (pixels ? superpixelPartition(pixels.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.superpixelCompactness ?? 0.1) : undefined);
+  const baseOf = (k: number) => (pixels ? superpixelPartition(pixels.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.superpixelCompactness) : undefined);
   if (rl.credit !== 'candidates') return Array.from({ length: b }, (_, k) => (superpixels ? partitionUnits(baseOf(k)!) : patchUnits(h, w, rl.unitSize)));
   const prob = rawProbability ?? forwardSegmentation(segNet, images);
   const data = prob.dataSync();

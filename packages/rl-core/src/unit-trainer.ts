@@ -147,7 +147,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     }
     const creditMean = creditSum / Math.max(1, unitCount);
     const creditStd = Math.sqrt(Math.max(0, creditSq / Math.max(1, unitCount) - creditMean * creditMean));
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0, rl.balanceLabels ?? false);
+    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin, rl.balanceLabels);
     let loss = 0;
     try {
       if (totalWeight > 0) {
@@ -201,7 +201,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     logits.dispose();
     const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
     const credit = computeCounterfactualCredit(segNet, images, labels, units, masked, rl);
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin ?? 0, rl.balanceLabels ?? false);
+    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin, rl.balanceLabels);
     try {
       const vars = trainableVariables(policyNet);
       const { value, grads } = tf.variableGrads(() => unitLogisticLoss(policyNet, images, target, weight, totalWeight), vars);
