@@ -4,7 +4,8 @@
  * masking u minus the value of keeping it, all other units' actions fixed,
  *   C_u = Q(a with u masked) - Q(a with u kept),
  * with Q the image-level objective rl.objective names (@mrlseg/rewards): 'ce' = computeStateValue
- * (Eq. 3 times N, ADP as a pixel weight; nats), 'dice' = computeDiceStateValue (soft Dice, Dice points). One of the two states is `a` itself; the other is `a` with u flipped, so an image
+ * (Eq. 3 times N, ADP as a pixel weight; nats), 'dice' = computeDiceStateValue (soft Dice, Dice points),
+ * 'ce-safe' = the 'ce' credit vetoed by the plain soft-Dice credit (computeSafeCredit). One of the two states is `a` itself; the other is `a` with u flipped, so an image
  * with U units needs U + 1 Segmentation-Net forward passes, run in batches. Unlike the shared
  * reward of the pixel-wise formulation, C_u depends on u's own action only (a difference reward),
  * and the FB term enters per unit: it is the change of alpha f(x) that u's own action causes.
@@ -13,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
 import { computeAdp, computeDiceStateValue, computeStateValue, fbOptionsFromConfig } from '@mrlseg/rewards';
 import { forwardSegmentation } from './networks';
+import { computeSafeCredit } from './safe-credit';
 import { representState } from './environment';
 import type { UnitMap } from './units';
 
@@ -31,7 +33,7 @@ export function computeCounterfactualCredit(
   labels: tf.Tensor4D,
   units: UnitMap[],
   masked: boolean[][],
-  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'> & Partial<Pick<RlConfig, 'objective'>>,
+  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'> & Partial<Pick<RlConfig, 'objective' | 'diceTolerance'>>,
   chunk = COUNTERFACTUAL_CHUNK,
 ): Float64Array[] {
   const fn = 'computeCounterfactualCredit';
@@ -50,7 +52,11 @@ export function computeCounterfactualCredit(
   const fb = fbOptionsFromConfig(rl);
   const adpAll = rl.useAdp ? computeAdp(labels, rl.adpWindow) : null;
   const value = rl.objective === 'dice' ? computeDiceStateValue : computeStateValue;
+  const safe = rl.objective === 'ce-safe';
+  const tolerance = rl.diceTolerance ?? 0.01;
   const values = new Float64Array(jobs.length);
+  // 'ce-safe': the plain soft Dice of every state too (no FB, no ADP), from the same forward pass.
+  const diceValues = safe ? new Float64Array(jobs.length) : null;
   try {
     for (let s = 0; s < jobs.length; s += chunk) {
       const part = jobs.slice(s, s + chunk);
@@ -70,10 +76,12 @@ export function computeCounterfactualCredit(
         const lab = tf.gather(labels, idx) as tf.Tensor4D;
         const retained = tf.tensor4d(keep, [part.length, h, w, 1]);
         const prob = forwardSegmentation(segNet, representState(img, retained, rl.maskValue));
-        return value(prob, lab, retained, { fb, adp: adpAll ? (tf.gather(adpAll, idx) as tf.Tensor4D) : null });
+        const v = value(prob, lab, retained, { fb, adp: adpAll ? (tf.gather(adpAll, idx) as tf.Tensor4D) : null });
+        return safe ? [v, computeDiceStateValue(prob, lab, retained, { fb: { ...fb, enabled: false }, adp: null })] : [v];
       });
-      values.set(q.dataSync(), s);
-      q.dispose();
+      values.set(q[0].dataSync(), s);
+      if (diceValues) diceValues.set(q[1].dataSync(), s);
+      tf.dispose(q);
     }
   } finally {
     adpAll?.dispose();
@@ -81,11 +89,16 @@ export function computeCounterfactualCredit(
   const out: Float64Array[] = [];
   let p = 0;
   units.forEach((u, k) => {
+    const at = p;
     const base = values[p++];
     const c = new Float64Array(u.count);
     for (let q = 0; q < u.count; q++) {
       const flipped = values[p++];
       c[q] = masked[k][q] ? base - flipped : flipped - base;
+      if (diceValues) {
+        const d = diceValues[at + 1 + q] - diceValues[at];
+        c[q] = computeSafeCredit(c[q], masked[k][q] ? -d : d, tolerance);
+      }
     }
     out.push(c);
   });

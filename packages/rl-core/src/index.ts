@@ -30,4 +30,5 @@ export { createAgentTrainer, effectiveRl } from './agent';
 export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, type UnitMap } from './units';
 export { isUnitCredit, unitGreedy, unitMapsOf, type UnitGreedy } from './unit-policy';
 export { computeCounterfactualCredit } from './counterfactual-credit';
+export { computeSafeCredit } from './safe-credit';
 export { createUnitTrainer, creditTargets, unitLogisticLoss } from './unit-trainer';

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
-import { candidateUnits, computeCounterfactualCredit, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
+import { candidateUnits, computeCounterfactualCredit, computeSafeCredit, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
 import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { TOY, toyBatch, toySegNet } from './toy-env';
 
@@ -201,6 +201,61 @@ describe('counterfactual credit', () => {
     expect(c[1]).toBeGreaterThan(10);
     tf.dispose([images, labels]);
     seg.dispose();
+  });
+
+  it("rl.objective 'ce-safe': the cross-entropy credit, made -|credit| where masking costs soft Dice (by hand)", () => {
+    // Unit 0 (cols 0-1) holds a small lesion at (0,0) inside an over-segmented blob: masking it lowers the
+    // summed cross-entropy (three confident false positives go) but loses the lesion, so Dice falls.
+    // Row 0: lesion (p 0.73), false positive, two missed lesion pixels; row 1: false positive, background, missed lesion, background.
+    const x = [0.6, 0.9, 0.3, 0.3, 0.9, 0.2, 0.3, 0.05];
+    const y = [1, 0, 1, 1, 0, 0, 1, 0];
+    const images = tf.tensor4d(x, [1, 2, 4, 1]);
+    const labels = tf.tensor4d(y, [1, 2, 4, 1]);
+    const seg = thresholdSegNet(10, 0.5);
+    const units = [patchUnits(2, 4, 2)];
+    const sig = (v: number) => 1 / (1 + Math.exp(-(10 * v - 5)));
+    const probs = (keep: number[]) => x.map((v, i) => Math.min(Math.max(sig(keep[i] ? v : 0), 1e-7), 1 - 1e-7));
+    const qCe = (keep: number[]) => -probs(keep).reduce((s, p, i) => s + (y[i] ? -Math.log(p) : -Math.log(1 - p)), 0);
+    const qDice = (keep: number[]) => {
+      const p = probs(keep);
+      const inter = p.reduce((s, v, i) => s + v * y[i], 0);
+      return (100 * (2 * inter + 1)) / (p.reduce((s, v) => s + v, 0) + y.reduce((s, v) => s + v, 0) + 1);
+    };
+    const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ((i % 4) < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
+    const none = keepOf(false, false);
+    const ce0 = qCe(keepOf(true, false)) - qCe(none);
+    const dice0 = qDice(keepOf(true, false)) - qDice(none);
+    const ce1 = qCe(keepOf(false, true)) - qCe(none);
+    // The premise of the veto: the cross-entropy credit says "mask" the lesion's unit, Dice says no.
+    expect(ce0).toBeGreaterThan(1);
+    expect(dice0).toBeLessThan(-1);
+    const rl = (objective: 'ce' | 'ce-safe') => RlSchema.parse({ useFb: false, useAdp: false, maskValue: 0, unitSize: 2, credit: 'counterfactual', objective });
+    const before = tf.memory().numTensors;
+    const [plain] = computeCounterfactualCredit(seg, images, labels, units, [[false, false]], rl('ce'));
+    const [safe] = computeCounterfactualCredit(seg, images, labels, units, [[false, false]], rl('ce-safe'));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(plain[0]).toBeCloseTo(ce0, 3);
+    expect(safe[0]).toBeCloseTo(-ce0, 3);
+    expect(safe[1]).toBeCloseTo(ce1, 3);
+    // With unit 1 masked in the sampled state, unit 0's credit is taken against that state.
+    const [ctx] = computeCounterfactualCredit(seg, images, labels, units, [[false, true]], rl('ce-safe'));
+    const both = keepOf(true, true);
+    const only1 = keepOf(false, true);
+    expect(qDice(both) - qDice(only1)).toBeLessThan(-1);
+    expect(ctx[0]).toBeCloseTo(-Math.abs(qCe(both) - qCe(only1)), 3);
+    tf.dispose([images, labels]);
+    seg.dispose();
+  });
+
+  it('computeSafeCredit keeps the cross-entropy credit within the Dice tolerance and vetoes it beyond', () => {
+    expect(computeSafeCredit(5, 0.02, 0.01)).toBe(5);
+    expect(computeSafeCredit(5, -0.01, 0.01)).toBe(5);
+    expect(computeSafeCredit(5, -0.02, 0.01)).toBe(-5);
+    expect(computeSafeCredit(-3, -1, 0.01)).toBe(-3);
+    expect(computeSafeCredit(-3, 2, 0)).toBe(-3);
+    expect(() => computeSafeCredit(Number.NaN, 0, 0.01)).toThrow(/computeSafeCredit: ce must be a finite number/);
+    expect(() => computeSafeCredit(1, Number.POSITIVE_INFINITY, 0.01)).toThrow(/computeSafeCredit: dice/);
+    expect(() => computeSafeCredit(1, 0, -1)).toThrow(/computeSafeCredit: tolerance must be/);
   });
 
   it("'patch' credit runs the A2C with agents of rl.unitSize", () => {

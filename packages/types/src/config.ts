@@ -186,11 +186,16 @@ export const RlSchema = z.object({
     .describe("'counterfactual'/'candidates': the units outside the candidates: 'square' = rl.unitSize patches; 'superpixel' = superpixels of the raw image (SLIC, grid step rl.unitSize), which follow intensity edges"),
   superpixelCompactness: z.number().positive().default(0.1).describe("rl.unitShape 'superpixel': weight of spatial distance in SLIC, intensity units (images in [0, 1]) per rl.unitSize pixels"),
   objective: z
-    .enum(['ce', 'dice'])
+    .enum(['ce', 'dice', 'ce-safe'])
     .default('ce')
     .describe(
-      "'counterfactual'/'candidates': the image-level value Q that a unit's credit differences (docs/rl-formulations.md): 'ce' = Eq. (3) times N (summed pixel cross-entropy, nats; the paper's reward); 'dice' = 100 x the soft Dice of the Segmentation-Net's prediction (Dice points; ADP as pixel weights), with the FB term at Eq. (3)'s 1/N scale, also in Dice points",
+      "'counterfactual'/'candidates': the image-level value Q that a unit's credit differences (docs/rl-formulations.md): 'ce' = Eq. (3) times N (summed pixel cross-entropy, nats; the paper's reward); 'dice' = 100 x the soft Dice of the Segmentation-Net's prediction (Dice points; ADP as pixel weights), with the FB term at Eq. (3)'s 1/N scale, also in Dice points; 'ce-safe' = the 'ce' credit, vetoed (made -|credit|) where masking the unit lowers the plain soft Dice by more than rl.diceTolerance",
     ),
+  diceTolerance: z
+    .number()
+    .min(0)
+    .default(0.01)
+    .describe("rl.objective 'ce-safe': the drop of soft Dice (Dice points, 0..100) that masking a unit may cause before its cross-entropy credit is vetoed"),
   balanceLabels: z
     .boolean()
     .default(false)
