@@ -10,7 +10,7 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
     case 'seg-net':
       return buildSegmentationNet(spec.sizes, { inputSize: spec.inputSize, seed: spec.seed });
     case 'rl-net':
-      return buildReinforcementNet(spec.sizes, { inputSize: spec.inputSize, seed: spec.seed, headChannels: spec.headChannels });
+      return buildReinforcementNet(spec.sizes, { inputSize: spec.inputSize, seed: spec.seed, headChannels: spec.headChannels, probabilityInput: spec.probabilityInput });
     case 'unet':
       return buildUnet({ inputSize: spec.inputSize, baseWidth: spec.baseWidth, seed: spec.seed });
     case 'resunet':

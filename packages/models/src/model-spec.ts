@@ -10,7 +10,7 @@ export type ModelKind = (typeof MODEL_KINDS)[number];
 
 export type ModelSpec =
   | { kind: 'seg-net'; sizes: SegNetSizes; inputSize: number; seed: number }
-  | { kind: 'rl-net'; sizes: SegNetSizes; inputSize: number; seed: number; headChannels: number }
+  | { kind: 'rl-net'; sizes: SegNetSizes; inputSize: number; seed: number; headChannels: number; probabilityInput?: boolean }
   | { kind: 'unet' | 'resunet'; baseWidth: number; inputSize: number; seed: number };
 
 const specs = new WeakMap<tf.LayersModel, ModelSpec>();

@@ -8,6 +8,10 @@
  * concat with the input image, 3x3 conv + ReLU; 1x1 conv. Outputs:
  * - `policy`: B x S x S x 2, per-pixel softmax over the actions {0: mask, 1: retain};
  * - `value`: B x S x S x 1, the state value V(s) per pixel (linear).
+ * With `probabilityInput` (rl.policyInput 'image+probability', issue 15) the network has a second
+ * input, `probability` (B x S x S x 1: the Segmentation-Net's output on the raw image), which both
+ * heads concatenate beside the image at full resolution. The encoder still reads the image alone,
+ * so {@link initFromSegmentationNet} copies the same layers.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SegNetSizes } from '@mrlseg/types';
@@ -33,14 +37,16 @@ export interface RlBuildOptions extends BuildOptions {
    * policy; null keeps the plain random initialisation of the last layer.
    */
   retainBias?: number | null;
+  /** A second input, `probability` (B x S x S x 1), concatenated in both heads beside the image (default false). */
+  probabilityInput?: boolean;
 }
 
-function head(features: ST, stem: ST, image: ST, width: number, out: number, activation: 'softmax' | 'linear', prefix: string, seeds: SeedSequence): ST {
+function head(features: ST, stem: ST, image: ST[], width: number, out: number, activation: 'softmax' | 'linear', prefix: string, seeds: SeedSequence): ST {
   let x = upsample(features, 8, `${prefix}_up8`);
   x = concat([x, stem], `${prefix}_concat1`);
   x = conv(x, width, `${prefix}_conv1`, seeds, { activation: 'relu' });
   x = upsample(x, 2, `${prefix}_up2`);
-  x = concat([x, image], `${prefix}_concat2`);
+  x = concat([x, ...image], `${prefix}_concat2`);
   x = conv(x, width, `${prefix}_conv2`, seeds, { activation: 'relu' });
   return conv(x, out, prefix, seeds, { kernel: 1, activation });
 }
@@ -54,13 +60,15 @@ export function buildReinforcementNet(sizes: SegNetSizes, opts: RlBuildOptions):
   const seed = opts.seed ?? 0;
   const seeds = new SeedSequence(seed);
   const input = tf.input({ shape: [opts.inputSize, opts.inputSize, 1], name: 'image' });
+  const probability = opts.probabilityInput ? tf.input({ shape: [opts.inputSize, opts.inputSize, 1], name: 'probability' }) : null;
+  const full = probability ? [input, probability] : [input];
   const { skips, tokens, grid } = hybridEncoder(input, sizes, 1, seeds);
   const features = apply(tf.layers.reshape({ targetShape: [grid, grid, sizes.hidden], name: 'to_map' }), tokens);
   // Head seeds come from a separate sequence so the heads do not depend on the encoder's layer count.
   const headSeeds = new SeedSequence(seed + 7919);
-  const policy = head(features, skips[0], input, headChannels, 2, 'softmax', 'policy', headSeeds);
-  const value = head(features, skips[0], input, headChannels, 1, 'linear', 'value', headSeeds);
-  const model = tf.model({ inputs: input, outputs: [policy, value], name: 'reinforcement_net' });
+  const policy = head(features, skips[0], full, headChannels, 2, 'softmax', 'policy', headSeeds);
+  const value = head(features, skips[0], full, headChannels, 1, 'linear', 'value', headSeeds);
+  const model = tf.model({ inputs: probability ? full : input, outputs: [policy, value], name: 'reinforcement_net' });
   const retainBias = opts.retainBias === undefined ? 2 : opts.retainBias;
   if (retainBias !== null) {
     if (!Number.isFinite(retainBias)) throw new Error(`buildReinforcementNet: retainBias must be a finite number or null, got ${retainBias}`);
@@ -70,7 +78,7 @@ export function buildReinforcementNet(sizes: SegNetSizes, opts: RlBuildOptions):
     last.setWeights(init);
     tf.dispose(init);
   }
-  rememberSpec(model, { kind: 'rl-net', sizes: structuredClone(sizes), inputSize: opts.inputSize, seed, headChannels });
+  rememberSpec(model, { kind: 'rl-net', sizes: structuredClone(sizes), inputSize: opts.inputSize, seed, headChannels, ...(opts.probabilityInput ? { probabilityInput: true } : {}) });
   return model;
 }
 

@@ -249,3 +249,31 @@ describe('Reinforcement-Net policy initialisation (retainBias)', () => {
     expect(() => buildReinforcementNet(TINY, { inputSize: 32, retainBias: Number.NaN })).toThrow(/retainBias must be a finite number or null/);
   });
 });
+
+describe('Reinforcement-Net with the probability input (rl.policyInput image+probability)', () => {
+  it('takes [image, probability], reads the probability in its heads, and initialises from a Segmentation-Net like the one-input net', () => {
+    const seg = buildSegmentationNet(TINY, { inputSize: 32, seed: 11 });
+    const one = buildReinforcementNet(TINY, { inputSize: 32, seed: 22 });
+    const two = buildReinforcementNet(TINY, { inputSize: 32, seed: 22, probabilityInput: true, retainBias: null });
+    expect(two.inputs.map((t) => t.name.replace(/_\d+$/, ''))).toEqual(['image', 'probability']);
+    expect(initFromSegmentationNet(two, seg)).toEqual(initFromSegmentationNet(one, seg));
+    // Only the heads' second convolution grows: by one input channel each.
+    const kernelShape = (m: tf.LayersModel, name: string) => m.getLayer(name).getWeights()[0].shape;
+    expect(kernelShape(two, 'policy_conv2')).toEqual([3, 3, TINY.channels[0] + 1 + 1, TINY.channels[0]]);
+    expect(kernelShape(one, 'policy_conv2')).toEqual([3, 3, TINY.channels[0] + 1, TINY.channels[0]]);
+    const x = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 5);
+    const p0 = tf.zerosLike(x);
+    const p1 = tf.onesLike(x);
+    const [a, va] = two.predict([x, p0]) as tf.Tensor[];
+    const [b, vb] = two.predict([x, p1]) as tf.Tensor[];
+    expect(a.shape).toEqual([2, 32, 32, 2]);
+    expect(va.shape).toEqual([2, 32, 32, 1]);
+    // The probability reaches the policy: the outputs differ.
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeGreaterThan(1e-6);
+    tf.dispose([x, p0, p1, a, va, b, vb]);
+    // The spec remembers the second input, so buildModel rebuilds the same network.
+    const rebuilt = buildModel({ kind: 'rl-net', sizes: TINY, inputSize: 32, seed: 22, headChannels: TINY.channels[0], probabilityInput: true });
+    expect(rebuilt.inputs).toHaveLength(2);
+    [seg, one, two, rebuilt].forEach((m) => m.dispose());
+  });
+});

@@ -3,6 +3,8 @@
  * @mrlseg/models; experiments wires the real ones in). I/O contract:
  * - Reinforcement-Net: B x H x W x C -> [policy B x H x W x 2 (softmax per pixel; channel 0 = mask,
  *   1 = retain), value B x H x W x 1]; C = 1 (the state) or 2 (state + retained mask, rl.maskHistory).
+ *   With rl.policyInput 'image+probability' (unit formulations only) it takes two inputs,
+ *   [image B x H x W x 1, Segmentation-Net probability on the raw image B x H x W x 1].
  * - Segmentation-Net: B x H x W x 1 -> lesion probability B x H x W x 1.
  * Both run in inference mode (training: false) during rollouts, the loss and inference, so the
  * distribution actions are sampled from is exactly the one the gradient is taken of (batch-norm
@@ -22,16 +24,20 @@ function shapeText(t: tf.Tensor | undefined): string {
 }
 
 /** Runs the Reinforcement-Net on `input` and checks its outputs against the contract. */
-export function forwardPolicy(policyNet: tf.LayersModel, input: tf.Tensor4D, training = false): PolicyOutput {
-  const out = policyNet.apply(input, { training }) as tf.Tensor | tf.Tensor[];
+export function forwardPolicy(policyNet: tf.LayersModel, input: tf.Tensor4D | tf.Tensor4D[], training = false): PolicyOutput {
+  const inputs = Array.isArray(input) ? input : [input];
+  if (inputs.length !== policyNet.inputs.length) {
+    throw new RangeError(`policyNet: takes ${policyNet.inputs.length} input(s) (${policyNet.inputs.map((t) => t.name).join(', ')}), got ${inputs.length}`);
+  }
+  const out = policyNet.apply(inputs.length === 1 ? inputs[0] : inputs, { training }) as tf.Tensor | tf.Tensor[];
   const outs = Array.isArray(out) ? out : [out];
   const [probs, value] = outs;
-  const [b, h, w] = input.shape;
+  const [b, h, w] = inputs[0].shape;
   const ok = (t: tf.Tensor | undefined, c: number) => t !== undefined && t.rank === 4 && t.shape[0] === b && t.shape[1] === h && t.shape[2] === w && t.shape[3] === c;
   if (outs.length !== 2 || !ok(probs, 2) || !ok(value, 1)) {
     tf.dispose(outs);
     throw new RangeError(
-      `policyNet: expected outputs [policy ${b}x${h}x${w}x2, value ${b}x${h}x${w}x1] for input [${input.shape.join(', ')}], ` +
+      `policyNet: expected outputs [policy ${b}x${h}x${w}x2, value ${b}x${h}x${w}x1] for input [${inputs[0].shape.join(', ')}], ` +
         `got ${outs.length} output(s): ${outs.map(shapeText).join(', ')}`,
     );
   }

@@ -98,6 +98,9 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
   if (rl.finetuneSeg && !isOptimizer(o.segOptimizer)) {
     throw new TypeError(`${fn}: rl.finetuneSeg is true, so segOptimizer (a tf.Optimizer) is required; or set rl.finetuneSeg = false`);
   }
+  if (policyNet.inputs.length !== 1 || rl.policyInput === 'image+probability') {
+    throw new RangeError(`${fn}: the A2C formulations ('pixel', 'patch') read the state image alone; rl.policyInput 'image+probability' and two-input Reinforcement-Nets work with rl.credit 'counterfactual' or 'candidates'`);
+  }
   const inChannels = policyNet.inputs[0]?.shape[3];
   const wantChannels = rl.maskHistory ? 2 : 1;
   if (inChannels != null && inChannels !== wantChannels) {

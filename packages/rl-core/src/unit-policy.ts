@@ -17,10 +17,21 @@ import { assertImages, representState } from './environment';
 /** Whether rl.credit is one of the unit formulations. */
 export const isUnitCredit = (rl: Pick<RlConfig, 'credit'>): boolean => rl.credit === 'counterfactual' || rl.credit === 'candidates';
 
-/** Per-pixel mask logits l_i, B x H x W x 1 (differentiable in the policy's weights). */
-export function maskLogits(policyNet: tf.LayersModel, images: tf.Tensor4D): tf.Tensor4D {
+/**
+ * What the unit policy reads: the raw images, or (a two-input Reinforcement-Net, rl.policyInput
+ * 'image+probability') the images and the Segmentation-Net's probability on them, a constant for
+ * the policy's gradient. The caller disposes the returned tensors.
+ */
+export function unitPolicyInput(policyNet: tf.LayersModel, segNet: tf.LayersModel, images: tf.Tensor4D): tf.Tensor4D[] {
+  if (policyNet.inputs.length === 1) return [images.clone()];
+  if (policyNet.inputs.length !== 2) throw new RangeError(`unitPolicyInput: policyNet must take 1 input (image) or 2 (image, probability), got ${policyNet.inputs.length}`);
+  return [images.clone(), forwardSegmentation(segNet, images)];
+}
+
+/** Per-pixel mask logits l_i, B x H x W x 1 (differentiable in the policy's weights); `input` as {@link unitPolicyInput} makes it. */
+export function maskLogits(policyNet: tf.LayersModel, input: tf.Tensor4D | tf.Tensor4D[]): tf.Tensor4D {
   return tf.tidy(() => {
-    const { probs, value } = forwardPolicy(policyNet, images);
+    const { probs, value } = forwardPolicy(policyNet, input);
     value.dispose();
     const logP = tf.log(tf.clipByValue(probs, PROB_EPS, 1));
     return tf.sub(tf.slice(logP, [0, 0, 0, 0], [-1, -1, -1, 1]), tf.slice(logP, [0, 0, 0, 1], [-1, -1, -1, 1])) as tf.Tensor4D;
@@ -81,7 +92,9 @@ export function unitGreedy(policyNet: tf.LayersModel, segNet: tf.LayersModel, im
   assertImages('unitGreedy', 'images', images);
   const [, h, w] = images.shape;
   const units = unitMapsOf(segNet, images, rl);
-  const logits = maskLogits(policyNet, images);
+  const input = unitPolicyInput(policyNet, segNet, images);
+  const logits = maskLogits(policyNet, input);
+  tf.dispose(input);
   const values = logits.dataSync();
   logits.dispose();
   const masked = unitLogits(values, units, h * w).map((l) => Array.from(l, (v) => v > 0));

@@ -20,7 +20,7 @@ import { createRewardFilter } from '@mrlseg/rewards';
 import { forwardPolicy, forwardSegmentation, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
 import { computeCounterfactualCredit } from './counterfactual-credit';
-import { maskLogits, unitGreedy, unitLogits, unitMapsOf } from './unit-policy';
+import { maskLogits, unitGreedy, unitLogits, unitMapsOf, unitPolicyInput } from './unit-policy';
 import { zeroTimings } from './rollout';
 import { assertImages } from './environment';
 import type { A2CTrainer, A2CTrainerOptions, TrainStepResult } from './trainer';
@@ -79,7 +79,7 @@ export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: num
 }
 
 /** The weighted logistic loss of step 4 (scalar), differentiable in the policy's weights. */
-export function unitLogisticLoss(policyNet: tf.LayersModel, images: tf.Tensor4D, target: tf.Tensor4D, weight: tf.Tensor4D, totalWeight: number): tf.Scalar {
+export function unitLogisticLoss(policyNet: tf.LayersModel, images: tf.Tensor4D | tf.Tensor4D[], target: tf.Tensor4D, weight: tf.Tensor4D, totalWeight: number): tf.Scalar {
   return tf.tidy(() => {
     const { probs, value } = forwardPolicy(policyNet, images);
     value.dispose();
@@ -96,6 +96,10 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const fn = 'createUnitTrainer';
   const { policyNet, segNet, rl, optimizer } = o;
   if (rl.credit !== 'counterfactual' && rl.credit !== 'candidates') throw new RangeError(`${fn}: rl.credit must be 'counterfactual' or 'candidates', got '${rl.credit}'`);
+  const wantInputs = rl.policyInput === 'image+probability' ? 2 : 1;
+  if (policyNet.inputs.length !== wantInputs) {
+    throw new RangeError(`${fn}: policyNet takes ${policyNet.inputs.length} input(s) but rl.policyInput '${rl.policyInput ?? 'image'}' needs ${wantInputs} (build it with probabilityInput ${wantInputs === 2})`);
+  }
   if (rl.finetuneSeg && !o.segOptimizer) throw new TypeError(`${fn}: rl.finetuneSeg is true, so segOptimizer (a tf.Optimizer) is required; or set rl.finetuneSeg = false`);
   const rewardFilter = createRewardFilter(rl.rewardFilterSize, undefined);
   if (o.rewardFilterInit) rewardFilter.assign(o.rewardFilterInit);
@@ -113,7 +117,8 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     const units = unitMapsOf(segNet, images, rl);
     timings.segForwardMs += performance.now() - t0;
     t0 = performance.now();
-    const logits = maskLogits(policyNet, images);
+    const input = unitPolicyInput(policyNet, segNet, images);
+    const logits = maskLogits(policyNet, input);
     const lv = logits.dataSync();
     logits.dispose();
     const ul = unitLogits(lv, units, h * w);
@@ -152,13 +157,13 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     try {
       if (totalWeight > 0) {
         const vars = trainableVariables(policyNet);
-        const { value, grads } = optimizer.computeGradients(() => unitLogisticLoss(policyNet, images, target, weight, totalWeight), vars);
+        const { value, grads } = optimizer.computeGradients(() => unitLogisticLoss(policyNet, input, target, weight, totalWeight), vars);
         optimizer.applyGradients(grads);
         loss = value.dataSync()[0];
         tf.dispose([value, grads]);
       }
     } finally {
-      tf.dispose([target, weight]);
+      tf.dispose([target, weight, ...input]);
     }
     timings.backwardMs += performance.now() - t0;
 
@@ -196,7 +201,8 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   function policyGradient(images: tf.Tensor4D, labels: tf.Tensor4D): tf.Tensor[] {
     const [, h, w] = images.shape;
     const units = unitMapsOf(segNet, images, rl);
-    const logits = maskLogits(policyNet, images);
+    const input = unitPolicyInput(policyNet, segNet, images);
+    const logits = maskLogits(policyNet, input);
     const ul = unitLogits(logits.dataSync(), units, h * w);
     logits.dispose();
     const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
@@ -204,11 +210,11 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin, rl.balanceLabels);
     try {
       const vars = trainableVariables(policyNet);
-      const { value, grads } = tf.variableGrads(() => unitLogisticLoss(policyNet, images, target, weight, totalWeight), vars);
+      const { value, grads } = tf.variableGrads(() => unitLogisticLoss(policyNet, input, target, weight, totalWeight), vars);
       value.dispose();
       return vars.map((v) => grads[v.name]);
     } finally {
-      tf.dispose([target, weight]);
+      tf.dispose([target, weight, ...input]);
     }
   }
 

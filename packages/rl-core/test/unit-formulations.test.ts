@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
 import { candidateUnits, computeCounterfactualCredit, computeSafeCredit, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
+import { maskLogits, unitPolicyInput } from '../src/unit-policy';
 import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { TOY, toyBatch, toySegNet } from './toy-env';
 
@@ -301,4 +302,66 @@ describe('learning on the toy environment', () => {
     policyNet.dispose();
     segNet.dispose();
   }, 60_000);
+});
+
+describe("rl.policyInput 'image+probability'", () => {
+  /** Two inputs [image, probability]; mask logit l = k p - c (the image is ignored): dense over the concatenated channels. */
+  function probabilityPolicy(k: number, c: number): tf.LayersModel {
+    const image = tf.input({ shape: [null, null, 1] as unknown as number[] });
+    const prob = tf.input({ shape: [null, null, 1] as unknown as number[] });
+    const both = tf.layers.concatenate().apply([image, prob]) as tf.SymbolicTensor;
+    const head = tf.layers.dense({ units: 2, activation: 'softmax' });
+    const value = tf.layers.dense({ units: 1 });
+    const model = tf.model({ inputs: [image, prob], outputs: [head.apply(both) as tf.SymbolicTensor, value.apply(both) as tf.SymbolicTensor] });
+    tf.tidy(() => head.setWeights([tf.tensor2d([[0, 0], [k, 0]]), tf.tensor1d([0, c])]));
+    return model;
+  }
+
+  it("the unit policy reads the Segmentation-Net's probability: logits and greedy decisions by hand", () => {
+    const x = [0.9, 0.8, 0.2, 0.1, 0.7, 0.6, 0.3, 0.0];
+    const images = tf.tensor4d(x, [1, 2, 4, 1]);
+    const seg = thresholdSegNet(10, 0.5);
+    const policy = probabilityPolicy(4, 2); // l = 4 p - 2: mask where p > 0.5 on average
+    const before = tf.memory().numTensors;
+    const input = unitPolicyInput(policy, seg, images);
+    expect(input).toHaveLength(2);
+    const l = maskLogits(policy, input);
+    const got = Array.from(l.dataSync());
+    tf.dispose([l, ...input]);
+    const sig = (v: number) => 1 / (1 + Math.exp(-(10 * v - 5)));
+    got.forEach((v, i) => expect(v).toBeCloseTo(4 * sig(x[i]) - 2, 4));
+    const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 2, policyInput: 'image+probability' });
+    const g = unitGreedy(policy, seg, images, rl);
+    // Unit 0 (cols 0-1): mean p = (0.982 + 0.953 + 0.881 + 0.731) / 4 > 0.5 -> masked; unit 1 (cols 2-3) kept.
+    expect(g.masked).toEqual([[true, false]]);
+    g.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(images);
+    [seg, policy].forEach((m) => m.dispose());
+  });
+
+  it('trains the two-input policy without leaking tensors, and refuses mismatched nets and formulations', () => {
+    const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: false, useAdp: false, policyInput: 'image+probability' });
+    const policyNet = probabilityPolicy(0.5, 1);
+    const segNet = toySegNet();
+    const optimizer = tf.train.adam(0.01);
+    const trainer = createAgentTrainer({ policyNet, segNet, rl, optimizer, seed: 1 });
+    let before = 0;
+    for (let i = 0; i < 3; i++) {
+      if (i === 1) before = tf.memory().numTensors;
+      const b = toyBatch(2, 16, 500 + i);
+      expect(Number.isFinite(trainer.trainStep(b.images, b.labels).loss)).toBe(true);
+      const grads = trainer.policyGradient(b.images, b.labels);
+      expect(grads.length).toBeGreaterThan(0);
+      tf.dispose([b.images, b.labels, b.distractors, ...grads.filter(Boolean)]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    trainer.dispose();
+    const onePolicy = pixelPolicyNet({ seed: 1 });
+    expect(() => createAgentTrainer({ policyNet: onePolicy, segNet, rl, optimizer, seed: 1 })).toThrow(/createUnitTrainer: policyNet takes 1 input\(s\) but rl.policyInput 'image\+probability' needs 2/);
+    expect(() => createAgentTrainer({ policyNet, segNet, rl: { ...rl, policyInput: 'image' }, optimizer, seed: 1 })).toThrow(/needs 1/);
+    expect(() => createAgentTrainer({ policyNet, segNet, rl: { ...rl, credit: 'pixel' }, optimizer, seed: 1 })).toThrow(/A2C formulations .* read the state image alone/);
+    optimizer.dispose();
+    [policyNet, segNet, onePolicy].forEach((m) => m.dispose());
+  });
 });

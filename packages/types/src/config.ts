@@ -191,6 +191,12 @@ export const RlSchema = z.object({
     .describe(
       "'counterfactual'/'candidates': the image-level value Q that a unit's credit differences (docs/rl-formulations.md): 'ce' = Eq. (3) times N (summed pixel cross-entropy, nats; the paper's reward); 'dice' = 100 x the soft Dice of the Segmentation-Net's prediction (Dice points; ADP as pixel weights), with the FB term at Eq. (3)'s 1/N scale, also in Dice points; 'ce-safe' = the 'ce' credit, vetoed (made -|credit|) where masking the unit lowers the plain soft Dice by more than rl.diceTolerance",
     ),
+  policyInput: z
+    .enum(['image', 'image+probability'])
+    .default('image')
+    .describe(
+      "'counterfactual'/'candidates': what the Reinforcement-Net reads: 'image' = the raw image (the paper); 'image+probability' = also the Segmentation-Net's probability map on it, as a second input that both heads concatenate at full resolution (issue 15)",
+    ),
   diceTolerance: z
     .number()
     .min(0)

@@ -107,7 +107,11 @@ export function buildRlModel(config: ExperimentConfig): tf.LayersModel {
   if (config.rl.maskHistory) {
     throw new Error('rl.maskHistory = true needs a two-channel Reinforcement-Net, which @mrlseg/models does not build; set rl.maskHistory to false');
   }
-  return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: modelSeed(config.seed) + 1, retainBias: config.rl.retainBias });
+  const probabilityInput = config.rl.policyInput === 'image+probability';
+  if (probabilityInput && config.rl.credit !== 'counterfactual' && config.rl.credit !== 'candidates') {
+    throw new Error(`rl.policyInput 'image+probability' works with rl.credit 'counterfactual' or 'candidates', not '${config.rl.credit}'`);
+  }
+  return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: modelSeed(config.seed) + 1, retainBias: config.rl.retainBias, probabilityInput });
 }
 
 function setLearningRate(opt: tf.Optimizer, lr: number): void {
