@@ -106,6 +106,8 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const segLoss = o.segLoss ?? ((y: tf.Tensor4D, p: tf.Tensor4D) => tf.tidy(() => tf.mean(tf.losses.sigmoidCrossEntropy(y, p)) as tf.Scalar));
   const rng = rngOf(((o.seed ?? 0) * 7919 + 17) >>> 0);
   let disposed = false;
+  // rl.creditContext 'raw': each unit's credit is the value of masking it alone (every other unit kept).
+  const creditState = (units: UnitMap[], masked: boolean[][]): boolean[][] => (rl.creditContext === 'raw' ? units.map((u) => new Array<boolean>(u.count).fill(false)) : masked);
 
   function trainStep(images: tf.Tensor4D, labels: tf.Tensor4D): TrainStepResult {
     if (disposed) throw new Error('trainStep: the trainer was disposed');
@@ -139,7 +141,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     );
     timings.policyForwardMs += performance.now() - t0;
     t0 = performance.now();
-    const credit = computeCounterfactualCredit(segNet, images, labels, units, masked, rl);
+    const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
     timings.rewardMs += performance.now() - t0;
     t0 = performance.now();
     let creditSum = 0;
@@ -206,7 +208,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     const ul = unitLogits(logits.dataSync(), units, h * w);
     logits.dispose();
     const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
-    const credit = computeCounterfactualCredit(segNet, images, labels, units, masked, rl);
+    const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
     const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin, rl.balanceLabels);
     try {
       const vars = trainableVariables(policyNet);

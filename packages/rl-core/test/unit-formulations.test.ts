@@ -248,6 +248,37 @@ describe('counterfactual credit', () => {
     seg.dispose();
   });
 
+  it("rl.creditContext 'raw': a unit's credit is the value of masking it alone, whatever the other units sampled", () => {
+    const b = toyBatch(2, 16, 4242);
+    const segNet = toySegNet();
+    const step = (creditContext: 'sampled' | 'raw', seed: number) => {
+      const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: false, useAdp: false, maskValue: TOY.maskValue, explore: 0.5, creditContext });
+      const policyNet = pixelPolicyNet({ seed: 3 });
+      const optimizer = tf.train.adam(0.01);
+      const trainer = createAgentTrainer({ policyNet, segNet, rl, optimizer, seed });
+      const r = trainer.trainStep(b.images, b.labels);
+      trainer.dispose();
+      optimizer.dispose();
+      policyNet.dispose();
+      return r;
+    };
+    const raw = [step('raw', 1), step('raw', 2)];
+    const sampled = [step('sampled', 1), step('sampled', 2)];
+    // Different sampled actions (the masked fractions differ) ...
+    expect(raw[0].maskedFraction).not.toBe(raw[1].maskedFraction);
+    // ... but the same credit under 'raw': the credit of each unit against the all-kept state.
+    expect(raw[0].advantageMean).toBe(raw[1].advantageMean);
+    expect(raw[0].advantageStd).toBe(raw[1].advantageStd);
+    expect(sampled[0].advantageMean).not.toBe(sampled[1].advantageMean);
+    const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, useFb: false, useAdp: false, maskValue: TOY.maskValue });
+    const units = [patchUnits(16, 16, 4), patchUnits(16, 16, 4)];
+    const alone = computeCounterfactualCredit(segNet, b.images, b.labels, units, units.map((u) => new Array<boolean>(u.count).fill(false)), rl);
+    const all = alone.flatMap((c) => Array.from(c));
+    expect(raw[0].advantageMean).toBeCloseTo(all.reduce((p, q) => p + q, 0) / all.length, 6);
+    tf.dispose([b.images, b.labels, b.distractors]);
+    segNet.dispose();
+  });
+
   it('computeSafeCredit keeps the cross-entropy credit within the Dice tolerance and vetoes it beyond', () => {
     expect(computeSafeCredit(5, 0.02, 0.01)).toBe(5);
     expect(computeSafeCredit(5, -0.01, 0.01)).toBe(5);

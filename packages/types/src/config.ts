@@ -197,6 +197,12 @@ export const RlSchema = z.object({
     .describe(
       "'counterfactual'/'candidates': what the Reinforcement-Net reads: 'image' = the raw image (the paper); 'image+probability' = also the Segmentation-Net's probability map on it, as a second input that both heads concatenate at full resolution (issue 15)",
     ),
+  creditContext: z
+    .enum(['sampled', 'raw'])
+    .default('sampled')
+    .describe(
+      "'counterfactual'/'candidates': the state a unit's credit is taken in: 'sampled' = with the other units at their sampled actions; 'raw' = with every other unit kept (the value of masking the unit alone), so a unit's label does not depend on the other units' sampled actions",
+    ),
   diceTolerance: z
     .number()
     .min(0)
