@@ -4,7 +4,7 @@
  * paper's reward, the change of summed pixel cross-entropy (Eq. 3-5 as a state value,
  * {@link computeStateValue}), and adds one constraint, because under extreme imbalance the two
  * measures disagree where it matters. Measured on the known-answer benchmark's development data
- * (docs/results.md, section 4.8):
+ * (docs/results.md, section 4.7):
  *  - the cross-entropy credit separates what should be masked from plain background (a distractor
  *    unit gains a median of 36-47 nats when the Segmentation-Net responds to it, a plain one about
  *    0), but rewards masking half of the lesion units that sit in over-segmented blobs;

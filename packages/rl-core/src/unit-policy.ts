@@ -4,7 +4,7 @@
  *   l_i = log pi(mask | s)_i - log pi(retain | s)_i,
  * and a unit's probability of being masked as the logistic of its pixels' mean logit,
  *   P(mask u) = sigmoid(mean_{i in u} l_i).
- * The greedy policy masks a unit when that mean logit is > 0. Decisions are taken once, on the raw
+ * The greedy policy masks a unit when that mean logit is > rl.greedyThreshold (default 0). Decisions are taken once, on the raw
  * image (one step: a unit, once masked, has nothing left to decide).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -97,7 +97,8 @@ export function unitGreedy(policyNet: tf.LayersModel, segNet: tf.LayersModel, im
   tf.dispose(input);
   const values = logits.dataSync();
   logits.dispose();
-  const masked = unitLogits(values, units, h * w).map((l) => Array.from(l, (v) => v > 0));
+  const threshold = rl.greedyThreshold ?? 0;
+  const masked = unitLogits(values, units, h * w).map((l) => Array.from(l, (v) => v > threshold));
   const retained = retainedOfUnits(units, masked, h, w);
   const state = representState(images, retained, rl.maskValue);
   return {

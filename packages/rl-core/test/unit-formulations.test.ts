@@ -366,6 +366,12 @@ describe("rl.policyInput 'image+probability'", () => {
     // Unit 0 (cols 0-1): mean p = (0.982 + 0.953 + 0.881 + 0.731) / 4 > 0.5 -> masked; unit 1 (cols 2-3) kept.
     expect(g.masked).toEqual([[true, false]]);
     g.dispose();
+    // rl.greedyThreshold: unit 0's mean logit is 4 x 0.887 - 2 = 1.55, so a threshold of 1 still masks it and 2 does not.
+    for (const [greedyThreshold, want] of [[1, [[true, false]]], [2, [[false, false]]]] as const) {
+      const gt = unitGreedy(policy, seg, images, { ...rl, greedyThreshold });
+      expect(gt.masked).toEqual(want);
+      gt.dispose();
+    }
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(images);
     [seg, policy].forEach((m) => m.dispose());

@@ -203,6 +203,11 @@ export const RlSchema = z.object({
     .describe(
       "'counterfactual'/'candidates': the state a unit's credit is taken in: 'sampled' = with the other units at their sampled actions; 'raw' = with every other unit kept (the value of masking the unit alone), so a unit's label does not depend on the other units' sampled actions",
     ),
+  greedyThreshold: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe("'counterfactual'/'candidates': the greedy (evaluation) policy masks a unit when its mean mask logit exceeds this value (0: P(mask) > 0.5; 1: P(mask) > 0.73)"),
   diceTolerance: z
     .number()
     .min(0)
