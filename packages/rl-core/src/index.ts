@@ -31,4 +31,4 @@ export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, type U
 export { isUnitCredit, unitGreedy, unitMapsOf, type UnitGreedy } from './unit-policy';
 export { computeCounterfactualCredit } from './counterfactual-credit';
 export { computeSafeCredit } from './safe-credit';
-export { createUnitTrainer, creditTargets, unitLogisticLoss } from './unit-trainer';
+export { createUnitTrainer, creditTargets, unitLogisticLoss, unitMeanLogisticLoss } from './unit-trainer';

@@ -91,6 +91,45 @@ export function unitLogisticLoss(policyNet: tf.LayersModel, images: tf.Tensor4D 
   });
 }
 
+/**
+ * The logistic loss on the units' mean mask logits (rl.unitLoss 'unit'), scalar, differentiable in
+ * the policy's weights:
+ *   L = sum_u w_u softplus(-(2 t_u - 1) lbar_u) / sum_u w_u,   lbar_u = mean_{i in u} l_i,
+ * i.e. the negative log-likelihood of each unit's label under the unit policy P(mask u) =
+ * sigmoid(lbar_u) that samples and decides, with t_u and w_u as {@link creditTargets} gives them
+ * (read back per unit). The per-pixel loss of {@link unitLogisticLoss} lets a unit's pixels pull
+ * apart while their mean, the decision, stays on the wrong side.
+ * @param target - B x H x W x 1 label map of creditTargets (constant within a unit).
+ * @param weight - B x H x W x 1 weight map of creditTargets (w_u / |u| on each pixel of u).
+ */
+export function unitMeanLogisticLoss(policyNet: tf.LayersModel, input: tf.Tensor4D | tf.Tensor4D[], units: UnitMap[], target: tf.Tensor4D, weight: tf.Tensor4D, totalWeight: number): tf.Scalar {
+  const [b, h, w] = target.shape;
+  const n = h * w;
+  if (units.length !== b) throw new RangeError(`unitMeanLogisticLoss: units must hold one unit map per image (${b}), got ${units.length}`);
+  const width = Math.max(...units.map((u) => u.count));
+  // Averaging matrix per image: A[b, i, u] = 1 / |u| where pixel i belongs to unit u.
+  const avg = new Float32Array(b * n * width);
+  const t = target.dataSync();
+  const wt = weight.dataSync();
+  const tu = new Float32Array(b * width);
+  const wu = new Float32Array(b * width);
+  units.forEach((u, k) => {
+    for (let i = 0; i < n; i++) {
+      const id = u.ids[i];
+      avg[(k * n + i) * width + id] = 1 / u.sizes[id];
+      tu[k * width + id] = t[k * n + i];
+      wu[k * width + id] += wt[k * n + i];
+    }
+  });
+  return tf.tidy(() => {
+    const l = tf.reshape(maskLogits(policyNet, input), [b, 1, n]);
+    const mean = tf.reshape(tf.matMul(l, tf.tensor3d(avg, [b, n, width])), [b, width]);
+    const sign = tf.sub(tf.mul(2, tf.tensor2d(tu, [b, width])), 1);
+    const nll = tf.softplus(tf.neg(tf.mul(sign, mean)));
+    return tf.div(tf.sum(tf.mul(tf.tensor2d(wu, [b, width]), nll)), Math.max(totalWeight, 1e-12)) as tf.Scalar;
+  });
+}
+
 /** Creates the unit-formulation trainer (same interface as the A2C trainer). */
 export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const fn = 'createUnitTrainer';
@@ -106,6 +145,8 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const segLoss = o.segLoss ?? ((y: tf.Tensor4D, p: tf.Tensor4D) => tf.tidy(() => tf.mean(tf.losses.sigmoidCrossEntropy(y, p)) as tf.Scalar));
   const rng = rngOf(((o.seed ?? 0) * 7919 + 17) >>> 0);
   let disposed = false;
+  const lossOf = (input: tf.Tensor4D[], units: UnitMap[], target: tf.Tensor4D, weight: tf.Tensor4D, totalWeight: number): tf.Scalar =>
+    rl.unitLoss === 'unit' ? unitMeanLogisticLoss(policyNet, input, units, target, weight, totalWeight) : unitLogisticLoss(policyNet, input, target, weight, totalWeight);
   // rl.creditContext 'raw': each unit's credit is the value of masking it alone (every other unit kept).
   const creditState = (units: UnitMap[], masked: boolean[][]): boolean[][] => (rl.creditContext === 'raw' ? units.map((u) => new Array<boolean>(u.count).fill(false)) : masked);
 
@@ -159,7 +200,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     try {
       if (totalWeight > 0) {
         const vars = trainableVariables(policyNet);
-        const { value, grads } = optimizer.computeGradients(() => unitLogisticLoss(policyNet, input, target, weight, totalWeight), vars);
+        const { value, grads } = optimizer.computeGradients(() => lossOf(input, units, target, weight, totalWeight), vars);
         optimizer.applyGradients(grads);
         loss = value.dataSync()[0];
         tf.dispose([value, grads]);
@@ -212,7 +253,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin, rl.balanceLabels);
     try {
       const vars = trainableVariables(policyNet);
-      const { value, grads } = tf.variableGrads(() => unitLogisticLoss(policyNet, input, target, weight, totalWeight), vars);
+      const { value, grads } = tf.variableGrads(() => lossOf(input, units, target, weight, totalWeight), vars);
       value.dispose();
       return vars.map((v) => grads[v.name]);
     } finally {

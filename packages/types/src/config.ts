@@ -208,6 +208,12 @@ export const RlSchema = z.object({
     .min(0)
     .default(0)
     .describe("'counterfactual'/'candidates': the greedy (evaluation) policy masks a unit when its mean mask logit exceeds this value (0: P(mask) > 0.5; 1: P(mask) > 0.73)"),
+  unitLoss: z
+    .enum(['pixel', 'unit'])
+    .default('pixel')
+    .describe(
+      "'counterfactual'/'candidates': where the logistic loss applies: 'pixel' = to every pixel's mask logit, each towards its unit's label; 'unit' = to each unit's mean mask logit, the quantity the unit policy samples from and the greedy policy thresholds",
+    ),
   diceTolerance: z
     .number()
     .min(0)
