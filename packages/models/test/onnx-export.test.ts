@@ -93,6 +93,12 @@ describe('exportOnnx parity with onnxruntime-node', () => {
 });
 
 describe('exportMrlSegOnnx', () => {
+  it('refuses a two-input Reinforcement-Net (rl.policyInput image+probability) and says what to export instead', () => {
+    const seg = buildSegmentationNet(TINY, { inputSize: 32, seed: 1 });
+    const rl = buildReinforcementNet(TINY, { inputSize: 32, seed: 2, probabilityInput: true });
+    expect(() => exportMrlSegOnnx(rl, seg, { steps: 1, maskValue: 0 })).toThrow(/exportMrlSegOnnx: rlNet takes 2 inputs.*export the Segmentation-Net alone/);
+    [seg, rl].forEach((m) => m.dispose());
+  });
   it.each([32, 48])('matches runMrlSegInference at %i px (4 steps, mask value 0)', async (size) => {
     const seg = buildSegmentationNet(TINY, { inputSize: size, seed: 2 });
     const rl = buildReinforcementNet(TINY, { inputSize: size, seed: 3, retainBias: null }); // random policy: exercises masking

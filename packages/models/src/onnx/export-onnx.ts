@@ -295,6 +295,11 @@ export function exportOnnx(model: tf.LayersModel, opts: OnnxExportOptions = {}):
  */
 export function exportMrlSegOnnx(rlNet: tf.LayersModel, segNet: tf.LayersModel, opts: MrlSegInferenceOptions & OnnxExportOptions): Uint8Array {
   checkMrlSegOptions('exportMrlSegOnnx', opts);
+  if (rlNet.inputs.length !== 1) {
+    throw new Error(
+      `exportMrlSegOnnx: rlNet takes ${rlNet.inputs.length} inputs; a Reinforcement-Net that also reads the Segmentation-Net's probability map (rl.policyInput 'image+probability') belongs to a unit formulation, which the pixel-wise MRL-Seg graph cannot express: export the Segmentation-Net alone`,
+    );
+  }
   const rs = rlNet.inputs[0].shape.join('x');
   const ss = segNet.inputs[0].shape.join('x');
   if (rs !== ss) throw new Error(`exportMrlSegOnnx: rlNet input [${rs}] differs from segNet input [${ss}]`);
