@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend, initFromSegmentationNet } from '@mrlseg/models';
-import { computeCounterfactualCredit, creditTargets, forwardSegmentation, trainableVariables, unitGreedy, unitLogisticLoss, unitMapsOf, type UnitMap } from '@mrlseg/rl-core';
+import { computeCounterfactualCredit, creditTargets, trainableVariables, unitGreedy, unitLogisticLoss, unitMapsOf, unitPolicyInput, type UnitMap } from '@mrlseg/rl-core';
 import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, buildRlModel } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
 await usePortableBackend('wasm');
@@ -76,10 +76,9 @@ for (let st = 1; st <= steps; st++) {
   const idx = perm.slice(p, p + 8); p += 8;
   const { images } = makeBatch(train, idx, null);
   const { target, weight, totalWeight } = creditTargets(idx.map((k) => Ltr[k].units), idx.map((k) => Ltr[k].credit), config.rl.creditCap, 64, 64, config.rl.creditMargin, config.rl.balanceLabels);
-  // The policy's input as the unit trainer builds it: the image, and the probability map for a two-input net.
-  const inp = rlNet.inputs.length === 2 ? [images, forwardSegmentation(seg, images)] : [images];
+  const inp = unitPolicyInput(rlNet, seg, images);
   const value = opt.minimize(() => unitLogisticLoss(rlNet, inp, target, weight, totalWeight), true, trainableVariables(rlNet))!;
   const lv = value.dataSync()[0];
-  tf.dispose([value, target, weight, ...inp]);
+  tf.dispose([value, target, weight, images, ...inp]);
   if (st % 30 === 0 || st === 1) console.log(`step ${st} loss ${lv.toFixed(3)} | train ${evalOn(train.slice(0, 48), Ltr.slice(0, 48))} | test ${evalOn(test, Lte)}`);
 }

@@ -28,7 +28,7 @@ export {
 export { runEpisodeDeterministic, representGreedy, type DeterministicEpisode } from './inference';
 export { createAgentTrainer, effectiveRl } from './agent';
 export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, type UnitMap } from './units';
-export { isUnitCredit, unitGreedy, unitMapsOf, type UnitGreedy } from './unit-policy';
+export { isUnitCredit, unitGreedy, unitMapsOf, unitPolicyInput, type UnitGreedy } from './unit-policy';
 export { computeCounterfactualCredit } from './counterfactual-credit';
 export { computeSafeCredit } from './safe-credit';
-export { createUnitTrainer, creditTargets, unitLogisticLoss, unitMeanLogisticLoss } from './unit-trainer';
+export { createUnitTrainer, creditTargets, unitLabels, unitLogisticLoss, unitMeanLogisticLoss, type UnitLabels } from './unit-trainer';

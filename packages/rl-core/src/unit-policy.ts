@@ -23,9 +23,24 @@ export const isUnitCredit = (rl: Pick<RlConfig, 'credit'>): boolean => rl.credit
  * the policy's gradient. The caller disposes the returned tensors.
  */
 export function unitPolicyInput(policyNet: tf.LayersModel, segNet: tf.LayersModel, images: tf.Tensor4D): tf.Tensor4D[] {
-  if (policyNet.inputs.length === 1) return [images.clone()];
-  if (policyNet.inputs.length !== 2) throw new RangeError(`unitPolicyInput: policyNet must take 1 input (image) or 2 (image, probability), got ${policyNet.inputs.length}`);
-  return [images.clone(), forwardSegmentation(segNet, images)];
+  return unitsAndPolicyInput(policyNet, segNet, images, null).input;
+}
+
+/**
+ * The unit maps of a batch (unless `rl` is null) and the policy's input ({@link unitPolicyInput}),
+ * with the Segmentation-Net run on the raw images at most once: 'candidates' units and the
+ * probability input read the same map. The caller disposes `input`.
+ */
+export function unitsAndPolicyInput(policyNet: tf.LayersModel, segNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig | null): { units: UnitMap[]; input: tf.Tensor4D[] } {
+  const inputs = policyNet.inputs.length;
+  if (inputs !== 1 && inputs !== 2) throw new RangeError(`unitPolicyInput: policyNet must take 1 input (image) or 2 (image, probability), got ${inputs}`);
+  const probability = inputs === 2 || rl?.credit === 'candidates' ? forwardSegmentation(segNet, images) : null;
+  try {
+    const units = rl ? unitMapsOf(segNet, images, rl, probability ?? undefined) : [];
+    return { units, input: inputs === 2 ? [images.clone(), probability!.clone()] : [images.clone()] };
+  } finally {
+    probability?.dispose();
+  }
 }
 
 /** Per-pixel mask logits l_i, B x H x W x 1 (differentiable in the policy's weights); `input` as {@link unitPolicyInput} makes it. */
@@ -91,8 +106,7 @@ export interface UnitGreedy {
 export function unitGreedy(policyNet: tf.LayersModel, segNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig): UnitGreedy {
   assertImages('unitGreedy', 'images', images);
   const [, h, w] = images.shape;
-  const units = unitMapsOf(segNet, images, rl);
-  const input = unitPolicyInput(policyNet, segNet, images);
+  const { units, input } = unitsAndPolicyInput(policyNet, segNet, images, rl);
   const logits = maskLogits(policyNet, input);
   tf.dispose(input);
   const values = logits.dataSync();

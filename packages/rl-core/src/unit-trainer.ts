@@ -20,7 +20,7 @@ import { createRewardFilter } from '@mrlseg/rewards';
 import { forwardPolicy, forwardSegmentation, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
 import { computeCounterfactualCredit } from './counterfactual-credit';
-import { maskLogits, unitGreedy, unitLogits, unitMapsOf, unitPolicyInput } from './unit-policy';
+import { isUnitCredit, maskLogits, unitGreedy, unitLogits, unitsAndPolicyInput } from './unit-policy';
 import { zeroTimings } from './rollout';
 import { assertImages } from './environment';
 import type { A2CTrainer, A2CTrainerOptions, TrainStepResult } from './trainer';
@@ -40,42 +40,63 @@ function rngOf(seed: number): () => number {
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+/** Per image, each unit's label (true = "mask") and loss weight, with the batch's total weight. */
+export interface UnitLabels {
+  mask: boolean[][];
+  weight: Float64Array[];
+  totalWeight: number;
+}
+
 /**
- * Target and weight maps (B x H x W x 1) of the logistic loss from per-unit credit; see the file
- * comment. With a margin tau (rl.creditMargin) a unit is labelled "mask" only when C_u > tau and
- * weighs min(|C_u - tau|, cap): masking must beat keeping by tau, the price of the risk that a
- * masked image is an input the Segmentation-Net has not seen. With `balance` (rl.balanceLabels) the
- * "mask" units and the "keep" units each carry half of the total weight: a few lesion units with
- * large |C_u| otherwise outweigh every distractor unit of the batch (class imbalance, in the loss).
+ * Each unit's label and weight in the logistic loss, from its credit; see the file comment. With a
+ * margin tau (rl.creditMargin) a unit is labelled "mask" only when C_u > tau and weighs
+ * min(|C_u - tau|, cap): masking must beat keeping by tau, the price of the risk that a masked image
+ * is an input the Segmentation-Net has not seen. With `balance` (rl.balanceLabels) the "mask" units
+ * and the "keep" units each carry half of the total weight: a few lesion units with large |C_u|
+ * otherwise outweigh every distractor unit of the batch (class imbalance, in the loss).
+ * `totalWeight` is the sum of the unscaled weights (balancing moves weight between the labels).
  */
-export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: number, height: number, width: number, margin = 0, balance = false): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
-  if (!(margin >= 0)) throw new RangeError(`creditTargets: margin must be >= 0, got ${margin}`);
-  const n = height * width;
-  const target = new Float32Array(units.length * n);
-  const weight = new Float32Array(units.length * n);
-  const weights = credit.map((c) => Array.from(c, (x) => Math.min(Math.abs(x - margin), cap)));
+export function unitLabels(credit: Float64Array[], cap: number, margin = 0, balance = false, fn = 'unitLabels'): UnitLabels {
+  if (!(margin >= 0)) throw new RangeError(`${fn}: margin must be >= 0, got ${margin}`);
+  const mask = credit.map((c) => Array.from(c, (x) => x > margin));
+  const weight = credit.map((c) => Float64Array.from(c, (x) => Math.min(Math.abs(x - margin), cap)));
   let total = 0;
   let positive = 0;
-  weights.forEach((wu, b) =>
+  weight.forEach((wu, b) =>
     wu.forEach((x, k) => {
       total += x;
-      if (credit[b][k] > margin) positive += x;
+      if (mask[b][k]) positive += x;
     }),
   );
   const negative = total - positive;
-  // balance: each label's units together carry half of the total weight (when both labels occur).
-  const scaleMask = balance && positive > 0 && negative > 0 ? total / (2 * positive) : 1;
-  const scaleKeep = balance && positive > 0 && negative > 0 ? total / (2 * negative) : 1;
+  if (balance && positive > 0 && negative > 0) {
+    const scaleMask = total / (2 * positive);
+    const scaleKeep = total / (2 * negative);
+    weight.forEach((wu, b) => wu.forEach((x, k) => (wu[k] = x * (mask[b][k] ? scaleMask : scaleKeep))));
+  }
+  return { mask, weight, totalWeight: total };
+}
+
+/**
+ * Target and weight maps (B x H x W x 1) of the per-pixel logistic loss: each pixel carries its
+ * unit's label and its unit's weight / |u| ({@link unitLabels}, whose arguments these are).
+ */
+export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: number, height: number, width: number, margin = 0, balance = false): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
+  return pixelTargets(units, unitLabels(credit, cap, margin, balance, 'creditTargets'), height, width);
+}
+
+function pixelTargets(units: UnitMap[], labels: UnitLabels, height: number, width: number): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
+  const n = height * width;
+  const target = new Float32Array(units.length * n);
+  const weight = new Float32Array(units.length * n);
   units.forEach((u, b) => {
-    const wu = weights[b];
     for (let i = 0; i < n; i++) {
       const id = u.ids[i];
-      const mask = credit[b][id] > margin;
-      target[b * n + i] = mask ? 1 : 0;
-      weight[b * n + i] = ((mask ? scaleMask : scaleKeep) * wu[id]) / u.sizes[id];
+      target[b * n + i] = labels.mask[b][id] ? 1 : 0;
+      weight[b * n + i] = labels.weight[b][id] / u.sizes[id];
     }
   });
-  return { target: tf.tensor4d(target, [units.length, height, width, 1]), weight: tf.tensor4d(weight, [units.length, height, width, 1]), totalWeight: total };
+  return { target: tf.tensor4d(target, [units.length, height, width, 1]), weight: tf.tensor4d(weight, [units.length, height, width, 1]), totalWeight: labels.totalWeight };
 }
 
 /** The weighted logistic loss of step 4 (scalar), differentiable in the policy's weights. */
@@ -96,37 +117,33 @@ export function unitLogisticLoss(policyNet: tf.LayersModel, images: tf.Tensor4D 
  * the policy's weights:
  *   L = sum_u w_u softplus(-(2 t_u - 1) lbar_u) / sum_u w_u,   lbar_u = mean_{i in u} l_i,
  * i.e. the negative log-likelihood of each unit's label under the unit policy P(mask u) =
- * sigmoid(lbar_u) that samples and decides, with t_u and w_u as {@link creditTargets} gives them
- * (read back per unit). The per-pixel loss of {@link unitLogisticLoss} lets a unit's pixels pull
- * apart while their mean, the decision, stays on the wrong side.
- * @param target - B x H x W x 1 label map of creditTargets (constant within a unit).
- * @param weight - B x H x W x 1 weight map of creditTargets (w_u / |u| on each pixel of u).
+ * sigmoid(lbar_u) that samples and decides, with t_u and w_u from {@link unitLabels}. The per-pixel
+ * loss of {@link unitLogisticLoss} lets a unit's pixels pull apart while their mean, the decision,
+ * stays on the wrong side.
  */
-export function unitMeanLogisticLoss(policyNet: tf.LayersModel, input: tf.Tensor4D | tf.Tensor4D[], units: UnitMap[], target: tf.Tensor4D, weight: tf.Tensor4D, totalWeight: number): tf.Scalar {
-  const [b, h, w] = target.shape;
+export function unitMeanLogisticLoss(policyNet: tf.LayersModel, input: tf.Tensor4D | tf.Tensor4D[], units: UnitMap[], labels: UnitLabels): tf.Scalar {
+  const [b, h, w] = (Array.isArray(input) ? input[0] : input).shape;
   const n = h * w;
-  if (units.length !== b) throw new RangeError(`unitMeanLogisticLoss: units must hold one unit map per image (${b}), got ${units.length}`);
+  if (units.length !== b || labels.mask.length !== b) {
+    throw new RangeError(`unitMeanLogisticLoss: units and labels must hold one entry per image (${b}), got ${units.length} and ${labels.mask.length}`);
+  }
   const width = Math.max(...units.map((u) => u.count));
   // Averaging matrix per image: A[b, i, u] = 1 / |u| where pixel i belongs to unit u.
   const avg = new Float32Array(b * n * width);
-  const t = target.dataSync();
-  const wt = weight.dataSync();
-  const tu = new Float32Array(b * width);
+  const sign = new Float32Array(b * width);
   const wu = new Float32Array(b * width);
   units.forEach((u, k) => {
-    for (let i = 0; i < n; i++) {
-      const id = u.ids[i];
-      avg[(k * n + i) * width + id] = 1 / u.sizes[id];
-      tu[k * width + id] = t[k * n + i];
-      wu[k * width + id] += wt[k * n + i];
+    for (let i = 0; i < n; i++) avg[(k * n + i) * width + u.ids[i]] = 1 / u.sizes[u.ids[i]];
+    for (let q = 0; q < u.count; q++) {
+      sign[k * width + q] = labels.mask[k][q] ? 1 : -1;
+      wu[k * width + q] = labels.weight[k][q];
     }
   });
   return tf.tidy(() => {
     const l = tf.reshape(maskLogits(policyNet, input), [b, 1, n]);
     const mean = tf.reshape(tf.matMul(l, tf.tensor3d(avg, [b, n, width])), [b, width]);
-    const sign = tf.sub(tf.mul(2, tf.tensor2d(tu, [b, width])), 1);
-    const nll = tf.softplus(tf.neg(tf.mul(sign, mean)));
-    return tf.div(tf.sum(tf.mul(tf.tensor2d(wu, [b, width]), nll)), Math.max(totalWeight, 1e-12)) as tf.Scalar;
+    const nll = tf.softplus(tf.neg(tf.mul(tf.tensor2d(sign, [b, width]), mean)));
+    return tf.div(tf.sum(tf.mul(tf.tensor2d(wu, [b, width]), nll)), Math.max(labels.totalWeight, 1e-12)) as tf.Scalar;
   });
 }
 
@@ -134,7 +151,7 @@ export function unitMeanLogisticLoss(policyNet: tf.LayersModel, input: tf.Tensor
 export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const fn = 'createUnitTrainer';
   const { policyNet, segNet, rl, optimizer } = o;
-  if (rl.credit !== 'counterfactual' && rl.credit !== 'candidates') throw new RangeError(`${fn}: rl.credit must be 'counterfactual' or 'candidates', got '${rl.credit}'`);
+  if (!isUnitCredit(rl)) throw new RangeError(`${fn}: rl.credit must be 'counterfactual' or 'candidates', got '${rl.credit}'`);
   const wantInputs = rl.policyInput === 'image+probability' ? 2 : 1;
   if (policyNet.inputs.length !== wantInputs) {
     throw new RangeError(`${fn}: policyNet takes ${policyNet.inputs.length} input(s) but rl.policyInput '${rl.policyInput ?? 'image'}' needs ${wantInputs} (build it with probabilityInput ${wantInputs === 2})`);
@@ -145,8 +162,13 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const segLoss = o.segLoss ?? ((y: tf.Tensor4D, p: tf.Tensor4D) => tf.tidy(() => tf.mean(tf.losses.sigmoidCrossEntropy(y, p)) as tf.Scalar));
   const rng = rngOf(((o.seed ?? 0) * 7919 + 17) >>> 0);
   let disposed = false;
-  const lossOf = (input: tf.Tensor4D[], units: UnitMap[], target: tf.Tensor4D, weight: tf.Tensor4D, totalWeight: number): tf.Scalar =>
-    rl.unitLoss === 'unit' ? unitMeanLogisticLoss(policyNet, input, units, target, weight, totalWeight) : unitLogisticLoss(policyNet, input, target, weight, totalWeight);
+  /** The policy's loss (rl.unitLoss) as a closure for the gradient, and the tensors to dispose after it. */
+  const lossOf = (input: tf.Tensor4D[], units: UnitMap[], labels: UnitLabels): { f: () => tf.Scalar; made: tf.Tensor[] } => {
+    if (rl.unitLoss === 'unit') return { f: () => unitMeanLogisticLoss(policyNet, input, units, labels), made: [] };
+    const [, h, w] = input[0].shape;
+    const { target, weight, totalWeight } = pixelTargets(units, labels, h, w);
+    return { f: () => unitLogisticLoss(policyNet, input, target, weight, totalWeight), made: [target, weight] };
+  };
   // rl.creditContext 'raw': each unit's credit is the value of masking it alone (every other unit kept).
   const creditState = (units: UnitMap[], masked: boolean[][]): boolean[][] => (rl.creditContext === 'raw' ? units.map((u) => new Array<boolean>(u.count).fill(false)) : masked);
 
@@ -157,58 +179,61 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     const timings = zeroTimings();
     const [, h, w] = images.shape;
     let t0 = performance.now();
-    const units = unitMapsOf(segNet, images, rl);
+    const { units, input } = unitsAndPolicyInput(policyNet, segNet, images, rl);
     timings.segForwardMs += performance.now() - t0;
-    t0 = performance.now();
-    const input = unitPolicyInput(policyNet, segNet, images);
-    const logits = maskLogits(policyNet, input);
-    const lv = logits.dataSync();
-    logits.dispose();
-    const ul = unitLogits(lv, units, h * w);
+    let loss = 0;
     let entropySum = 0;
     let unitCount = 0;
     let maskedPixels = 0;
-    const masked = units.map((u, b) =>
-      Array.from(ul[b], (l, k) => {
-        const p = sigmoid(l);
-        entropySum -= p > 0 ? p * Math.log(p) : 0;
-        entropySum -= p < 1 ? (1 - p) * Math.log(1 - p) : 0;
-        unitCount++;
-        const pm = (1 - rl.explore) * p + rl.explore * 0.5;
-        const m = rng() < pm;
-        if (m) maskedPixels += u.sizes[k];
-        return m;
-      }),
-    );
-    timings.policyForwardMs += performance.now() - t0;
-    t0 = performance.now();
-    const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
-    timings.rewardMs += performance.now() - t0;
-    t0 = performance.now();
     let creditSum = 0;
     let creditSq = 0;
-    for (const c of credit) {
-      for (const x of c) {
-        creditSum += x;
-        creditSq += x * x;
+    try {
+      t0 = performance.now();
+      const logits = maskLogits(policyNet, input);
+      const lv = logits.dataSync();
+      logits.dispose();
+      const ul = unitLogits(lv, units, h * w);
+      const masked = units.map((u, b) =>
+        Array.from(ul[b], (l, k) => {
+          const p = sigmoid(l);
+          entropySum -= p > 0 ? p * Math.log(p) : 0;
+          entropySum -= p < 1 ? (1 - p) * Math.log(1 - p) : 0;
+          unitCount++;
+          const pm = (1 - rl.explore) * p + rl.explore * 0.5;
+          const m = rng() < pm;
+          if (m) maskedPixels += u.sizes[k];
+          return m;
+        }),
+      );
+      timings.policyForwardMs += performance.now() - t0;
+      t0 = performance.now();
+      const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
+      timings.rewardMs += performance.now() - t0;
+      t0 = performance.now();
+      for (const c of credit) {
+        for (const x of c) {
+          creditSum += x;
+          creditSq += x * x;
+        }
       }
+      const unitLabel = unitLabels(credit, rl.creditCap, rl.creditMargin, rl.balanceLabels);
+      if (unitLabel.totalWeight > 0) {
+        const { f, made } = lossOf(input, units, unitLabel);
+        try {
+          const { value, grads } = optimizer.computeGradients(f, trainableVariables(policyNet));
+          optimizer.applyGradients(grads);
+          loss = value.dataSync()[0];
+          tf.dispose([value, grads]);
+        } finally {
+          tf.dispose(made);
+        }
+      }
+      timings.backwardMs += performance.now() - t0;
+    } finally {
+      tf.dispose(input);
     }
     const creditMean = creditSum / Math.max(1, unitCount);
     const creditStd = Math.sqrt(Math.max(0, creditSq / Math.max(1, unitCount) - creditMean * creditMean));
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin, rl.balanceLabels);
-    let loss = 0;
-    try {
-      if (totalWeight > 0) {
-        const vars = trainableVariables(policyNet);
-        const { value, grads } = optimizer.computeGradients(() => lossOf(input, units, target, weight, totalWeight), vars);
-        optimizer.applyGradients(grads);
-        loss = value.dataSync()[0];
-        tf.dispose([value, grads]);
-      }
-    } finally {
-      tf.dispose([target, weight, ...input]);
-    }
-    timings.backwardMs += performance.now() - t0;
 
     let segL: number | null = null;
     if (rl.finetuneSeg) {
@@ -243,21 +268,24 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
 
   function policyGradient(images: tf.Tensor4D, labels: tf.Tensor4D): tf.Tensor[] {
     const [, h, w] = images.shape;
-    const units = unitMapsOf(segNet, images, rl);
-    const input = unitPolicyInput(policyNet, segNet, images);
-    const logits = maskLogits(policyNet, input);
-    const ul = unitLogits(logits.dataSync(), units, h * w);
-    logits.dispose();
-    const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
-    const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
-    const { target, weight, totalWeight } = creditTargets(units, credit, rl.creditCap, h, w, rl.creditMargin, rl.balanceLabels);
+    const { units, input } = unitsAndPolicyInput(policyNet, segNet, images, rl);
     try {
-      const vars = trainableVariables(policyNet);
-      const { value, grads } = tf.variableGrads(() => lossOf(input, units, target, weight, totalWeight), vars);
-      value.dispose();
-      return vars.map((v) => grads[v.name]);
+      const logits = maskLogits(policyNet, input);
+      const ul = unitLogits(logits.dataSync(), units, h * w);
+      logits.dispose();
+      const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
+      const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
+      const { f, made } = lossOf(input, units, unitLabels(credit, rl.creditCap, rl.creditMargin, rl.balanceLabels));
+      try {
+        const vars = trainableVariables(policyNet);
+        const { value, grads } = tf.variableGrads(f, vars);
+        value.dispose();
+        return vars.map((v) => grads[v.name]);
+      } finally {
+        tf.dispose(made);
+      }
     } finally {
-      tf.dispose([target, weight, ...input]);
+      tf.dispose(input);
     }
   }
 

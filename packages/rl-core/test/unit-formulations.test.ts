@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
-import { candidateUnits, computeCounterfactualCredit, computeSafeCredit, trainableVariables, unitMeanLogisticLoss, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
+import { candidateUnits, computeCounterfactualCredit, computeSafeCredit, trainableVariables, unitLabels, unitMeanLogisticLoss, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
 import { maskLogits, unitPolicyInput } from '../src/unit-policy';
 import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { TOY, toyBatch, toySegNet } from './toy-env';
@@ -377,17 +377,17 @@ describe("rl.policyInput 'image+probability'", () => {
     [seg, policy].forEach((m) => m.dispose());
   });
 
-  it("rl.unitLoss 'unit': the logistic loss of each unit's mean mask logit, weighted as creditTargets weighs it (by hand)", () => {
+  it("rl.unitLoss 'unit': the logistic loss of each unit's mean mask logit, weighted as unitLabels weighs it (by hand)", () => {
     const x = [0.9, 0.8, 0.2, 0.1, 0.7, 0.6, 0.3, 0.0];
     const images = tf.tensor4d(x, [1, 2, 4, 1]);
     const seg = thresholdSegNet(10, 0.5);
     const policy = probabilityPolicy(4, 2);
     const units = [patchUnits(2, 4, 2)];
     // Unit 0 labelled "keep" (credit -30, weight 30), unit 1 "mask" (credit 4, weight 4).
-    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([-30, 4])], 50, 2, 4);
+    const labels = unitLabels([Float64Array.from([-30, 4])], 50);
     const input = unitPolicyInput(policy, seg, images);
     const before = tf.memory().numTensors;
-    const loss = unitMeanLogisticLoss(policy, input, units, target, weight, totalWeight);
+    const loss = unitMeanLogisticLoss(policy, input, units, labels);
     const got = loss.dataSync()[0];
     loss.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -398,10 +398,10 @@ describe("rl.policyInput 'image+probability'", () => {
     expect(got).toBeCloseTo(want, 4);
     // Its gradient exists and one step lowers it.
     const opt = tf.train.sgd(0.5);
-    opt.minimize(() => unitMeanLogisticLoss(policy, input, units, target, weight, totalWeight), false, trainableVariables(policy));
-    const after = unitMeanLogisticLoss(policy, input, units, target, weight, totalWeight);
+    opt.minimize(() => unitMeanLogisticLoss(policy, input, units, labels), false, trainableVariables(policy));
+    const after = unitMeanLogisticLoss(policy, input, units, labels);
     expect(after.dataSync()[0]).toBeLessThan(got);
-    tf.dispose([after, images, target, weight, ...input]);
+    tf.dispose([after, images, ...input]);
     opt.dispose();
     [seg, policy].forEach((m) => m.dispose());
   });

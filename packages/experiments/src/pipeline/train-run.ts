@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SEG_NET_PRESETS, type ExperimentConfig, type SegNetSizes } from '@mrlseg/types';
 import { buildReinforcementNet, buildResUnet, buildSegmentationNet, buildUnet, initFromSegmentationNet, segmentationLoss } from '@mrlseg/models';
-import { createAgentTrainer, trainableVariables, type TrainStepResult } from '@mrlseg/rl-core';
+import { createAgentTrainer, isUnitCredit, trainableVariables, type TrainStepResult } from '@mrlseg/rl-core';
 import { mixSeed } from '@mrlseg/data';
 import type { ResultsStore } from '../store/store';
 import { variantSpec } from '../config/variants';
@@ -108,7 +108,7 @@ export function buildRlModel(config: ExperimentConfig): tf.LayersModel {
     throw new Error('rl.maskHistory = true needs a two-channel Reinforcement-Net, which @mrlseg/models does not build; set rl.maskHistory to false');
   }
   const probabilityInput = config.rl.policyInput === 'image+probability';
-  if (probabilityInput && config.rl.credit !== 'counterfactual' && config.rl.credit !== 'candidates') {
+  if (probabilityInput && !isUnitCredit(config.rl)) {
     throw new Error(`rl.policyInput 'image+probability' works with rl.credit 'counterfactual' or 'candidates', not '${config.rl.credit}'`);
   }
   return buildReinforcementNet(segNetSizes(config), { inputSize: config.preprocessing.size, seed: modelSeed(config.seed) + 1, retainBias: config.rl.retainBias, probabilityInput });
