@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
-import { computeCounterfactualCredit, unitMapsOf, forwardSegmentation } from '@mrlseg/rl-core';
+import { computeCounterfactualCredit, unitMapsOf, forwardSegmentation, representState } from '@mrlseg/rl-core';
 import { pairedTTest as ptt } from '@mrlseg/metrics';
 import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
@@ -72,14 +72,15 @@ for (const seed of seeds) {
   const raw: number[] = []; const rs = new Map<string, number[]>();
   for (let s0 = 0; s0 < T.length; s0 += 8) {
     const chunk = T.slice(s0, s0 + 8);
-    const { images } = makeBatch(test, chunk.map((c) => c.k), null);
+    const { images, labels: unusedLabels } = makeBatch(test, chunk.map((c) => c.k), null);
+    unusedLabels.dispose();
     const n = chunk[0].n;
     const pr = tf.tidy(() => forwardSegmentation(seg, images).dataSync());
     chunk.forEach((c, b) => raw.push(dice(pr.subarray(b * n, (b + 1) * n), test[c.k].mask)));
     for (const [name, rule] of rules) {
       const keep = new Float32Array(chunk.length * n);
       chunk.forEach((c, b) => { for (let i = 0; i < n; i++) keep[b * n + i] = rule(c.units[c.ids[i]]) ? 0 : 1; });
-      const pm = tf.tidy(() => { const r = tf.tensor4d(keep, images.shape); return forwardSegmentation(seg, tf.mul(images, r) as tf.Tensor4D).dataSync(); });
+      const pm = tf.tidy(() => { const r = tf.tensor4d(keep, images.shape); return forwardSegmentation(seg, representState(images, r, config0.rl.maskValue)).dataSync(); });
       const arr = rs.get(name) ?? []; chunk.forEach((c, b) => arr.push(dice(pm.subarray(b * n, (b + 1) * n), test[c.k].mask))); rs.set(name, arr);
     }
     images.dispose();

@@ -4,7 +4,7 @@
 // each agent formulation trained for the same number of updates, scored on held-out patients.
 //   npx tsx packages/experiments/bench/known-answer.ts [--seeds 0,1,2] [--credits pixel,patch,counterfactual,candidates]
 //        [--updates 60] [--pretrain-epochs 12] [--distractors 2] [--data-seed 7] [--variant rl-seg|rl-fb-seg|rl-fb-adp-seg]
-//        [--rl '{"unitSize":16}'] [--lr 0.001] [--out results.json]
+//        [--rl '{"unitSize":16}'] [--lr 0.001] [--augment] [--out results.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExperimentConfigSchema, type RlConfig } from '@mrlseg/types';
@@ -24,6 +24,8 @@ const { values: a } = parseArgs({
     lr: { type: 'string', default: '0.001' },
     variant: { type: 'string', default: 'rl-fb-adp-seg' },
     out: { type: 'string' },
+    // Augment the agent's batches as the trainer's RL phase does (flip, rot90, intensity jitter).
+    augment: { type: 'boolean', default: false },
   },
 });
 await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
@@ -44,6 +46,7 @@ const rows = await diagnoseRl({
   updates: Number(a.updates),
   variant: a.variant as 'rl-seg' | 'rl-fb-seg' | 'rl-fb-adp-seg',
   unitLr: Number(a.lr),
+  augment: a.augment,
   log: (r) => console.log(JSON.stringify(r)),
 });
 console.log(`\n${diagnosisTable(rows)}\nwall time ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -53,7 +53,8 @@ function evalOn(set: typeof train, L: L[]) {
   let nKeep = 0; const px = { l: 0, lm: 0, d: 0, dm: 0, o: 0, om: 0 };
   for (let s0 = 0; s0 < set.length; s0 += 16) {
     const idx = set.slice(s0, s0 + 16).map((_, i) => s0 + i);
-    const { images } = makeBatch(set, idx, null);
+    const { images, labels: unusedLabels } = makeBatch(set, idx, null);
+    unusedLabels.dispose();
     // unitGreedy rebuilds the same unit maps (they depend on the raw image and rl only).
     const g = unitGreedy(rlNet, seg, images, config.rl);
     const n = 64 * 64;
@@ -74,7 +75,8 @@ let p = 0;
 for (let st = 1; st <= steps; st++) {
   if (p + 8 > perm.length) { perm = order(); p = 0; }
   const idx = perm.slice(p, p + 8); p += 8;
-  const { images } = makeBatch(train, idx, null);
+  const { images, labels: unusedLabels } = makeBatch(train, idx, null);
+  unusedLabels.dispose();
   const { target, weight, totalWeight } = creditTargets(idx.map((k) => Ltr[k].units), idx.map((k) => Ltr[k].credit), config.rl.creditCap, 64, 64, config.rl.creditMargin, config.rl.balanceLabels);
   const inp = unitPolicyInput(rlNet, seg, images);
   const value = opt.minimize(() => unitLogisticLoss(rlNet, inp, target, weight, totalWeight), true, trainableVariables(rlNet))!;

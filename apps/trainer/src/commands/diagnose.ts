@@ -6,7 +6,7 @@
  * and Dice on masked vs raw images with a paired t-test. JSON lines on stdout as it goes, then a
  * markdown table. Heavy modules are imported when the command runs.
  *
- *   mrlseg diagnose rl --config configs/synthetic-demo.json [--seeds 0,1,2] [--credits pixel,candidates] [--updates 60]
+ *   mrlseg diagnose rl --config configs/synthetic-demo.json [--seeds 0,1,2] [--credits pixel,candidates] [--updates 60] [--augment]
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -20,6 +20,7 @@ interface DiagnoseFlags {
   updates: string;
   variant: string;
   unitLr?: string;
+  augment?: boolean;
   backend: string;
   out?: string;
 }
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--updates <n>', 'agent updates per formulation and seed', '60')
     .option('--variant <id>', `reward components (${VARIANTS.join('|')})`, 'rl-fb-adp-seg')
     .option('--unit-lr <lr>', 'learning rate of the unit formulations (counterfactual, candidates); default training.rlLr')
+    .option('--augment', "augment the agent's training batches with the config's preprocessing.augmentation, as the trainer's RL phase does")
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
     .option('--out <file>', 'write every row (curves, per-case Dice) as JSON')
     .action(async (o: DiagnoseFlags) => {
@@ -72,6 +74,7 @@ export function register(program: Command): void {
         updates,
         variant: o.variant as (typeof VARIANTS)[number],
         unitLr,
+        augment: o.augment === true,
         checkpoint: o.checkpoint,
         log: (r) => console.log(JSON.stringify(r)),
       });

@@ -38,6 +38,13 @@ export interface DiagnoseRlOptions {
   /** A pre-trained checkpoint folder to start from instead of pre-training (one per run of the tool). */
   checkpoint?: string;
   reportEvery?: number;
+  /**
+   * Augment the agent's training batches with config.preprocessing.augmentation, as the trainer's RL
+   * phase does (default false: the rows of docs/results.md sections 4.1-4.7 were measured without).
+   * Without it the agent sees the same training slices every epoch and can memorise where their
+   * distractors are instead of learning what one looks like (section 4.9).
+   */
+  augment?: boolean;
   /** One JSON-serialisable record per event (pre-training done, curve point, held-out result). */
   log?: (record: Record<string, unknown>) => void;
 }
@@ -115,7 +122,8 @@ function evaluate(seg: tf.LayersModel, rlNet: tf.LayersModel | null, rl: RlConfi
   let fpRaw = 0;
   let fpMasked = 0;
   for (const idx of batchesOf(set.map((_, i) => i), 16)) {
-    const { images } = makeBatch(set, idx, null);
+    const { images, labels: unusedLabels } = makeBatch(set, idx, null);
+    unusedLabels.dispose();
     const n = images.shape[1] * images.shape[2];
     const pr = tf.tidy(() => (seg.apply(images, { training: false }) as tf.Tensor).dataSync());
     let pm: ArrayLike<number> = pr;
@@ -177,7 +185,8 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
           for (const idx of batchesOf(epochOrder(train.length, seed, PHASE_SEED.rl, e), B)) {
             if (u >= o.updates) break;
             if (idx.length < 2) continue;
-            const { images, labels } = makeBatch(train, idx, null);
+            const aug = o.augment ? { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.rl, epoch: e } : null;
+            const { images, labels } = makeBatch(train, idx, aug);
             let cosine: number | null = null;
             if (u % every === 0) {
               const h = Math.floor(idx.length / 2);
