@@ -5,7 +5,7 @@
  *  2. each unit's action sampled from the unit policy (unit-policy.ts) mixed with rl.explore of
  *     uniform choice;
  *  3. counterfactual credit C_u per unit (counterfactual-credit.ts);
- *  4. one optimizer step on a weighted logistic loss that moves each unit's pixels' mask logits
+ *  4. rl.policySteps optimizer steps (default one) on a weighted logistic loss that moves each unit's pixels' mask logits
  *     towards "mask" where C_u > 0 and "retain" where C_u < 0, with weight min(|C_u|, rl.creditCap)
  *     shared by the unit's pixels (each unit counts once, whatever its size):
  *       L = sum_u w_u mean_{i in u} BCE(pi(mask)_i, [C_u > 0]) / sum_u w_u;
@@ -220,10 +220,13 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       if (unitLabel.totalWeight > 0) {
         const { f, made } = lossOf(input, units, unitLabel);
         try {
-          const { value, grads } = optimizer.computeGradients(f, trainableVariables(policyNet));
-          optimizer.applyGradients(grads);
-          loss = value.dataSync()[0];
-          tf.dispose([value, grads]);
+          // rl.policySteps steps on this batch's labels; the reported loss is the first step's (before any update).
+          for (let step = 0; step < (rl.policySteps ?? 1); step++) {
+            const { value, grads } = optimizer.computeGradients(f, trainableVariables(policyNet));
+            optimizer.applyGradients(grads);
+            if (step === 0) loss = value.dataSync()[0];
+            tf.dispose([value, grads]);
+          }
         } finally {
           tf.dispose(made);
         }

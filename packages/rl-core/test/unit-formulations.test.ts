@@ -406,6 +406,35 @@ describe("rl.policyInput 'image+probability'", () => {
     [seg, policy].forEach((m) => m.dispose());
   });
 
+  it('rl.policySteps k: one trainStep equals k trainSteps on the same batch when the labels hold still (raw context, frozen segmenter)', () => {
+    const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: false, useAdp: false, policyInput: 'image+probability', creditContext: 'raw' });
+    const segNet = toySegNet();
+    const b = toyBatch(2, 16, 700);
+    const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    const multi = probabilityPolicy(0.5, 1);
+    const single = probabilityPolicy(0.5, 1);
+    single.setWeights(multi.getWeights()); // the value head starts random; the two nets must start equal
+    const optMulti = tf.train.sgd(0.5);
+    const optSingle = tf.train.sgd(0.5);
+    const a = createAgentTrainer({ policyNet: multi, segNet, rl: { ...rl, policySteps: 3 }, optimizer: optMulti, seed: 1 });
+    const s = createAgentTrainer({ policyNet: single, segNet, rl, optimizer: optSingle, seed: 2 });
+    const before = weightsOf(multi);
+    const la = a.trainStep(b.images, b.labels).loss;
+    const ls = [0, 1, 2].map(() => s.trainStep(b.images, b.labels).loss);
+    // The reported loss is the first step's; the three single steps lower it, so the steps did act.
+    expect(la).toBeCloseTo(ls[0], 6);
+    expect(ls[2]).toBeLessThan(ls[0]);
+    const after = weightsOf(multi);
+    expect(after.flat().some((v, i) => Math.abs(v - before.flat()[i]) > 1e-4)).toBe(true);
+    weightsOf(single).forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(after[i][j], 5)));
+    expect(() => RlSchema.parse({ policySteps: 0 })).toThrow();
+    a.dispose();
+    s.dispose();
+    tf.dispose([b.images, b.labels, b.distractors]);
+    [optMulti, optSingle].forEach((o) => o.dispose());
+    [segNet, multi, single].forEach((m) => m.dispose());
+  });
+
   it('trains the two-input policy without leaking tensors, and refuses mismatched nets and formulations', () => {
     const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: false, useAdp: false, policyInput: 'image+probability', unitLoss: 'unit' });
     const policyNet = probabilityPolicy(0.5, 1);

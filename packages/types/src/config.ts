@@ -208,6 +208,15 @@ export const RlSchema = z.object({
     .min(0)
     .default(0)
     .describe("'counterfactual'/'candidates': the greedy (evaluation) policy masks a unit when its mean mask logit exceeds this value (0: P(mask) > 0.5; 1: P(mask) > 0.73)"),
+  policySteps: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(1)
+    .describe(
+      "'counterfactual'/'candidates': optimizer steps of the policy per trainStep on that batch's unit labels (the credit is computed once per batch, so each extra step costs one policy forward and backward pass, and no Segmentation-Net update: budget fairness counts Segmentation-Net updates)",
+    ),
   unitLoss: z
     .enum(['pixel', 'unit'])
     .default('pixel')
