@@ -31,4 +31,4 @@ export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, type U
 export { isUnitCredit, unitGreedy, unitMapsOf, unitPolicyInput, type UnitGreedy } from './unit-policy';
 export { computeCounterfactualCredit } from './counterfactual-credit';
 export { computeSafeCredit } from './safe-credit';
-export { createUnitTrainer, creditTargets, unitLabels, unitLogisticLoss, unitMeanLogisticLoss, type UnitLabels } from './unit-trainer';
+export { createUnitTrainer, creditTargets, labelOptionsOf, unitLabels, unitLogisticLoss, unitMeanLogisticLoss, type LabelOptions, type UnitLabels } from './unit-trainer';

@@ -16,6 +16,7 @@
  * The value head, the reward filter w and the entropy bonus are not used by these formulations.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { RlConfig } from '@mrlseg/types';
 import { createRewardFilter } from '@mrlseg/rewards';
 import { forwardPolicy, forwardSegmentation, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
@@ -47,19 +48,48 @@ export interface UnitLabels {
   totalWeight: number;
 }
 
+/** How credits become labels and weights ({@link unitLabels}); {@link labelOptionsOf} reads them from rl. */
+export interface LabelOptions {
+  /** rl.creditCap: the largest weight of one unit (the credit's units). */
+  cap: number;
+  /** rl.creditMargin (default 0). */
+  margin?: number;
+  /** rl.balanceLabels (default false). */
+  balance?: boolean;
+  /** rl.creditDeadZone (default 0: off). */
+  deadZone?: number;
+}
+
+/** The label options of an rl config. */
+export function labelOptionsOf(rl: Pick<RlConfig, 'creditCap' | 'creditMargin' | 'balanceLabels' | 'creditDeadZone'>): LabelOptions {
+  return { cap: rl.creditCap, margin: rl.creditMargin, balance: rl.balanceLabels, deadZone: rl.creditDeadZone };
+}
+
 /**
  * Each unit's label and weight in the logistic loss, from its credit; see the file comment. With a
  * margin tau (rl.creditMargin) a unit is labelled "mask" only when C_u > tau and weighs
  * min(|C_u - tau|, cap): masking must beat keeping by tau, the price of the risk that a masked image
- * is an input the Segmentation-Net has not seen. With `balance` (rl.balanceLabels) the "mask" units
- * and the "keep" units each carry half of the total weight: a few lesion units with large |C_u|
- * otherwise outweigh every distractor unit of the batch (class imbalance, in the loss).
+ * is an input the Segmentation-Net has not seen. With a dead zone d (rl.creditDeadZone) a unit whose
+ * |C_u - tau| is below d weighs 0: neither label is taught where the credit is too small to tell
+ * masking from keeping (on the known-answer data most plain-background units, whose labels the
+ * policy cannot predict: docs/results.md, section 4.9). With `balance` (rl.balanceLabels) the "mask"
+ * units and the "keep" units each carry half of the total weight: a few lesion units with large
+ * |C_u| otherwise outweigh every distractor unit of the batch (class imbalance, in the loss).
  * `totalWeight` is the sum of the unscaled weights (balancing moves weight between the labels).
  */
-export function unitLabels(credit: Float64Array[], cap: number, margin = 0, balance = false, fn = 'unitLabels'): UnitLabels {
+export function unitLabels(credit: Float64Array[], o: LabelOptions, fn = 'unitLabels'): UnitLabels {
+  const margin = o.margin ?? 0;
+  const deadZone = o.deadZone ?? 0;
+  if (!(o.cap > 0)) throw new RangeError(`${fn}: cap must be > 0, got ${o.cap}`);
   if (!(margin >= 0)) throw new RangeError(`${fn}: margin must be >= 0, got ${margin}`);
+  if (!(deadZone >= 0)) throw new RangeError(`${fn}: deadZone must be >= 0, got ${deadZone}`);
   const mask = credit.map((c) => Array.from(c, (x) => x > margin));
-  const weight = credit.map((c) => Float64Array.from(c, (x) => Math.min(Math.abs(x - margin), cap)));
+  const weight = credit.map((c) =>
+    Float64Array.from(c, (x) => {
+      const d = Math.abs(x - margin);
+      return d < deadZone ? 0 : Math.min(d, o.cap);
+    }),
+  );
   let total = 0;
   let positive = 0;
   weight.forEach((wu, b) =>
@@ -69,7 +99,7 @@ export function unitLabels(credit: Float64Array[], cap: number, margin = 0, bala
     }),
   );
   const negative = total - positive;
-  if (balance && positive > 0 && negative > 0) {
+  if (o.balance && positive > 0 && negative > 0) {
     const scaleMask = total / (2 * positive);
     const scaleKeep = total / (2 * negative);
     weight.forEach((wu, b) => wu.forEach((x, k) => (wu[k] = x * (mask[b][k] ? scaleMask : scaleKeep))));
@@ -79,10 +109,10 @@ export function unitLabels(credit: Float64Array[], cap: number, margin = 0, bala
 
 /**
  * Target and weight maps (B x H x W x 1) of the per-pixel logistic loss: each pixel carries its
- * unit's label and its unit's weight / |u| ({@link unitLabels}, whose arguments these are).
+ * unit's label and its unit's weight / |u| ({@link unitLabels}).
  */
-export function creditTargets(units: UnitMap[], credit: Float64Array[], cap: number, height: number, width: number, margin = 0, balance = false): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
-  return pixelTargets(units, unitLabels(credit, cap, margin, balance, 'creditTargets'), height, width);
+export function creditTargets(units: UnitMap[], credit: Float64Array[], o: LabelOptions, height: number, width: number): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
+  return pixelTargets(units, unitLabels(credit, o, 'creditTargets'), height, width);
 }
 
 function pixelTargets(units: UnitMap[], labels: UnitLabels, height: number, width: number): { target: tf.Tensor4D; weight: tf.Tensor4D; totalWeight: number } {
@@ -216,7 +246,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
           creditSq += x * x;
         }
       }
-      const unitLabel = unitLabels(credit, rl.creditCap, rl.creditMargin, rl.balanceLabels);
+      const unitLabel = unitLabels(credit, labelOptionsOf(rl));
       if (unitLabel.totalWeight > 0) {
         const { f, made } = lossOf(input, units, unitLabel);
         try {
@@ -278,7 +308,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       logits.dispose();
       const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
       const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
-      const { f, made } = lossOf(input, units, unitLabels(credit, rl.creditCap, rl.creditMargin, rl.balanceLabels));
+      const { f, made } = lossOf(input, units, unitLabels(credit, labelOptionsOf(rl)));
       try {
         const vars = trainableVariables(policyNet);
         const { value, grads } = tf.variableGrads(f, vars);

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
-import { candidateUnits, computeCounterfactualCredit, computeSafeCredit, trainableVariables, unitLabels, unitMeanLogisticLoss, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
+import { candidateUnits, computeCounterfactualCredit, computeSafeCredit, labelOptionsOf, trainableVariables, unitLabels, unitMeanLogisticLoss, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
 import { maskLogits, unitPolicyInput } from '../src/unit-policy';
 import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { TOY, toyBatch, toySegNet } from './toy-env';
@@ -139,7 +139,7 @@ describe('counterfactual credit', () => {
 
   it('creditTargets: target 1 where masking helps, weight min(|C|, cap) / unit size', () => {
     const units = [patchUnits(2, 4, 2)];
-    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([-80, 3])], 50, 2, 4);
+    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([-80, 3])], { cap: 50 }, 2, 4);
     expect(Array.from(target.dataSync())).toEqual([0, 0, 1, 1, 0, 0, 1, 1]);
     expect(Array.from(weight.dataSync())).toEqual([12.5, 12.5, 0.75, 0.75, 12.5, 12.5, 0.75, 0.75]);
     expect(totalWeight).toBe(53);
@@ -149,27 +149,43 @@ describe('counterfactual credit', () => {
   it('creditTargets with a margin: "mask" only above it, weight min(|C - margin|, cap) / unit size', () => {
     const units = [patchUnits(2, 4, 2)];
     // unit 0: C = 3 > 2 -> mask, weight 1; unit 1: C = 1.5 < 2 -> keep, weight 0.5.
-    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([3, 1.5])], 50, 2, 4, 2);
+    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([3, 1.5])], { cap: 50, margin: 2 }, 2, 4);
     expect(Array.from(target.dataSync())).toEqual([1, 1, 0, 0, 1, 1, 0, 0]);
     expect(Array.from(weight.dataSync())).toEqual([0.25, 0.25, 0.125, 0.125, 0.25, 0.25, 0.125, 0.125]);
     expect(totalWeight).toBe(1.5);
     tf.dispose([target, weight]);
-    expect(() => creditTargets(units, [Float64Array.from([3, 1.5])], 50, 2, 4, -1)).toThrow(/creditTargets: margin/);
+    expect(() => creditTargets(units, [Float64Array.from([3, 1.5])], { cap: 50, margin: -1 }, 2, 4)).toThrow(/creditTargets: margin/);
   });
 
   it('creditTargets with balance: the "mask" and the "keep" units each carry half of the total weight', () => {
     const units = [patchUnits(2, 4, 2)];
     // weights 40 (keep) and 2 (mask), total 42: scaled by 42 / 80 and 42 / 4.
-    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([-40, 2])], 50, 2, 4, 0, true);
+    const { target, weight, totalWeight } = creditTargets(units, [Float64Array.from([-40, 2])], { cap: 50, balance: true }, 2, 4);
     const w = Array.from(weight.dataSync());
     expect(totalWeight).toBe(42);
     expect(w[0] * 4).toBeCloseTo(21, 5);
     expect(w[2] * 4).toBeCloseTo(21, 5);
     tf.dispose([target, weight]);
     // One label only: nothing to balance.
-    const one = creditTargets(units, [Float64Array.from([-40, -2])], 50, 2, 4, 0, true);
+    const one = creditTargets(units, [Float64Array.from([-40, -2])], { cap: 50, balance: true }, 2, 4);
     expect(Array.from(one.weight.dataSync())).toEqual([10, 10, 0.5, 0.5, 10, 10, 0.5, 0.5]);
     tf.dispose([one.target, one.weight]);
+  });
+
+  it('unitLabels with a dead zone: units whose |C - margin| is below it weigh 0; the rest as before', () => {
+    // credits -80, 3, -0.5, 12 with dead zone 4: |C| = 80 (capped 50), 3 (< 4: 0), 0.5 (< 4: 0), 12.
+    const l = unitLabels([Float64Array.from([-80, 3, -0.5, 12])], { cap: 50, deadZone: 4 });
+    expect(l.mask).toEqual([[false, true, false, true]]);
+    expect(Array.from(l.weight[0])).toEqual([50, 0, 0, 12]);
+    expect(l.totalWeight).toBe(62);
+    // With a margin 2 the distance is |C - 2|: 82 (50), 1 (0), 2.5 (0), 10.
+    const m = unitLabels([Float64Array.from([-80, 3, -0.5, 12])], { cap: 50, margin: 2, deadZone: 4 });
+    expect(Array.from(m.weight[0])).toEqual([50, 0, 0, 10]);
+    // Read from an rl config; the schema's default is off.
+    expect(labelOptionsOf(RlSchema.parse({ creditDeadZone: 4 }))).toEqual({ cap: 50, margin: 0, balance: false, deadZone: 4 });
+    expect(RlSchema.parse({}).creditDeadZone).toBe(0);
+    expect(() => unitLabels([Float64Array.from([1])], { cap: 50, deadZone: -1 })).toThrow(/unitLabels: deadZone must be >= 0/);
+    expect(() => RlSchema.parse({ creditDeadZone: -1 })).toThrow();
   });
 
   it("rl.objective 'dice': the credit is the difference of 100 x soft Dice, computed by hand", () => {
@@ -384,7 +400,7 @@ describe("rl.policyInput 'image+probability'", () => {
     const policy = probabilityPolicy(4, 2);
     const units = [patchUnits(2, 4, 2)];
     // Unit 0 labelled "keep" (credit -30, weight 30), unit 1 "mask" (credit 4, weight 4).
-    const labels = unitLabels([Float64Array.from([-30, 4])], 50);
+    const labels = unitLabels([Float64Array.from([-30, 4])], { cap: 50 });
     const input = unitPolicyInput(policy, seg, images);
     const before = tf.memory().numTensors;
     const loss = unitMeanLogisticLoss(policy, input, units, labels);

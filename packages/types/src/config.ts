@@ -232,6 +232,13 @@ export const RlSchema = z.object({
     .boolean()
     .default(false)
     .describe("'counterfactual'/'candidates': the units labelled 'mask' and those labelled 'keep' each carry half of the logistic loss's weight (within a label, units still weigh min(|credit|, creditCap))"),
+  creditDeadZone: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe(
+      "'counterfactual'/'candidates': a unit whose |credit - rl.creditMargin| is below this value (the objective's units: nats for 'ce' and 'ce-safe') weighs 0 in the policy's loss, so neither label is taught where masking and keeping are too close to tell (0: off)",
+    ),
   creditMargin: z
     .number()
     .min(0)
