@@ -1,4 +1,4 @@
-// The credit landscape of issue 15 (docs/results.md, sections 4.3 and 4.8): per unit of the agent's
+// The credit landscape of issue 15 (docs/results.md, sections 4.3, 4.7 and 4.8): per unit of the agent's
 // unit map, the counterfactual credit under the cross-entropy value and under the soft-Dice value
 // (nothing else masked, FB and ADP off), split by what the unit holds (lesion, distractor, plain
 // background), with the frozen pre-trained Segmentation-Net; then "rule oracles": the Dice on the

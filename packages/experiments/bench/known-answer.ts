@@ -3,7 +3,7 @@
 // pixels known, never an input or a reward), the demo's Segmentation-Net pre-trained and FROZEN,
 // each agent formulation trained for the same number of updates, scored on held-out patients.
 //   npx tsx packages/experiments/bench/known-answer.ts [--seeds 0,1,2] [--credits pixel,patch,counterfactual,candidates]
-//        [--updates 60] [--pretrain-epochs 12] [--distractors 2] [--data-seed 7] [--variant rl-seg|rl-fb-seg|rl-fb-adp-seg]
+//        [--updates 60] [--pretrain-epochs 12] [--distractors 2] [--count 160] [--data-seed 7] [--variant rl-seg|rl-fb-seg|rl-fb-adp-seg]
 //        [--rl '{"unitSize":16}'] [--lr 0.001] [--augment] [--out results.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,8 @@ const { values: a } = parseArgs({
     updates: { type: 'string', default: '60' },
     'pretrain-epochs': { type: 'string', default: '12' },
     distractors: { type: 'string', default: '2' },
+    // Synthetic slices (8 per patient; the last quarter of the patients is held out): default the demo's 160.
+    count: { type: 'string', default: '160' },
     // The synthetic dataset's seed: 7 is the demo's data and the reported benchmark; develop on another.
     'data-seed': { type: 'string', default: '7' },
     rl: { type: 'string', default: '{"unitSize":16}' },
@@ -32,7 +34,7 @@ await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
 const t0 = performance.now();
 const config = ExperimentConfigSchema.parse({
   ...DEMO_CONFIG_INPUT,
-  dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, distractors: Number(a.distractors), seed: Number(a['data-seed']) } },
+  dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, count: Number(a.count), distractors: Number(a.distractors), seed: Number(a['data-seed']) } },
   training: { ...DEMO_CONFIG_INPUT.training, epochs: Number(a['pretrain-epochs']) },
   rl: { ...DEMO_CONFIG_INPUT.rl, ...JSON.parse(a.rl!) },
   variants: undefined,

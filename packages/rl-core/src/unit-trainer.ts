@@ -72,7 +72,7 @@ export function labelOptionsOf(rl: Pick<RlConfig, 'creditCap' | 'creditMargin' |
  * is an input the Segmentation-Net has not seen. With a dead zone d (rl.creditDeadZone) a unit whose
  * |C_u - tau| is below d weighs 0: neither label is taught where the credit is too small to tell
  * masking from keeping (on the known-answer data most plain-background units, whose labels the
- * policy cannot predict: docs/results.md, section 4.9). With `balance` (rl.balanceLabels) the "mask"
+ * policy cannot predict: docs/results.md, section 4.8). With `balance` (rl.balanceLabels) the "mask"
  * units and the "keep" units each carry half of the total weight: a few lesion units with large
  * |C_u| otherwise outweigh every distractor unit of the batch (class imbalance, in the loss).
  * `totalWeight` is the sum of the unscaled weights (balancing moves weight between the labels).

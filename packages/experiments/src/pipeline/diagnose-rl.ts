@@ -42,7 +42,7 @@ export interface DiagnoseRlOptions {
    * Augment the agent's training batches with config.preprocessing.augmentation, as the trainer's RL
    * phase does (default false: the rows of docs/results.md sections 4.1-4.7 were measured without).
    * Without it the agent sees the same training slices every epoch and can memorise where their
-   * distractors are instead of learning what one looks like (section 4.9).
+   * distractors are instead of learning what one looks like (section 4.8).
    */
   augment?: boolean;
   /** One JSON-serialisable record per event (pre-training done, curve point, held-out result). */
