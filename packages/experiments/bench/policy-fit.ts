@@ -51,7 +51,7 @@ function evalOn(set: typeof train, L: L[]) {
   let nMask = 0;
   let agreeKeep = 0;
   let nKeep = 0; const px = { l: 0, lm: 0, d: 0, dm: 0, o: 0, om: 0 };
-  const scores: [number, number][] = []; const lesionScores: number[] = []; const distractorScores: number[] = [];
+  const scores: [number, number][] = []; const lesionScores: number[] = []; const distractorScores: number[] = []; const plainScores: number[] = [];
   for (let s0 = 0; s0 < set.length; s0 += 16) {
     const idx = set.slice(s0, s0 + 16).map((_, i) => s0 + i);
     const { images, labels: unusedLabels } = makeBatch(set, idx, null);
@@ -70,7 +70,7 @@ function evalOn(set: typeof train, L: L[]) {
       const { units, credit } = L[k]; const s = set[k];
       const mean = new Float64Array(units.count); const les = new Uint8Array(units.count); const dis = new Float64Array(units.count);
       for (let i = 0; i < n; i++) { const u = units.ids[i]; mean[u] += lg[b * n + i] / units.sizes[u]; if (s.mask[i]) les[u] = 1; if (s.distractor?.[i]) dis[u] += 1 / units.sizes[u]; }
-      units.sizes.forEach((_, u) => { scores.push([mean[u], credit[u] > 0 ? 1 : 0]); if (les[u]) lesionScores.push(mean[u]); else if (dis[u] >= 0.5) distractorScores.push(mean[u]); });
+      units.sizes.forEach((_, u) => { scores.push([mean[u], credit[u] > 0 ? 1 : 0]); if (les[u]) lesionScores.push(mean[u]); else if (dis[u] >= 0.5) distractorScores.push(mean[u]); else if (dis[u] === 0) plainScores.push(mean[u]); });
       units.sizes.forEach((_, u) => { const m = ul[b][u]; if (credit[u] > 0) { nMask++; if (m) agreeMask++; } else { nKeep++; if (!m) agreeKeep++; } });
       for (let i = 0; i < n; i++) { const m = ul[b][units.ids[i]] ? 1 : 0; if (s.mask[i]) { px.l++; px.lm += m; } else if (s.distractor?.[i]) { px.d++; px.dm += m; } else { px.o++; px.om += m; } }
     });
@@ -78,7 +78,7 @@ function evalOn(set: typeof train, L: L[]) {
   // AUC (Mann-Whitney): the chance that a random positive scores above a random negative; ranking quality whatever the threshold.
   const auc = (pos: number[], neg: number[]) => { let w = 0; for (const a of pos) for (const b of neg) w += a > b ? 1 : a === b ? 0.5 : 0; return pos.length && neg.length ? w / (pos.length * neg.length) : NaN; };
   const aucLabels = auc(scores.filter((x) => x[1]).map((x) => x[0]), scores.filter((x) => !x[1]).map((x) => x[0]));
-  return `AUC mask-vs-keep labels ${aucLabels.toFixed(3)} distractor-vs-lesion units ${auc(distractorScores, lesionScores).toFixed(3)} | mask-label recall ${(agreeMask / nMask).toFixed(2)} keep-label recall ${(agreeKeep / nKeep).toFixed(2)} | masked lesion ${(px.lm / px.l * 100).toFixed(1)} distr ${(px.dm / px.d * 100).toFixed(1)} other ${(px.om / px.o * 100).toFixed(1)}`;
+  return `AUC mask-vs-keep labels ${aucLabels.toFixed(3)} distractor-vs-lesion units ${auc(distractorScores, lesionScores).toFixed(3)} distractor-vs-plain units ${auc(distractorScores, plainScores).toFixed(3)} | mask-label recall ${(agreeMask / nMask).toFixed(2)} keep-label recall ${(agreeKeep / nKeep).toFixed(2)} | masked lesion ${(px.lm / px.l * 100).toFixed(1)} distr ${(px.dm / px.d * 100).toFixed(1)} other ${(px.om / px.o * 100).toFixed(1)}`;
 }
 const order = () => { const a = train.map((_, i) => i); for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(Math.random() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; } return a; };
 let perm = order();
