@@ -11,7 +11,7 @@ import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
 import { computeCounterfactualCredit, unitMapsOf, forwardSegmentation, representState } from '@mrlseg/rl-core';
 import { pairedTTest as ptt } from '@mrlseg/metrics';
-import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch } from '../src/index';
+import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, makeImageBatch } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
 await usePortableBackend('wasm');
 const dataSeed = Number(process.env.DATA_SEED ?? 11);
@@ -72,8 +72,7 @@ for (const seed of seeds) {
   const raw: number[] = []; const rs = new Map<string, number[]>();
   for (let s0 = 0; s0 < T.length; s0 += 8) {
     const chunk = T.slice(s0, s0 + 8);
-    const { images, labels: unusedLabels } = makeBatch(test, chunk.map((c) => c.k), null);
-    unusedLabels.dispose();
+    const images = makeImageBatch(test, chunk.map((c) => c.k));
     const n = chunk[0].n;
     const pr = tf.tidy(() => forwardSegmentation(seg, images).dataSync());
     chunk.forEach((c, b) => raw.push(dice(pr.subarray(b * n, (b + 1) * n), test[c.k].mask)));

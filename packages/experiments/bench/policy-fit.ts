@@ -10,8 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend, initFromSegmentationNet } from '@mrlseg/models';
-import { computeCounterfactualCredit, creditTargets, forwardPolicy, labelOptionsOf, trainableVariables, unitGreedy, unitLogisticLoss, unitMapsOf, unitPolicyInput, type UnitMap } from '@mrlseg/rl-core';
-import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, buildRlModel } from '../src/index';
+import { computeCounterfactualCredit, creditTargets, labelOptionsOf, trainableVariables, unitGreedy, unitLogisticLoss, unitMapsOf, unitPolicyInput, type UnitMap } from '@mrlseg/rl-core';
+import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, makeImageBatch, buildRlModel } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
 await usePortableBackend('wasm');
 const seed = Number(process.env.SEED ?? 1);
@@ -54,22 +54,18 @@ function evalOn(set: typeof train, L: L[]) {
   const scores: [number, number][] = []; const lesionScores: number[] = []; const distractorScores: number[] = []; const plainScores: number[] = [];
   for (let s0 = 0; s0 < set.length; s0 += 16) {
     const idx = set.slice(s0, s0 + 16).map((_, i) => s0 + i);
-    const { images, labels: unusedLabels } = makeBatch(set, idx, null);
-    unusedLabels.dispose();
+    const images = makeImageBatch(set, idx);
     // unitGreedy rebuilds the same unit maps (they depend on the raw image and rl only).
     const g = unitGreedy(rlNet, seg, images, config.rl);
     const n = 64 * 64;
-    const ul = g.masked;
+    // Each unit's mean mask logit, the score the greedy policy thresholds.
+    const { masked: ul, logits: unitScores } = g;
     g.dispose();
-    // Per-pixel mask logit log pi(mask) - log pi(retain), averaged per unit: the score the greedy policy thresholds.
-    const inp = unitPolicyInput(rlNet, seg, images);
-    const lg = tf.tidy(() => { const { probs, value } = forwardPolicy(rlNet, inp); value.dispose(); const lp = tf.log(tf.add(probs, 1e-7)); return tf.sub(lp.slice([0, 0, 0, 0], [-1, -1, -1, 1]), lp.slice([0, 0, 0, 1], [-1, -1, -1, 1])).dataSync(); });
-    tf.dispose([...inp]);
     images.dispose();
     idx.forEach((k, b) => {
       const { units, credit } = L[k]; const s = set[k];
-      const mean = new Float64Array(units.count); const les = new Uint8Array(units.count); const dis = new Float64Array(units.count);
-      for (let i = 0; i < n; i++) { const u = units.ids[i]; mean[u] += lg[b * n + i] / units.sizes[u]; if (s.mask[i]) les[u] = 1; if (s.distractor?.[i]) dis[u] += 1 / units.sizes[u]; }
+      const mean = unitScores[b]; const les = new Uint8Array(units.count); const dis = new Float64Array(units.count);
+      for (let i = 0; i < n; i++) { const u = units.ids[i]; if (s.mask[i]) les[u] = 1; if (s.distractor?.[i]) dis[u] += 1 / units.sizes[u]; }
       units.sizes.forEach((_, u) => { scores.push([mean[u], credit[u] > 0 ? 1 : 0]); if (les[u]) lesionScores.push(mean[u]); else if (dis[u] >= 0.5) distractorScores.push(mean[u]); else if (dis[u] === 0) plainScores.push(mean[u]); });
       units.sizes.forEach((_, u) => { const m = ul[b][u]; if (credit[u] > 0) { nMask++; if (m) agreeMask++; } else { nKeep++; if (!m) agreeKeep++; } });
       for (let i = 0; i < n; i++) { const m = ul[b][units.ids[i]] ? 1 : 0; if (s.mask[i]) { px.l++; px.lm += m; } else if (s.distractor?.[i]) { px.d++; px.dm += m; } else { px.o++; px.om += m; } }
@@ -86,8 +82,7 @@ let p = 0;
 for (let st = 1; st <= steps; st++) {
   if (p + 8 > perm.length) { perm = order(); p = 0; }
   const idx = perm.slice(p, p + 8); p += 8;
-  const { images, labels: unusedLabels } = makeBatch(train, idx, null);
-  unusedLabels.dispose();
+  const images = makeImageBatch(train, idx);
   const { target, weight, totalWeight } = creditTargets(idx.map((k) => Ltr[k].units), idx.map((k) => Ltr[k].credit), labelOptionsOf(config.rl), 64, 64);
   const inp = unitPolicyInput(rlNet, seg, images);
   const value = opt.minimize(() => unitLogisticLoss(rlNet, inp, target, weight, totalWeight), true, trainableVariables(rlNet))!;

@@ -54,7 +54,7 @@ export {
   type EvaluationSummary,
 } from './pipeline/evaluate';
 export { saveTrainState, readTrainState, loadTrainNets, loadTrainExtras, TRAIN_STATE_FORMAT, type TrainState } from './pipeline/checkpoint';
-export { toSlice, epochOrder, batchesOf, makeBatch, type Slice } from './pipeline/batches';
+export { toSlice, epochOrder, batchesOf, makeBatch, makeImageBatch, type Slice } from './pipeline/batches';
 export { buildReport, renderReport, compareAgainstBest, type Report, type ReportOptions, type ReportCell, type VariantSummary } from './report/build-report';
 export { DEMO_CONFIG_INPUT, demoConfig } from './config/demo';
 export { countMasked, maskedFractions, emptyMaskedCounts, falsePositiveComponents, gradientCosine, type MaskedCounts } from './pipeline/agent-instruments';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema } from '@mrlseg/types';
-import { DEMO_CONFIG_INPUT, diagnoseRl, loadSlices } from '../src/index';
+import { DEMO_CONFIG_INPUT, diagnoseRl, loadSlices, makeImageBatch, type Slice } from '../src/index';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -42,4 +42,17 @@ describe('diagnoseRl', () => {
     // The first update's batch differs (flipped / rotated / jittered), so its loss does.
     expect(augmented.losses[0]).not.toBeCloseTo(plain.losses[0], 6);
   }, 120_000);
+});
+
+describe('makeImageBatch', () => {
+  it('stacks the raw images of the chosen slices in order, B x S x S x 1, and builds no label tensor', () => {
+    const slice = (id: string, image: number[]) => ({ id, patient: 'p', image: Float32Array.from(image), mask: new Uint8Array(4), size: 2, meta: {} }) as unknown as Slice;
+    const slices = [slice('a', [0, 0.25, 0.5, 0.75]), slice('b', [1, 0.9, 0.8, 0.7])];
+    const before = tf.memory().numTensors;
+    const images = makeImageBatch(slices, [1, 0]);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(images.shape).toEqual([2, 2, 2, 1]);
+    expect(Array.from(images.dataSync())).toEqual(Array.from(Float32Array.from([1, 0.9, 0.8, 0.7, 0, 0.25, 0.5, 0.75])));
+    images.dispose();
+  });
 });

@@ -99,6 +99,8 @@ export interface UnitGreedy {
   retained: tf.Tensor4D;
   /** s = image where retained, rl.maskValue where masked, B x H x W x 1. */
   state: tf.Tensor4D;
+  /** Per image, per unit: the mean mask logit that the decision thresholds at rl.greedyThreshold. */
+  logits: Float64Array[];
   dispose(): void;
 }
 
@@ -112,7 +114,8 @@ export function unitGreedy(policyNet: tf.LayersModel, segNet: tf.LayersModel, im
   const values = logits.dataSync();
   logits.dispose();
   const threshold = rl.greedyThreshold ?? 0;
-  const masked = unitLogits(values, units, h * w).map((l) => Array.from(l, (v) => v > threshold));
+  const meanLogits = unitLogits(values, units, h * w);
+  const masked = meanLogits.map((l) => Array.from(l, (v) => v > threshold));
   const retained = retainedOfUnits(units, masked, h, w);
   const state = representState(images, retained, rl.maskValue);
   return {
@@ -120,6 +123,7 @@ export function unitGreedy(policyNet: tf.LayersModel, segNet: tf.LayersModel, im
     masked,
     retained,
     state,
+    logits: meanLogits,
     dispose() {
       tf.dispose([retained, state]);
     },

@@ -45,6 +45,14 @@ export function batchesOf(order: number[], batchSize: number): number[][] {
   return out;
 }
 
+/** The raw (un-augmented) images B x S x S x 1 of the slices at `idx`, for callers that need no labels. */
+export function makeImageBatch(slices: readonly Slice[], idx: readonly number[]): tf.Tensor4D {
+  const s = slices[idx[0]].size;
+  const img = new Float32Array(idx.length * s * s);
+  idx.forEach((k, b) => img.set(slices[k].image, b * s * s));
+  return tf.tensor4d(img, [idx.length, s, s, 1]);
+}
+
 /**
  * Images and labels B x S x S x 1 for the slices at `idx`; with `augment`, each slice is augmented
  * with a stream seeded by (seed, phase, epoch, its position in the data set).

@@ -17,7 +17,7 @@ import { createAgentTrainer, runEpisodeDeterministic, trainableVariables } from 
 import { pairedTTest } from '@mrlseg/metrics';
 import { mixSeed } from '@mrlseg/data';
 import { applyVariant } from '../config/variants';
-import { batchesOf, epochOrder, makeBatch, PHASE_SEED, type Slice } from './batches';
+import { batchesOf, epochOrder, makeBatch, makeImageBatch, PHASE_SEED, type Slice } from './batches';
 import { buildRlModel, buildSegModel } from './train-run';
 import { loadTrainNets } from './checkpoint';
 import { learningRateAt } from './schedule';
@@ -110,7 +110,7 @@ export function pretrainForDiagnosis(config: ExperimentConfig, train: readonly S
 function distractorsOf(seg: tf.LayersModel, set: readonly Slice[]): Uint8Array[] {
   return set.map((s) => {
     if (s.distractor) return s.distractor;
-    const p = tf.tidy(() => (seg.apply(makeBatch([s], [0], null).images, { training: false }) as tf.Tensor).dataSync());
+    const p = tf.tidy(() => (seg.apply(makeImageBatch([s], [0]), { training: false }) as tf.Tensor).dataSync());
     return falsePositiveComponents(p, s.mask, s.size, s.size);
   });
 }
@@ -122,8 +122,7 @@ function evaluate(seg: tf.LayersModel, rlNet: tf.LayersModel | null, rl: RlConfi
   let fpRaw = 0;
   let fpMasked = 0;
   for (const idx of batchesOf(set.map((_, i) => i), 16)) {
-    const { images, labels: unusedLabels } = makeBatch(set, idx, null);
-    unusedLabels.dispose();
+    const images = makeImageBatch(set, idx);
     const n = images.shape[1] * images.shape[2];
     const pr = tf.tidy(() => (seg.apply(images, { training: false }) as tf.Tensor).dataSync());
     let pm: ArrayLike<number> = pr;
