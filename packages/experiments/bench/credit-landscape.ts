@@ -57,6 +57,11 @@ rules.push(['dice>0', (u) => u.dc > 0]);
 rules.push(['dice>0.01', (u) => u.dc > 0.01]);
 rules.push(['ce>0', (u) => u.ce > 0]);
 rules.push(['pmean>0.05&dice>=0', (u) => u.pmean > 0.05 && u.dc >= 0]);
+// "Mask unless it costs" (a negative margin): every unit whose masking alone does not raise the
+// cross-entropy by more than tau nats nor lower the soft Dice by more than 0.01 points.
+for (const tau of [1, 5, 20]) rules.push([`ce>-${tau}&dice>=-0.01`, (u) => u.ce > -tau && u.dc >= -0.01]);
+rules.push(['not-lesion', (u) => u.cls !== 'lesion']);
+rules.push(['distractor-only', (u) => u.cls === 'distractor' || u.cls === 'partdistr']);
 for (const seed of seeds) {
   const cfg = { ...config0, seed };
   const seg = pretrainForDiagnosis(cfg, train);

@@ -191,6 +191,34 @@ describe('reproducibility and resume', () => {
     expect(again.runs.map((r) => r.status)).toEqual(['skipped']);
   }, 150_000);
 
+  it("rl.creditNet 'pretrained': the frozen credit network survives an interruption, and the resumed run ends as the uninterrupted one", async () => {
+    const cfg = tiny({ variant: 'rl-seg', rl: { credit: 'counterfactual', unitSize: 8, objective: 'ce-safe', maskBonus: 5, creditNet: 'pretrained' }, training: { ...TINY.training, epochs: 2, rlEpochs: 2 } });
+    const whole = await fresh();
+    const rw = await runExperiment(cfg, { store: whole, backend: 'wasm', writePngs: false });
+    expect(existsSync(join(whole.runDir(rw.runs[0].runId), 'credit-net'))).toBe(false);
+    // Against the current network (the default) the same run trains another agent.
+    const cur = await fresh();
+    const rc = await runExperiment(tiny({ ...cfg, rl: { ...cfg.rl, creditNet: 'current' } }), { store: cur, backend: 'wasm', writePngs: false });
+    const rlLoss = async (s: ResultsStore, id: string) => (await s.epochs(id)).filter((e) => e.phase === 'rl').map((e) => e.loss);
+    expect(await rlLoss(cur, rc.runs[0].runId)).not.toEqual(await rlLoss(whole, rw.runs[0].runId));
+
+    const store = await fresh();
+    const ac = new AbortController();
+    let seen = 0;
+    const stop = (e: ProgressEvent) => {
+      if (e.type === 'epoch' && ++seen === 3) ac.abort(); // after pretrain 0-1 and rl 0
+    };
+    await expect(runExperiment(cfg, { store, backend: 'wasm', writePngs: false, signal: ac.signal, onProgress: stop })).rejects.toThrow(RunInterrupted);
+    const id = rw.runs[0].runId.replace(rw.experimentId, (await store.listExperiments())[0].id);
+    expect(existsSync(join(store.runDir(id), 'credit-net', 'seg'))).toBe(true);
+    await runExperiment(cfg, { store, backend: 'wasm', writePngs: false, resume: true });
+    expect(existsSync(join(store.runDir(id), 'credit-net'))).toBe(false);
+    expect(await rlLoss(store, id)).toEqual(await rlLoss(whole, rw.runs[0].runId));
+    const got = await caseTable(store, id);
+    const want = await caseTable(whole, rw.runs[0].runId);
+    got.forEach((r, i) => expect(r[1] ?? -1).toBeCloseTo((want[i][1] as number | null) ?? -1, 5));
+  }, 150_000);
+
   it('variants with identical pre-training share it', async () => {
     const store = (await fresh());
     const r = await runExperiment(tiny({ variants: ['onlyseg', 'rl-seg'], training: { ...TINY.training, rlEpochs: 1 } }), { store, backend: 'wasm', writePngs: false });

@@ -9,6 +9,10 @@
  * with U units needs U + 1 Segmentation-Net forward passes, run in batches. Unlike the shared
  * reward of the pixel-wise formulation, C_u depends on u's own action only (a difference reward),
  * and the FB term enters per unit: it is the change of alpha f(x) that u's own action causes.
+ * rl.maskBonus b adds a constant prior for masking to every unit: C_u + b ('ce', 'dice'), or the
+ * bonus inside the veto ('ce-safe', computeSafeCredit). Then a unit is labelled "mask" unless masking
+ * it alone costs more than b: the paper's FB prior (mask background) as a per-unit constant, with the
+ * counterfactual value as the veto (docs/rl-formulations.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
@@ -33,7 +37,7 @@ export function computeCounterfactualCredit(
   labels: tf.Tensor4D,
   units: UnitMap[],
   masked: boolean[][],
-  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'> & Partial<Pick<RlConfig, 'objective' | 'diceTolerance'>>,
+  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'> & Partial<Pick<RlConfig, 'objective' | 'diceTolerance' | 'maskBonus'>>,
   chunk = COUNTERFACTUAL_CHUNK,
 ): Float64Array[] {
   const fn = 'computeCounterfactualCredit';
@@ -54,6 +58,8 @@ export function computeCounterfactualCredit(
   const value = rl.objective === 'dice' ? computeDiceStateValue : computeStateValue;
   const safe = rl.objective === 'ce-safe';
   const tolerance = rl.diceTolerance ?? 0.01;
+  const bonus = rl.maskBonus ?? 0;
+  if (!(bonus >= 0) || !Number.isFinite(bonus)) throw new RangeError(`${fn}: rl.maskBonus must be a finite number >= 0, got ${bonus}`);
   const values = new Float64Array(jobs.length);
   // 'ce-safe': the plain soft Dice of every state too (no FB, no ADP), from the same forward pass.
   const diceValues = safe ? new Float64Array(jobs.length) : null;
@@ -97,8 +103,8 @@ export function computeCounterfactualCredit(
       c[q] = masked[k][q] ? base - flipped : flipped - base;
       if (diceValues) {
         const d = diceValues[at + 1 + q] - diceValues[at];
-        c[q] = computeSafeCredit(c[q], masked[k][q] ? -d : d, tolerance);
-      }
+        c[q] = computeSafeCredit(c[q], masked[k][q] ? -d : d, tolerance, bonus);
+      } else c[q] += bonus;
     }
     out.push(c);
   });

@@ -25,6 +25,11 @@ export interface A2CTrainerOptions {
   optimizer: tf.Optimizer;
   /** Fine-tuning loss; default: mean pixel binary cross-entropy (Eq. 4). */
   segLoss?: SegLossFn;
+  /**
+   * 'counterfactual'/'candidates': the Segmentation-Net the credit is computed with (rl.creditNet
+   * 'pretrained': a frozen copy of the pre-trained segNet, owned by the caller); default segNet.
+   */
+  creditSegNet?: tf.LayersModel;
   /** Optimiser of the Segmentation-Net; required when rl.finetuneSeg is true. */
   segOptimizer?: tf.Optimizer;
   /** Seed of the action sampling stream (default 0). */

@@ -181,6 +181,9 @@ export function unitMeanLogisticLoss(policyNet: tf.LayersModel, input: tf.Tensor
 export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const fn = 'createUnitTrainer';
   const { policyNet, segNet, rl, optimizer } = o;
+  // The network that credits (and vetoes) each unit: segNet, or the caller's frozen pre-trained copy.
+  const creditNet = o.creditSegNet ?? segNet;
+  if (o.creditSegNet !== undefined && !(o.creditSegNet instanceof tf.LayersModel)) throw new TypeError(`${fn}: creditSegNet must be a tf.LayersModel (or left out)`);
   if (!isUnitCredit(rl)) throw new RangeError(`${fn}: rl.credit must be 'counterfactual' or 'candidates', got '${rl.credit}'`);
   const wantInputs = rl.policyInput === 'image+probability' ? 2 : 1;
   if (policyNet.inputs.length !== wantInputs) {
@@ -237,7 +240,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       );
       timings.policyForwardMs += performance.now() - t0;
       t0 = performance.now();
-      const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
+      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked), rl);
       timings.rewardMs += performance.now() - t0;
       t0 = performance.now();
       for (const c of credit) {
@@ -307,7 +310,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       const ul = unitLogits(logits.dataSync(), units, h * w);
       logits.dispose();
       const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
-      const credit = computeCounterfactualCredit(segNet, images, labels, units, creditState(units, masked), rl);
+      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked), rl);
       const { f, made } = lossOf(input, units, unitLabels(credit, labelOptionsOf(rl)));
       try {
         const vars = trainableVariables(policyNet);

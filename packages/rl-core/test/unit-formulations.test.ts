@@ -260,6 +260,21 @@ describe('counterfactual credit', () => {
     const only1 = keepOf(false, true);
     expect(qDice(both) - qDice(only1)).toBeLessThan(-1);
     expect(ctx[0]).toBeCloseTo(-Math.abs(qCe(both) - qCe(only1)), 3);
+    // rl.maskBonus b: 'ce' adds b to every unit; 'ce-safe' adds it where Dice allows and makes the
+    // vetoed unit -(|C_ce| + b), so the bonus never turns the lesion's unit into "mask".
+    const b = 7.5;
+    const [plainB] = computeCounterfactualCredit(seg, images, labels, units, [[false, false]], { ...rl('ce'), maskBonus: b });
+    const [safeB] = computeCounterfactualCredit(seg, images, labels, units, [[false, false]], { ...rl('ce-safe'), maskBonus: b });
+    expect(plainB[0]).toBeCloseTo(ce0 + b, 3);
+    expect(plainB[1]).toBeCloseTo(ce1 + b, 3);
+    expect(safeB[0]).toBeCloseTo(-(ce0 + b), 3);
+    // Unit 1 (background) costs cross-entropy and Dice when masked: vetoed too, so the bonus
+    // deepens its "keep" instead of cancelling it.
+    expect(ce1).toBeLessThan(0);
+    expect(qDice(keepOf(false, true)) - qDice(none)).toBeLessThan(-0.01);
+    expect(safeB[1]).toBeCloseTo(-(Math.abs(ce1) + b), 3);
+    expect(() => computeCounterfactualCredit(seg, images, labels, units, [[false, false]], { ...rl('ce'), maskBonus: -1 })).toThrow(/computeCounterfactualCredit: rl.maskBonus must be a finite number >= 0/);
+    expect(tf.memory().numTensors).toBe(before);
     tf.dispose([images, labels]);
     seg.dispose();
   });
@@ -295,6 +310,39 @@ describe('counterfactual credit', () => {
     segNet.dispose();
   });
 
+  it('creditSegNet (rl.creditNet \'pretrained\'): the credit is asked of that network while segNet fine-tunes', () => {
+    const b = toyBatch(2, 16, 4242);
+    const segNet = toySegNet(20);
+    const frozen = toySegNet(5);
+    const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: true, useFb: false, useAdp: false, maskValue: TOY.maskValue, creditContext: 'raw' });
+    const units = [patchUnits(16, 16, 4), patchUnits(16, 16, 4)];
+    const none = units.map((u) => new Array<boolean>(u.count).fill(false));
+    const meanOf = (c: Float64Array[]) => { const all = c.flatMap((x) => Array.from(x)); return all.reduce((p, q) => p + q, 0) / all.length; };
+    const onFrozen = meanOf(computeCounterfactualCredit(frozen, b.images, b.labels, units, none, rl));
+    const onSeg = meanOf(computeCounterfactualCredit(segNet, b.images, b.labels, units, none, rl));
+    expect(Math.abs(onFrozen - onSeg)).toBeGreaterThan(1e-3);
+    const frozenBefore = frozen.getWeights().map((w) => Array.from(w.dataSync()));
+    const segBefore = segNet.getWeights().map((w) => Array.from(w.dataSync()));
+    const policyNet = pixelPolicyNet({ seed: 3 });
+    const optimizer = tf.train.adam(0.01);
+    const segOptimizer = tf.train.sgd(0.1);
+    const trainer = createAgentTrainer({ policyNet, segNet, creditSegNet: frozen, rl, optimizer, segOptimizer, seed: 1 });
+    const r1 = trainer.trainStep(b.images, b.labels);
+    const before = tf.memory().numTensors; // after the optimizers made their slots
+    const r2 = trainer.trainStep(b.images, b.labels);
+    expect(tf.memory().numTensors).toBe(before);
+    trainer.dispose();
+    // 'raw' context: each step's mean credit is the frozen network's, before and after segNet moved.
+    expect(r1.advantageMean).toBeCloseTo(onFrozen, 6);
+    expect(r2.advantageMean).toBeCloseTo(onFrozen, 6);
+    expect(frozen.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(frozenBefore);
+    expect(segNet.getWeights().map((w) => Array.from(w.dataSync()))).not.toEqual(segBefore);
+    expect(() => createAgentTrainer({ policyNet, segNet, creditSegNet: {} as tf.LayersModel, rl, optimizer, segOptimizer })).toThrow(/createUnitTrainer: creditSegNet must be a tf.LayersModel/);
+    tf.dispose([b.images, b.labels, b.distractors]);
+    [optimizer, segOptimizer].forEach((o) => o.dispose());
+    [segNet, frozen, policyNet].forEach((m) => m.dispose());
+  });
+
   it('computeSafeCredit keeps the cross-entropy credit within the Dice tolerance and vetoes it beyond', () => {
     expect(computeSafeCredit(5, 0.02, 0.01)).toBe(5);
     expect(computeSafeCredit(5, -0.01, 0.01)).toBe(5);
@@ -304,6 +352,12 @@ describe('counterfactual credit', () => {
     expect(() => computeSafeCredit(Number.NaN, 0, 0.01)).toThrow(/computeSafeCredit: ce must be a finite number/);
     expect(() => computeSafeCredit(1, Number.POSITIVE_INFINITY, 0.01)).toThrow(/computeSafeCredit: dice/);
     expect(() => computeSafeCredit(1, 0, -1)).toThrow(/computeSafeCredit: tolerance must be/);
+    // With a mask bonus: C_ce + b inside the tolerance, -(|C_ce| + b) beyond it.
+    expect(computeSafeCredit(-3, 0, 0.01, 5)).toBe(2);
+    expect(computeSafeCredit(-8, 0, 0.01, 5)).toBe(-3);
+    expect(computeSafeCredit(-3, -0.02, 0.01, 5)).toBe(-8);
+    expect(computeSafeCredit(3, -0.02, 0.01, 5)).toBe(-8);
+    expect(() => computeSafeCredit(1, 0, 0.01, -1)).toThrow(/computeSafeCredit: bonus must be/);
   });
 
   it("'patch' credit runs the A2C with agents of rl.unitSize", () => {

@@ -239,6 +239,19 @@ export const RlSchema = z.object({
     .describe(
       "'counterfactual'/'candidates': a unit whose |credit - rl.creditMargin| is below this value (the objective's units: nats for 'ce' and 'ce-safe') weighs 0 in the policy's loss, so neither label is taught where masking and keeping are too close to tell (0: off)",
     ),
+  creditNet: z
+    .enum(['current', 'pretrained'])
+    .default('current')
+    .describe(
+      "'counterfactual'/'candidates' with rl.finetuneSeg: the Segmentation-Net that a unit's credit (and the 'ce-safe' veto) is asked of: 'current' = the one being fine-tuned on the masked states; 'pretrained' = a frozen copy of the pre-trained one, which has never seen a masked image, so a mask cannot teach it where the lesion is and the labels hold still while the other network adapts",
+    ),
+  maskBonus: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe(
+      "'counterfactual'/'candidates': a prior reward for masking, added to every unit's credit (Q's units; nats for 'ce' and 'ce-safe'), so a unit is labelled 'mask' unless masking it alone costs more than the bonus: a per-unit, constant form of the paper's FB prior (mask background unless it costs). With 'ce-safe' a vetoed unit's credit becomes -(|C_ce| + bonus), so the units whose masking costs Dice stay 'keep' with at least the bonus as weight (0: off)",
+    ),
   creditMargin: z
     .number()
     .min(0)

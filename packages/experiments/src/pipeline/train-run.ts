@@ -177,6 +177,9 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const rlOpt = spec.rl ? makeOptimizer(config, config.training.rlLr) : null;
   const optimizers = (): Record<string, tf.Optimizer> => (rlOpt ? { seg: segOpt, rl: rlOpt } : { seg: segOpt });
   let rewardFilter: tf.Tensor4D | null = null;
+  // rl.creditNet 'pretrained': the frozen copy of the pre-trained Segmentation-Net the agent's credit
+  // is asked of while `seg` fine-tunes; kept in <run>/credit-net so --resume continues with it.
+  let creditSeg: tf.LayersModel | null = null;
   if (last) {
     const loaded = await loadTrainNets(last.path);
     seg = loaded.seg;
@@ -298,6 +301,18 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
         }
         if (rlDone === 0 && E > 0) await offerState('pretrained', validate(0, 1, false, true), false);
+        if (!creditSeg && config.rl.creditNet === 'pretrained' && config.rl.finetuneSeg && isUnitCredit(config.rl)) {
+          const creditDir = join(store.runDir(runId), 'credit-net'); // runDir(runId, sub) would create it
+          if (rlDone === 0) {
+            rmSync(creditDir, { recursive: true, force: true });
+            await saveTrainState(creditDir, { runId, phase: 'pretrain', epoch: Math.max(0, E - 1), epochs: Math.max(1, E) }, { seg, rl: null, optimizers: {}, rewardFilter: null }, inferenceMetadataPropsOf(config, runId));
+          } else if (!existsSync(creditDir)) {
+            throw new Error(`run ${runId}: rl.creditNet is 'pretrained' but ${creditDir} (the frozen pre-trained Segmentation-Net) is missing; start the run again without --resume`);
+          }
+          const loaded = await loadTrainNets(creditDir);
+          loaded.rl?.dispose();
+          creditSeg = loaded.seg;
+        }
         const rlBatch = config.training.rlBatchSize;
         const steps = Math.ceil(train.length / rlBatch);
         // Fine-tuning continues the segmentation optimizer at the learning rate pre-training ended with.
@@ -318,6 +333,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           const trainer = createAgentTrainer({
             policyNet: rl,
             segNet: seg,
+            creditSegNet: creditSeg ?? undefined,
             rl: config.rl,
             optimizer: rlOpt!,
             segOptimizer: config.rl.finetuneSeg ? segOpt : undefined,
@@ -377,6 +393,8 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           await offerState(`rl-${e + 1}`, valDice, true);
         }
         rlDone = R;
+        // The frozen credit network is needed only while the agent trains.
+        rmSync(join(store.runDir(runId), 'credit-net'), { recursive: true, force: true });
       }
     }
 
@@ -461,6 +479,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   } finally {
     seg.dispose();
     rl?.dispose();
+    creditSeg?.dispose();
     segOpt.dispose();
     rlOpt?.dispose();
     rewardFilter?.dispose();
