@@ -202,8 +202,14 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     const { target, weight, totalWeight } = pixelTargets(units, labels, h, w);
     return { f: () => unitLogisticLoss(policyNet, input, target, weight, totalWeight), made: [target, weight] };
   };
-  // rl.creditContext 'raw': each unit's credit is the value of masking it alone (every other unit kept).
-  const creditState = (units: UnitMap[], masked: boolean[][]): boolean[][] => (rl.creditContext === 'raw' ? units.map((u) => new Array<boolean>(u.count).fill(false)) : masked);
+  // rl.creditContext: the other units' actions a unit's credit is taken against. 'sampled': as
+  // sampled; 'raw': all kept (the value of masking the unit alone); 'greedy': the greedy policy's
+  // decisions (unit mean logit above rl.greedyThreshold, as unitGreedy decides).
+  const creditState = (units: UnitMap[], masked: boolean[][], ul: Float64Array[]): boolean[][] => {
+    if (rl.creditContext === 'raw') return units.map((u) => new Array<boolean>(u.count).fill(false));
+    if (rl.creditContext === 'greedy') return ul.map((l) => Array.from(l, (v) => v > (rl.greedyThreshold ?? 0)));
+    return masked;
+  };
 
   function trainStep(images: tf.Tensor4D, labels: tf.Tensor4D): TrainStepResult {
     if (disposed) throw new Error('trainStep: the trainer was disposed');
@@ -240,7 +246,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       );
       timings.policyForwardMs += performance.now() - t0;
       t0 = performance.now();
-      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked), rl);
+      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked, ul), rl);
       timings.rewardMs += performance.now() - t0;
       t0 = performance.now();
       for (const c of credit) {
@@ -310,7 +316,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       const ul = unitLogits(logits.dataSync(), units, h * w);
       logits.dispose();
       const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
-      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked), rl);
+      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked, ul), rl);
       const { f, made } = lossOf(input, units, unitLabels(credit, labelOptionsOf(rl)));
       try {
         const vars = trainableVariables(policyNet);

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
 import { candidateUnits, computeCounterfactualCredit, computeSafeCredit, labelOptionsOf, trainableVariables, unitLabels, unitMeanLogisticLoss, createAgentTrainer, creditTargets, effectiveRl, partitionUnits, patchUnits, runEpisodeDeterministic, superpixelPartition, unitGreedy } from '../src/index';
 import { maskLogits, unitPolicyInput } from '../src/unit-policy';
-import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
+import { constantPolicyNet, pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { TOY, toyBatch, toySegNet } from './toy-env';
 
 beforeAll(async () => {
@@ -306,6 +306,37 @@ describe('counterfactual credit', () => {
     const alone = computeCounterfactualCredit(segNet, b.images, b.labels, units, units.map((u) => new Array<boolean>(u.count).fill(false)), rl);
     const all = alone.flatMap((c) => Array.from(c));
     expect(raw[0].advantageMean).toBeCloseTo(all.reduce((p, q) => p + q, 0) / all.length, 6);
+    tf.dispose([b.images, b.labels, b.distractors]);
+    segNet.dispose();
+  });
+
+  it("rl.creditContext 'greedy': a unit's credit is taken with the other units at the greedy policy's decisions", () => {
+    const b = toyBatch(2, 16, 4242);
+    const segNet = toySegNet();
+    // pi(retain) = 0.3 everywhere: every unit's mean mask logit is ln(0.7 / 0.3) > 0, so the greedy
+    // policy masks every unit, while the sampled actions (explore 0.5) differ with the seed.
+    const step = (seed: number) => {
+      const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: true, useAdp: false, maskValue: TOY.maskValue, explore: 0.5, creditContext: 'greedy' });
+      const policyNet = constantPolicyNet(0.3);
+      const optimizer = tf.train.adam(0.01);
+      const trainer = createAgentTrainer({ policyNet, segNet, rl, optimizer, seed });
+      const r = trainer.trainStep(b.images, b.labels);
+      trainer.dispose();
+      optimizer.dispose();
+      policyNet.dispose();
+      return r;
+    };
+    const [r1, r2] = [step(1), step(2)];
+    expect(r1.maskedFraction).not.toBe(r2.maskedFraction);
+    // The toy segmenter is per pixel, so the context enters through the global FB term.
+    const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, useFb: true, useAdp: false, maskValue: TOY.maskValue });
+    const units = [patchUnits(16, 16, 4), patchUnits(16, 16, 4)];
+    const allMasked = computeCounterfactualCredit(segNet, b.images, b.labels, units, units.map((u) => new Array<boolean>(u.count).fill(true)), rl);
+    const alone = computeCounterfactualCredit(segNet, b.images, b.labels, units, units.map((u) => new Array<boolean>(u.count).fill(false)), rl);
+    const meanOf = (c: Float64Array[]) => { const all = c.flatMap((x) => Array.from(x)); return all.reduce((p, q) => p + q, 0) / all.length; };
+    expect(Math.abs(meanOf(allMasked) - meanOf(alone))).toBeGreaterThan(1e-3);
+    expect(r1.advantageMean).toBeCloseTo(meanOf(allMasked), 6);
+    expect(r2.advantageMean).toBeCloseTo(meanOf(allMasked), 6);
     tf.dispose([b.images, b.labels, b.distractors]);
     segNet.dispose();
   });

@@ -198,10 +198,10 @@ export const RlSchema = z.object({
       "'counterfactual'/'candidates': what the Reinforcement-Net reads: 'image' = the raw image (the paper); 'image+probability' = also the Segmentation-Net's probability map on it, as a second input that both heads concatenate at full resolution (issue 15)",
     ),
   creditContext: z
-    .enum(['sampled', 'raw'])
+    .enum(['sampled', 'raw', 'greedy'])
     .default('sampled')
     .describe(
-      "'counterfactual'/'candidates': the state a unit's credit is taken in: 'sampled' = with the other units at their sampled actions; 'raw' = with every other unit kept (the value of masking the unit alone), so a unit's label does not depend on the other units' sampled actions",
+      "'counterfactual'/'candidates': the state a unit's credit is taken in: 'sampled' = with the other units at their sampled actions; 'raw' = with every other unit kept (the value of masking the unit alone), so a unit's label does not depend on the other units' sampled actions; 'greedy' = with the other units at the greedy policy's decisions (the state evaluated at test time), so joint effects of what the policy masks enter each unit's label",
     ),
   greedyThreshold: z
     .number()
