@@ -12,7 +12,8 @@
  * rl.maskBonus b adds a constant prior for masking to every unit: C_u + b ('ce', 'dice'), or the
  * bonus inside the veto ('ce-safe', computeSafeCredit). Then a unit is labelled "mask" unless masking
  * it alone costs more than b: the paper's FB prior (mask background) as a per-unit constant, with the
- * counterfactual value as the veto (docs/rl-formulations.md).
+ * counterfactual value as the veto (docs/rl-formulations.md). rl.lesionVeto makes every unit that
+ * holds a ground-truth foreground pixel -(|C_u| + b): "keep", with at least the bonus as weight.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
@@ -37,7 +38,7 @@ export function computeCounterfactualCredit(
   labels: tf.Tensor4D,
   units: UnitMap[],
   masked: boolean[][],
-  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'> & Partial<Pick<RlConfig, 'objective' | 'diceTolerance' | 'maskBonus'>>,
+  rl: Pick<RlConfig, 'alpha' | 'beta' | 'fbEps' | 'fbScale' | 'useFb' | 'useAdp' | 'adpWindow' | 'maskValue'> & Partial<Pick<RlConfig, 'objective' | 'diceTolerance' | 'maskBonus' | 'lesionVeto'>>,
   chunk = COUNTERFACTUAL_CHUNK,
 ): Float64Array[] {
   const fn = 'computeCounterfactualCredit';
@@ -92,19 +93,27 @@ export function computeCounterfactualCredit(
   } finally {
     adpAll?.dispose();
   }
+  // rl.lesionVeto: which units hold a foreground pixel of the ground truth.
+  const lv = rl.lesionVeto ? labels.dataSync() : null;
   const out: Float64Array[] = [];
   let p = 0;
   units.forEach((u, k) => {
     const at = p;
     const base = values[p++];
+    let hasLesion: Uint8Array | null = null;
+    if (lv) {
+      hasLesion = new Uint8Array(u.count);
+      for (let i = 0; i < n; i++) if (lv[k * n + i] > 0.5) hasLesion[u.ids[i]] = 1;
+    }
     const c = new Float64Array(u.count);
     for (let q = 0; q < u.count; q++) {
       const flipped = values[p++];
-      c[q] = masked[k][q] ? base - flipped : flipped - base;
-      if (diceValues) {
+      const raw = masked[k][q] ? base - flipped : flipped - base;
+      if (hasLesion?.[q]) c[q] = -(Math.abs(raw) + bonus);
+      else if (diceValues) {
         const d = diceValues[at + 1 + q] - diceValues[at];
-        c[q] = computeSafeCredit(c[q], masked[k][q] ? -d : d, tolerance, bonus);
-      } else c[q] += bonus;
+        c[q] = computeSafeCredit(raw, masked[k][q] ? -d : d, tolerance, bonus);
+      } else c[q] = raw + bonus;
     }
     out.push(c);
   });

@@ -232,7 +232,7 @@ describe('counterfactual credit', () => {
     const units = [patchUnits(2, 4, 2)];
     const sig = (v: number) => 1 / (1 + Math.exp(-(10 * v - 5)));
     const probs = (keep: number[]) => x.map((v, i) => Math.min(Math.max(sig(keep[i] ? v : 0), 1e-7), 1 - 1e-7));
-    const qCe = (keep: number[]) => -probs(keep).reduce((s, p, i) => s + (y[i] ? -Math.log(p) : -Math.log(1 - p)), 0);
+    const qCe = (keep: number[], yy = y) => -probs(keep).reduce((s, p, i) => s + (yy[i] ? -Math.log(p) : -Math.log(1 - p)), 0);
     const qDice = (keep: number[]) => {
       const p = probs(keep);
       const inter = p.reduce((s, v, i) => s + v * y[i], 0);
@@ -274,6 +274,20 @@ describe('counterfactual credit', () => {
     expect(qDice(keepOf(false, true)) - qDice(none)).toBeLessThan(-0.01);
     expect(safeB[1]).toBeCloseTo(-(Math.abs(ce1) + b), 3);
     expect(() => computeCounterfactualCredit(seg, images, labels, units, [[false, false]], { ...rl('ce'), maskBonus: -1 })).toThrow(/computeCounterfactualCredit: rl.maskBonus must be a finite number >= 0/);
+    // rl.lesionVeto: a unit holding a ground-truth foreground pixel is -(|C| + b), whatever the
+    // network does with it. With only (0,0) foreground, unit 0 is vetoed and unit 1 is not.
+    const y2 = [1, 0, 0, 0, 0, 0, 0, 0];
+    const labels2 = tf.tensor4d(y2, [1, 2, 4, 1]);
+    const ce0y2 = qCe(keepOf(true, false), y2) - qCe(none, y2);
+    const ce1y2 = qCe(keepOf(false, true), y2) - qCe(none, y2);
+    expect(ce0y2).toBeGreaterThan(0); // masking the lesion's unit lowers the summed cross-entropy here
+    const [veto] = computeCounterfactualCredit(seg, images, labels2, units, [[false, false]], { ...rl('ce'), maskBonus: b, lesionVeto: true });
+    expect(veto[0]).toBeCloseTo(-(Math.abs(ce0y2) + b), 3);
+    expect(veto[1]).toBeCloseTo(ce1y2 + b, 3);
+    const [vetoAll] = computeCounterfactualCredit(seg, images, labels, units, [[false, false]], { ...rl('ce'), lesionVeto: true });
+    expect(vetoAll[0]).toBeCloseTo(-Math.abs(ce0), 3);
+    expect(vetoAll[1]).toBeCloseTo(-Math.abs(ce1), 3);
+    labels2.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([images, labels]);
     seg.dispose();

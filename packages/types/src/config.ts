@@ -239,6 +239,12 @@ export const RlSchema = z.object({
     .describe(
       "'counterfactual'/'candidates': a unit whose |credit - rl.creditMargin| is below this value (the objective's units: nats for 'ce' and 'ce-safe') weighs 0 in the policy's loss, so neither label is taught where masking and keeping are too close to tell (0: off)",
     ),
+  lesionVeto: z
+    .boolean()
+    .default(false)
+    .describe(
+      "'counterfactual'/'candidates': a unit that holds any ground-truth foreground pixel gets the credit -(|C_u| + rl.maskBonus), i.e. 'keep', whatever the Segmentation-Net makes of it: a lesion the network misses costs it nothing to mask, but masking destroys the pixels a later (fine-tuned) network could have found. Ground truth enters as it does in the paper's reward (training slices only)",
+    ),
   creditNet: z
     .enum(['current', 'pretrained'])
     .default('current')
