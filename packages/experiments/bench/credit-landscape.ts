@@ -20,7 +20,8 @@ const rlOver = JSON.parse(process.env.RL ?? '{"credit":"counterfactual","unitSiz
 const config0 = ExperimentConfigSchema.parse({
   ...DEMO_CONFIG_INPUT,
   dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, distractors: 2, seed: dataSeed } },
-  training: { ...DEMO_CONFIG_INPUT.training, epochs: 12 },
+  // MASK_OUT: training.maskOut of the pre-training (section 4.9; default 0: off).
+  training: { ...DEMO_CONFIG_INPUT.training, epochs: 12, maskOut: Number(process.env.MASK_OUT ?? 0) },
   rl: { ...DEMO_CONFIG_INPUT.rl, ...rlOver, useFb: false, useAdp: false },
   variants: undefined,
 });

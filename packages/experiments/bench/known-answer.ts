@@ -4,7 +4,7 @@
 // each agent formulation trained for the same number of updates, scored on held-out patients.
 //   npx tsx packages/experiments/bench/known-answer.ts [--seeds 0,1,2] [--credits pixel,patch,counterfactual,candidates]
 //        [--updates 60] [--pretrain-epochs 12] [--distractors 2] [--count 160] [--data-seed 7] [--variant rl-seg|rl-fb-seg|rl-fb-adp-seg]
-//        [--rl '{"unitSize":16}'] [--lr 0.001] [--augment] [--out results.json]
+//        [--rl '{"unitSize":16}'] [--lr 0.001] [--augment] [--mask-out 0.5] [--out results.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExperimentConfigSchema, type RlConfig } from '@mrlseg/types';
@@ -28,6 +28,8 @@ const { values: a } = parseArgs({
     out: { type: 'string' },
     // Augment the agent's batches as the trainer's RL phase does (flip, rot90, intensity jitter).
     augment: { type: 'boolean', default: false },
+    // training.maskOut of the Segmentation-Net's pre-training (0: off, the documented rows before section 4.9).
+    'mask-out': { type: 'string', default: '0' },
   },
 });
 await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
@@ -35,7 +37,7 @@ const t0 = performance.now();
 const config = ExperimentConfigSchema.parse({
   ...DEMO_CONFIG_INPUT,
   dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, count: Number(a.count), distractors: Number(a.distractors), seed: Number(a['data-seed']) } },
-  training: { ...DEMO_CONFIG_INPUT.training, epochs: Number(a['pretrain-epochs']) },
+  training: { ...DEMO_CONFIG_INPUT.training, epochs: Number(a['pretrain-epochs']), maskOut: Number(a['mask-out']) },
   rl: { ...DEMO_CONFIG_INPUT.rl, ...JSON.parse(a.rl!) },
   variants: undefined,
 });

@@ -297,6 +297,14 @@ export const TrainingSchema = z.object({
     .describe(
       "'validation': a run keeps whichever of its pre-trained Segmentation-Net (agent off) and its RL / fine-tuning epochs scores the best validation Dice (so it never ends below its own pre-training on validation data); 'last': the final epoch",
     ),
+  maskOut: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe(
+      "pre-training only: each image gets a share, drawn uniformly from [0, maskOut], of its units without a foreground pixel masked to rl.maskValue (units as the agent's: rl.unitSize squares, or superpixels with rl.unitShape 'superpixel'), so the Segmentation-Net has seen masked regions before the agent masks any (issue 15; 0: off)",
+    ),
   budgetFair: z
     .boolean()
     .default(true)

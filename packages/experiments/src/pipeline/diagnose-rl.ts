@@ -18,7 +18,7 @@ import { pairedTTest } from '@mrlseg/metrics';
 import { mixSeed } from '@mrlseg/data';
 import { applyVariant } from '../config/variants';
 import { batchesOf, epochOrder, makeBatch, makeImageBatch, PHASE_SEED, type Slice } from './batches';
-import { buildRlModel, buildSegModel } from './train-run';
+import { buildRlModel, buildSegModel, pretrainBatch } from './train-run';
 import { loadTrainNets } from './checkpoint';
 import { learningRateAt } from './schedule';
 import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
@@ -96,8 +96,8 @@ export function pretrainForDiagnosis(config: ExperimentConfig, train: readonly S
   const E = config.training.epochs;
   for (let e = 0; e < E; e++) {
     (opt as unknown as { learningRate: number }).learningRate = learningRateAt(config.training.lrSchedule, config.training.lr, e, E);
-    for (const idx of batchesOf(epochOrder(train.length, config.seed, PHASE_SEED.pretrain, e), config.training.batchSize)) {
-      const { images, labels } = makeBatch(train, idx, { config: config.preprocessing.augmentation, seed: config.seed, phase: PHASE_SEED.pretrain, epoch: e });
+    for (const [step, idx] of batchesOf(epochOrder(train.length, config.seed, PHASE_SEED.pretrain, e), config.training.batchSize).entries()) {
+      const { images, labels } = pretrainBatch(config, train, idx, e, step);
       const l = opt.minimize(() => lossFn(labels, seg.apply(images, { training: true }) as tf.Tensor), true, vars)!;
       tf.dispose([images, labels, l]);
     }

@@ -88,6 +88,8 @@ export function pretrainKey(c: ExperimentConfig, fold: number): string {
     model: c.model,
     net: variantSpec(c.variant).net,
     training: { epochs: t.epochs, batchSize: t.batchSize, optimizer: t.optimizer, lr: t.lr, lrSchedule: t.lrSchedule, loss: t.loss, validateEvery: t.validateEvery },
+    // Mask-out shapes pre-training through the agent's units; named only when on, so keys made before it existed still match.
+    ...(t.maskOut > 0 ? { maskOut: t.maskOut, maskUnits: { shape: c.rl.unitShape, size: c.rl.unitSize, compactness: c.rl.superpixelCompactness, value: c.rl.maskValue } } : {}),
     seed: c.seed,
     fold,
   })}`;

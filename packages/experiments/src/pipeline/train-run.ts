@@ -25,6 +25,7 @@ import type { ResultsStore } from '../store/store';
 import { variantSpec } from '../config/variants';
 import { inferenceMetadataPropsOf } from '../config/inference-metadata';
 import { batchesOf, epochOrder, makeBatch, PHASE_SEED, type Slice } from './batches';
+import { maskOutBatch } from './mask-out';
 import { loadTrainExtras, loadTrainNets, saveTrainState } from './checkpoint';
 import { evaluateAndStore, meanDice, predictSlices } from './evaluate';
 import type { ProgressListener, TrainPhase } from './events';
@@ -91,6 +92,18 @@ export function segNetSizes(config: ExperimentConfig): SegNetSizes {
  * layer of a model built with seed 0 is not reproducible; runs map their seed s >= 0 to s + 1.
  */
 export const modelSeed = (seed: number): number => (seed >= 0 ? seed + 1 : seed);
+
+/**
+ * One pre-training batch: augmented as configured, then with training.maskOut's masked units
+ * ({@link maskOutBatch}) when it is on. Shared by the trainer and the agent diagnosis.
+ */
+export function pretrainBatch(config: ExperimentConfig, slices: readonly Slice[], idx: number[], epoch: number, step: number): { images: tf.Tensor4D; labels: tf.Tensor4D } {
+  const b = makeBatch(slices, idx, { config: config.preprocessing.augmentation, seed: config.seed, phase: PHASE_SEED.pretrain, epoch });
+  if (!(config.training.maskOut > 0)) return b;
+  const m = maskOutBatch(b.images, b.labels, config.rl, config.training.maskOut, mixSeed(config.seed, PHASE_SEED.pretrain, epoch, step, 0x3a5c));
+  b.images.dispose();
+  return { images: m.images, labels: b.labels };
+}
 
 /** Builds the run's segmentation network (Segmentation-Net, U-Net or ResU-Net) with the run's seed. */
 export function buildSegModel(config: ExperimentConfig): tf.LayersModel {
@@ -267,7 +280,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           let n = 0;
           for (let s = 0; s < order.length; s++) {
             await check(`pretrain epoch ${e + 1}`);
-            const { images, labels } = makeBatch(train, order[s], { config: config.preprocessing.augmentation, seed, phase: PHASE_SEED.pretrain, epoch: e });
+            const { images, labels } = pretrainBatch(config, train, order[s], e, s);
             const loss = segOpt.minimize(() => lossFn(labels, seg.apply(images, { training: true }) as tf.Tensor), true, segVars)!;
             const l = (await loss.data())[0];
             tf.dispose([images, labels, loss]);
