@@ -11,7 +11,7 @@ import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
 import { computeCounterfactualCredit, unitMapsOf, forwardSegmentation, representState } from '@mrlseg/rl-core';
 import { pairedTTest as ptt } from '@mrlseg/metrics';
-import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, makeImageBatch } from '../src/index';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, makeImageBatch } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
 await usePortableBackend('wasm');
 const dataSeed = Number(process.env.DATA_SEED ?? 11);
@@ -22,7 +22,7 @@ const config0 = ExperimentConfigSchema.parse({
   dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, distractors: 2, seed: dataSeed } },
   // MASK_OUT: training.maskOut of the pre-training (section 4.9; default 0: off).
   training: { ...DEMO_CONFIG_INPUT.training, epochs: 12, maskOut: Number(process.env.MASK_OUT ?? 0) },
-  rl: { ...DEMO_CONFIG_INPUT.rl, ...rlOver, useFb: false, useAdp: false },
+  rl: { ...BENCHMARK_RL_INPUT, ...rlOver, useFb: false, useAdp: false },
   variants: undefined,
 });
 const { slices } = await loadSlices(config0);

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExperimentConfigSchema, type RlConfig } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
-import { DEMO_CONFIG_INPUT, diagnoseRl, diagnosisTable, loadSlices } from '../src/index';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, diagnosisTable, loadSlices } from '../src/index';
 
 const { values: a } = parseArgs({
   options: {
@@ -38,7 +38,7 @@ const config = ExperimentConfigSchema.parse({
   ...DEMO_CONFIG_INPUT,
   dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, count: Number(a.count), distractors: Number(a.distractors), seed: Number(a['data-seed']) } },
   training: { ...DEMO_CONFIG_INPUT.training, epochs: Number(a['pretrain-epochs']), maskOut: Number(a['mask-out']) },
-  rl: { ...DEMO_CONFIG_INPUT.rl, ...JSON.parse(a.rl!) },
+  rl: { ...BENCHMARK_RL_INPUT, ...JSON.parse(a.rl!) },
   variants: undefined,
 });
 const { slices } = await loadSlices(config);

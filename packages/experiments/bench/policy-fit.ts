@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend, initFromSegmentationNet } from '@mrlseg/models';
 import { computeCounterfactualCredit, creditTargets, labelOptionsOf, trainableVariables, unitGreedy, unitLogisticLoss, unitMapsOf, unitPolicyInput, type UnitMap } from '@mrlseg/rl-core';
-import { DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, makeImageBatch, buildRlModel } from '../src/index';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, loadSlices, diagnosisSplit, makeBatch, makeImageBatch, buildRlModel } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
 await usePortableBackend('wasm');
 const seed = Number(process.env.SEED ?? 1);
@@ -21,7 +21,7 @@ const rlOver = JSON.parse(process.env.RL ?? '{"credit":"counterfactual","unitSiz
 const config = ExperimentConfigSchema.parse({
   ...DEMO_CONFIG_INPUT,
   dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, distractors: 2, seed: 11 } },
-  training: { ...DEMO_CONFIG_INPUT.training, epochs: 12 }, rl: { ...DEMO_CONFIG_INPUT.rl, ...rlOver, useFb: false, useAdp: false }, variants: undefined, seed,
+  training: { ...DEMO_CONFIG_INPUT.training, epochs: 12 }, rl: { ...BENCHMARK_RL_INPUT, ...rlOver, useFb: false, useAdp: false }, variants: undefined, seed,
 });
 const { slices } = await loadSlices(config);
 const { train, test } = diagnosisSplit([...slices.values()]);

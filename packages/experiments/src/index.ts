@@ -56,7 +56,7 @@ export {
 export { saveTrainState, readTrainState, loadTrainNets, loadTrainExtras, TRAIN_STATE_FORMAT, type TrainState } from './pipeline/checkpoint';
 export { toSlice, epochOrder, batchesOf, makeBatch, makeImageBatch, type Slice } from './pipeline/batches';
 export { buildReport, renderReport, compareAgainstBest, type Report, type ReportOptions, type ReportCell, type VariantSummary } from './report/build-report';
-export { DEMO_CONFIG_INPUT, demoConfig } from './config/demo';
+export { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, demoConfig } from './config/demo';
 export { countMasked, maskedFractions, emptyMaskedCounts, falsePositiveComponents, gradientCosine, type MaskedCounts } from './pipeline/agent-instruments';
 export { diagnoseRl, diagnosisTable, diagnosisSplit, type DiagnoseRlOptions, type DiagnoseRlRow } from './pipeline/diagnose-rl';
 export * from './queue/index';

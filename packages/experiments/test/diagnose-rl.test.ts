@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema } from '@mrlseg/types';
-import { DEMO_CONFIG_INPUT, diagnoseRl, loadSlices, makeImageBatch, type Slice } from '../src/index';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, loadSlices, makeImageBatch, type Slice } from '../src/index';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -18,7 +18,7 @@ describe('diagnoseRl', () => {
       dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, count: 8, slicesPerPatient: 4, size: 32, distractors: 2, seed: 3 } },
       preprocessing: { ...DEMO_CONFIG_INPUT.preprocessing, size: 32 },
       training: { ...DEMO_CONFIG_INPUT.training, epochs: 1, rlBatchSize: 4 },
-      rl: { ...DEMO_CONFIG_INPUT.rl, credit: 'counterfactual', unitSize: 16, objective: 'ce-safe' },
+      rl: { ...BENCHMARK_RL_INPUT, credit: 'counterfactual', unitSize: 16, objective: 'ce-safe' },
       variants: undefined,
     });
     const { slices } = await loadSlices(config);

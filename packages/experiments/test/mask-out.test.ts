@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema, RlSchema } from '@mrlseg/types';
-import { DEMO_CONFIG_INPUT, loadSlices, pretrainKey } from '../src/index';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, loadSlices, pretrainKey } from '../src/index';
 import { maskOutBatch } from '../src/pipeline/mask-out';
 import { pretrainBatch } from '../src/pipeline/train-run';
 
@@ -85,7 +85,7 @@ describe('training.maskOut in pre-training', () => {
       ...DEMO_CONFIG_INPUT,
       dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, count: 8, slicesPerPatient: 4, size: 32, seed: 3 } },
       preprocessing: { ...DEMO_CONFIG_INPUT.preprocessing, size: 32 },
-      rl: { ...DEMO_CONFIG_INPUT.rl, credit: 'counterfactual' as const, unitSize: 8, unitShape: 'superpixel' as const },
+      rl: { ...BENCHMARK_RL_INPUT, credit: 'counterfactual' as const, unitSize: 8, unitShape: 'superpixel' as const },
       variants: undefined,
     };
     const off = ExperimentConfigSchema.parse(input);

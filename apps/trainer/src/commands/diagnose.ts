@@ -62,7 +62,7 @@ export function register(program: Command): void {
       const [{ ExperimentConfigSchema }, exp] = await Promise.all([import('@mrlseg/types'), import('@mrlseg/experiments')]);
       const config = o.config
         ? await exp.loadExperimentConfig(o.config)
-        : ExperimentConfigSchema.parse({ ...exp.DEMO_CONFIG_INPUT, dataset: { ...exp.DEMO_CONFIG_INPUT.dataset, synthetic: { ...(exp.DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, distractors: 2 } }, variants: undefined });
+        : ExperimentConfigSchema.parse({ ...exp.DEMO_CONFIG_INPUT, dataset: { ...exp.DEMO_CONFIG_INPUT.dataset, synthetic: { ...(exp.DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, distractors: 2 } }, rl: exp.BENCHMARK_RL_INPUT, variants: undefined });
       const sel = await selectBackend(o.backend as BackendChoice);
       console.error(`backend: ${sel.label} (${sel.reason})`);
       const { slices } = await exp.loadSlices(config);
