@@ -143,6 +143,21 @@ describe('the pipeline on a tiny synthetic config (wasm)', () => {
   });
 });
 
+/**
+ * Runs `cfg` in a fresh store and interrupts it after its `epochs`-th finished epoch; returns the
+ * store and the id the interrupted run has there (the uninterrupted `whole` run's id, renamed).
+ */
+async function interruptedAfter(cfg: ExperimentConfig, epochs: number, whole: Awaited<ReturnType<typeof runExperiment>>): Promise<{ store: ResultsStore; id: string }> {
+  const store = await fresh();
+  const ac = new AbortController();
+  let seen = 0;
+  const stop = (e: ProgressEvent) => {
+    if (e.type === 'epoch' && ++seen === epochs) ac.abort();
+  };
+  await expect(runExperiment(cfg, { store, backend: 'wasm', writePngs: false, signal: ac.signal, onProgress: stop })).rejects.toThrow(RunInterrupted);
+  return { store, id: whole.runs[0].runId.replace(whole.experimentId, (await store.listExperiments())[0].id) };
+}
+
 describe('reproducibility and resume', () => {
   it('same config, seed and backend give the same metrics; another seed does not', async () => {
     const cfg = tiny({ variant: 'rl-seg' });
@@ -162,14 +177,7 @@ describe('reproducibility and resume', () => {
     const whole = (await fresh());
     const rw = await runExperiment(cfg, { store: whole, backend: 'wasm', writePngs: false });
 
-    const store = (await fresh());
-    const ac = new AbortController();
-    let seen = 0;
-    const stop = (e: ProgressEvent) => {
-      if (e.type === 'epoch' && ++seen === 4) ac.abort(); // after pretrain 0-2 and rl 0
-    };
-    await expect(runExperiment(cfg, { store, backend: 'wasm', writePngs: false, signal: ac.signal, onProgress: stop })).rejects.toThrow(RunInterrupted);
-    const id = rw.runs[0].runId.replace(rw.experimentId, (await store.listExperiments())[0].id);
+    const { store, id } = await interruptedAfter(cfg, 4, rw); // after pretrain 0-2 and rl 0
     expect((await store.getRun(id))).toMatchObject({ status: 'incomplete', error: expect.stringMatching(/interrupted during rl epoch 2.*--resume/) });
     expect((await store.epochs(id))).toHaveLength(4);
     expect((await store.allCases(id))).toHaveLength(0);
@@ -202,14 +210,7 @@ describe('reproducibility and resume', () => {
     const rlLoss = async (s: ResultsStore, id: string) => (await s.epochs(id)).filter((e) => e.phase === 'rl').map((e) => e.loss);
     expect(await rlLoss(cur, rc.runs[0].runId)).not.toEqual(await rlLoss(whole, rw.runs[0].runId));
 
-    const store = await fresh();
-    const ac = new AbortController();
-    let seen = 0;
-    const stop = (e: ProgressEvent) => {
-      if (e.type === 'epoch' && ++seen === 3) ac.abort(); // after pretrain 0-1 and rl 0
-    };
-    await expect(runExperiment(cfg, { store, backend: 'wasm', writePngs: false, signal: ac.signal, onProgress: stop })).rejects.toThrow(RunInterrupted);
-    const id = rw.runs[0].runId.replace(rw.experimentId, (await store.listExperiments())[0].id);
+    const { store, id } = await interruptedAfter(cfg, 3, rw); // after pretrain 0-1 and rl 0
     expect(existsSync(join(store.runDir(id), 'credit-net', 'seg'))).toBe(true);
     await runExperiment(cfg, { store, backend: 'wasm', writePngs: false, resume: true });
     expect(existsSync(join(store.runDir(id), 'credit-net'))).toBe(false);

@@ -15,6 +15,19 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
+/** One trainStep of a fresh trainer (Adam 0.01) for `rlInput` on `batch`; the trainer, its optimizer and `policyNet` are disposed. */
+function oneTrainStep(segNet: tf.LayersModel, batch: { images: tf.Tensor4D; labels: tf.Tensor4D }, rlInput: Record<string, unknown>, policyNet: tf.LayersModel, seed: number) {
+  const optimizer = tf.train.adam(0.01);
+  const trainer = createAgentTrainer({ policyNet, segNet, rl: RlSchema.parse(rlInput), optimizer, seed });
+  try {
+    return trainer.trainStep(batch.images, batch.labels);
+  } finally {
+    trainer.dispose();
+    optimizer.dispose();
+    policyNet.dispose();
+  }
+}
+
 describe('unit maps', () => {
   it('patchUnits numbers u x u patches in raster order, smaller at the edges', () => {
     const u = patchUnits(3, 5, 2);
@@ -296,17 +309,8 @@ describe('counterfactual credit', () => {
   it("rl.creditContext 'raw': a unit's credit is the value of masking it alone, whatever the other units sampled", () => {
     const b = toyBatch(2, 16, 4242);
     const segNet = toySegNet();
-    const step = (creditContext: 'sampled' | 'raw', seed: number) => {
-      const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: false, useAdp: false, maskValue: TOY.maskValue, explore: 0.5, creditContext });
-      const policyNet = pixelPolicyNet({ seed: 3 });
-      const optimizer = tf.train.adam(0.01);
-      const trainer = createAgentTrainer({ policyNet, segNet, rl, optimizer, seed });
-      const r = trainer.trainStep(b.images, b.labels);
-      trainer.dispose();
-      optimizer.dispose();
-      policyNet.dispose();
-      return r;
-    };
+    const step = (creditContext: 'sampled' | 'raw', seed: number) =>
+      oneTrainStep(segNet, b, { credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: false, useAdp: false, maskValue: TOY.maskValue, explore: 0.5, creditContext }, pixelPolicyNet({ seed: 3 }), seed);
     const raw = [step('raw', 1), step('raw', 2)];
     const sampled = [step('sampled', 1), step('sampled', 2)];
     // Different sampled actions (the masked fractions differ) ...
@@ -329,17 +333,8 @@ describe('counterfactual credit', () => {
     const segNet = toySegNet();
     // pi(retain) = 0.3 everywhere: every unit's mean mask logit is ln(0.7 / 0.3) > 0, so the greedy
     // policy masks every unit, while the sampled actions (explore 0.5) differ with the seed.
-    const step = (seed: number) => {
-      const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: true, useAdp: false, maskValue: TOY.maskValue, explore: 0.5, creditContext: 'greedy' });
-      const policyNet = constantPolicyNet(0.3);
-      const optimizer = tf.train.adam(0.01);
-      const trainer = createAgentTrainer({ policyNet, segNet, rl, optimizer, seed });
-      const r = trainer.trainStep(b.images, b.labels);
-      trainer.dispose();
-      optimizer.dispose();
-      policyNet.dispose();
-      return r;
-    };
+    const step = (seed: number) =>
+      oneTrainStep(segNet, b, { credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: true, useAdp: false, maskValue: TOY.maskValue, explore: 0.5, creditContext: 'greedy' }, constantPolicyNet(0.3), seed);
     const [r1, r2] = [step(1), step(2)];
     expect(r1.maskedFraction).not.toBe(r2.maskedFraction);
     // The toy segmenter is per pixel, so the context enters through the global FB term.
