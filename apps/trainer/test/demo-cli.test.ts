@@ -21,6 +21,13 @@ describe.runIf(process.env.MRLSEG_LONG_TESTS === '1')('mrlseg demo (long)', () =
     const report = JSON.parse(r.stdout);
     expect(report.variants.map((v: { variant: string }) => v.variant)).toEqual(['onlyseg', 'rl-seg', 'rl-fb-seg', 'rl-fb-adp-seg', 'rl-seg-nopretrain']);
     for (const v of report.variants) expect(report.byVariant[v.variant].dice.Avg.count).toBeGreaterThan(0);
+    // Issue 15's demo check: the pre-trained RL rows' agent masks at least 1 % of the test pixels and
+    // at most 2 % of the lesion pixels (docs/results.md, section 4.9).
+    for (const id of ['rl-seg', 'rl-fb-seg', 'rl-fb-adp-seg']) {
+      const agent = report.variants.find((v: { variant: string }) => v.variant === id).agent as { maskedFraction: number; lesionMaskedFraction: number };
+      expect(agent.maskedFraction).toBeGreaterThanOrEqual(0.01);
+      expect(agent.lesionMaskedFraction).toBeLessThanOrEqual(0.02);
+    }
     expect(r.stderr).toMatch(/demo finished in [\d.]+ min on wasm/);
     const s = await openStore(store, { readonly: true });
     try {
