@@ -21,7 +21,7 @@ import { computeAdp, computeDiceStateValue, computeStateValue, fbOptionsFromConf
 import { forwardSegmentation } from './networks';
 import { computeSafeCredit } from './safe-credit';
 import { representState } from './environment';
-import type { UnitMap } from './units';
+import { foregroundUnits, type UnitMap } from './units';
 
 /** Segmentation-Net forward passes per batch when evaluating the counterfactual states. */
 export const COUNTERFACTUAL_CHUNK = 64;
@@ -100,11 +100,7 @@ export function computeCounterfactualCredit(
   units.forEach((u, k) => {
     const at = p;
     const base = values[p++];
-    let hasLesion: Uint8Array | null = null;
-    if (lv) {
-      hasLesion = new Uint8Array(u.count);
-      for (let i = 0; i < n; i++) if (lv[k * n + i] > 0.5) hasLesion[u.ids[i]] = 1;
-    }
+    const hasLesion = lv ? foregroundUnits(u, lv, k * n) : null;
     const c = new Float64Array(u.count);
     for (let q = 0; q < u.count; q++) {
       const flipped = values[p++];

@@ -27,8 +27,8 @@ export {
 } from './trainer';
 export { runEpisodeDeterministic, representGreedy, type DeterministicEpisode } from './inference';
 export { createAgentTrainer, effectiveRl } from './agent';
-export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, type UnitMap } from './units';
-export { isUnitCredit, unitGreedy, unitMapsOf, unitPolicyInput, type UnitGreedy } from './unit-policy';
+export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, foregroundUnits, type UnitMap } from './units';
+export { isUnitCredit, plainUnitMaps, retainedOfUnits, unitGreedy, unitMapsOf, unitPolicyInput, type UnitGreedy } from './unit-policy';
 export { computeCounterfactualCredit } from './counterfactual-credit';
 export { computeSafeCredit } from './safe-credit';
 export { createUnitTrainer, creditTargets, labelOptionsOf, unitLabels, unitLogisticLoss, unitMeanLogisticLoss, type LabelOptions, type UnitLabels } from './unit-trainer';

@@ -53,17 +53,39 @@ export function maskLogits(policyNet: tf.LayersModel, input: tf.Tensor4D | tf.Te
   });
 }
 
+/** Per image, the superpixel labels of rl.unitShape 'superpixel' (else undefined: square patches). */
+function superpixelLabels(images: tf.Tensor4D, rl: Pick<RlConfig, 'unitShape' | 'unitSize' | 'superpixelCompactness'>): (k: number) => Int32Array | undefined {
+  const [, h, w] = images.shape;
+  const n = h * w;
+  const pixels = rl.unitShape === 'superpixel' ? images.dataSync() : null;
+  return (k) => (pixels ? superpixelPartition(pixels.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.superpixelCompactness) : undefined);
+}
+
+/** The unit maps without candidates: rl.unitSize square patches, or superpixels with rl.unitShape 'superpixel'. */
+export function plainUnitMaps(images: tf.Tensor4D, rl: Pick<RlConfig, 'unitShape' | 'unitSize' | 'superpixelCompactness'>): UnitMap[] {
+  const [b, h, w] = images.shape;
+  const baseOf = superpixelLabels(images, rl);
+  return Array.from({ length: b }, (_, k) => {
+    const base = baseOf(k);
+    return base ? partitionUnits(base) : patchUnits(h, w, rl.unitSize);
+  });
+}
+
+/** The greedy policy's decisions from each unit's mean mask logit: masked when above rl.greedyThreshold (default 0). */
+export function greedyDecisions(meanLogits: Float64Array[], rl: Pick<RlConfig, 'greedyThreshold'>): boolean[][] {
+  const threshold = rl.greedyThreshold ?? 0;
+  return meanLogits.map((l) => Array.from(l, (v) => v > threshold));
+}
+
 /**
  * The unit maps of a batch. 'candidates' segments the raw images with `segNet` (inference mode).
  * @param rawProbability - optional Segmentation-Net output on `images` (B x H x W x 1) when the caller has it.
  */
 export function unitMapsOf(segNet: tf.LayersModel, images: tf.Tensor4D, rl: RlConfig, rawProbability?: tf.Tensor4D): UnitMap[] {
+  if (rl.credit !== 'candidates') return plainUnitMaps(images, rl);
   const [b, h, w] = images.shape;
   const n = h * w;
-  const superpixels = rl.unitShape === 'superpixel';
-  const pixels = superpixels ? images.dataSync() : null;
-  const baseOf = (k: number) => (pixels ? superpixelPartition(pixels.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.superpixelCompactness) : undefined);
-  if (rl.credit !== 'candidates') return Array.from({ length: b }, (_, k) => (superpixels ? partitionUnits(baseOf(k)!) : patchUnits(h, w, rl.unitSize)));
+  const baseOf = superpixelLabels(images, rl);
   const prob = rawProbability ?? forwardSegmentation(segNet, images);
   const data = prob.dataSync();
   if (prob !== rawProbability) prob.dispose();
@@ -113,9 +135,8 @@ export function unitGreedy(policyNet: tf.LayersModel, segNet: tf.LayersModel, im
   tf.dispose(input);
   const values = logits.dataSync();
   logits.dispose();
-  const threshold = rl.greedyThreshold ?? 0;
   const meanLogits = unitLogits(values, units, h * w);
-  const masked = meanLogits.map((l) => Array.from(l, (v) => v > threshold));
+  const masked = greedyDecisions(meanLogits, rl);
   const retained = retainedOfUnits(units, masked, h, w);
   const state = representState(images, retained, rl.maskValue);
   return {

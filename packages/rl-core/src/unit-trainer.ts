@@ -21,7 +21,7 @@ import { createRewardFilter } from '@mrlseg/rewards';
 import { forwardPolicy, forwardSegmentation, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
 import { computeCounterfactualCredit } from './counterfactual-credit';
-import { isUnitCredit, maskLogits, unitGreedy, unitLogits, unitsAndPolicyInput } from './unit-policy';
+import { greedyDecisions, isUnitCredit, maskLogits, unitGreedy, unitLogits, unitsAndPolicyInput } from './unit-policy';
 import { zeroTimings } from './rollout';
 import { assertImages } from './environment';
 import type { A2CTrainer, A2CTrainerOptions, TrainStepResult } from './trainer';
@@ -207,7 +207,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   // decisions (unit mean logit above rl.greedyThreshold, as unitGreedy decides).
   const creditState = (units: UnitMap[], masked: boolean[][], ul: Float64Array[]): boolean[][] => {
     if (rl.creditContext === 'raw') return units.map((u) => new Array<boolean>(u.count).fill(false));
-    if (rl.creditContext === 'greedy') return ul.map((l) => Array.from(l, (v) => v > (rl.greedyThreshold ?? 0)));
+    if (rl.creditContext === 'greedy') return greedyDecisions(ul, rl);
     return masked;
   };
 

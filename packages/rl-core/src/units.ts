@@ -286,3 +286,13 @@ export function partitionUnits(labels: Int32Array): UnitMap {
   for (const l of labels) sizes[l]++;
   return { ids: Int32Array.from(labels), count, sizes, candidate: new Array<boolean>(count).fill(false) };
 }
+
+/**
+ * Which units of `units` hold a foreground pixel of a ground-truth map (values > 0.5), read from
+ * `labels` at `offset` (image k of a batch: k * H * W). rl.lesionVeto and mask-out pre-training.
+ */
+export function foregroundUnits(units: UnitMap, labels: ArrayLike<number>, offset = 0): Uint8Array {
+  const out = new Uint8Array(units.count);
+  for (let i = 0; i < units.ids.length; i++) if (labels[offset + i] > 0.5) out[units.ids[i]] = 1;
+  return out;
+}

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
-import { partitionUnits, patchUnits, representState, superpixelPartition, type UnitMap } from '@mrlseg/rl-core';
+import { foregroundUnits, plainUnitMaps, representState, retainedOfUnits } from '@mrlseg/rl-core';
 import { makeRng } from '@mrlseg/data';
 
 /**
@@ -35,26 +35,19 @@ export function maskOutBatch(
   if (images.rank !== 4 || labels.rank !== 4 || images.shape.join() !== labels.shape.join()) {
     throw new RangeError(`${fn}: images and labels must be B x H x W x 1 tensors of the same shape, got [${images.shape}] and [${labels.shape}]`);
   }
-  const [b, h, w] = images.shape;
+  const [, h, w] = images.shape;
   const n = h * w;
-  const px = rl.unitShape === 'superpixel' ? images.dataSync() : null;
   const lab = labels.dataSync();
   const rng = makeRng(seed);
-  const keep = new Float32Array(b * n).fill(1);
+  const units = plainUnitMaps(images, rl);
   let masked = 0;
-  for (let k = 0; k < b; k++) {
-    const units: UnitMap = px ? partitionUnits(superpixelPartition(px.subarray(k * n, (k + 1) * n), h, w, rl.unitSize, rl.superpixelCompactness)) : patchUnits(h, w, rl.unitSize);
-    const lesion = new Uint8Array(units.count);
-    for (let i = 0; i < n; i++) if (lab[k * n + i] > 0.5) lesion[units.ids[i]] = 1;
+  const off = units.map((u, k) => {
+    const lesion = foregroundUnits(u, lab, k * n);
     const share = rng() * maxShare;
-    const off = Array.from({ length: units.count }, (_, u) => !lesion[u] && rng() < share);
-    for (let i = 0; i < n; i++) {
-      if (off[units.ids[i]]) {
-        keep[k * n + i] = 0;
-        masked++;
-      }
-    }
-  }
-  const out = tf.tidy(() => representState(images, tf.tensor4d(keep, [b, h, w, 1]), rl.maskValue) as tf.Tensor4D);
-  return { images: out, maskedFraction: masked / (b * n) };
+    const m = Array.from({ length: u.count }, (_, q) => !lesion[q] && rng() < share);
+    m.forEach((isOff, q) => (masked += isOff ? u.sizes[q] : 0));
+    return m;
+  });
+  const out = tf.tidy(() => representState(images, retainedOfUnits(units, off, h, w), rl.maskValue));
+  return { images: out, maskedFraction: masked / (units.length * n) };
 }
