@@ -240,7 +240,7 @@ describe('training curves', () => {
     expect(within(chart).getAllByTestId('line-series')).toHaveLength(3);
     const epochs = [
       { ...makeEpoch('r', 'rl', 0, 1, null), stats: { maskedLesion: 0, maskedDistractor: 0.2, maskedOther: 0.5 } },
-      { ...makeEpoch('r', 'rl', 1, 1, null), stats: { maskedLesion: 0.01, maskedDistractor: 0.6, maskedOther: null } },
+      { ...makeEpoch('r', 'rl', 1, 1, null), stats: { maskedLesion: 0.01, maskedDistractor: 0.6, maskedOther: null, maskLabelShare: 0.4 } },
       makeEpoch('r', 'pretrain', 0, 1, null),
     ];
     const series = agentSeries(epochs, AGENT_CHARTS[0].keys);
@@ -248,6 +248,7 @@ describe('training curves', () => {
       [{ x: 1, y: 0 }, { x: 2, y: 1 }],
       [{ x: 1, y: 20 }, { x: 2, y: 60 }],
       [{ x: 1, y: 50 }],
+      [{ x: 2, y: 40 }],
     ]);
   });
 });

@@ -253,7 +253,9 @@ describe('reproducibility and resume', () => {
     for (const st of stats) {
       expect(st.maskedLesion).toBeGreaterThanOrEqual(0);
       expect(st.maskedLesion).toBeLessThanOrEqual(1);
-      expect(Object.keys(st).sort()).toEqual(['advantageMean', 'advantageStd', 'entropy', 'gradientCosine', 'maskedAll', 'maskedDistractor', 'maskedLesion', 'maskedOther']);
+      expect(Object.keys(st).sort()).toEqual(['advantageMean', 'advantageStd', 'entropy', 'gradientCosine', 'maskLabelShare', 'maskedAll', 'maskedDistractor', 'maskedLesion', 'maskedOther']);
+      expect(st.maskLabelShare).toBeGreaterThanOrEqual(0);
+      expect(st.maskLabelShare).toBeLessThanOrEqual(1);
     }
   }, 180_000);
 

@@ -60,6 +60,12 @@ export interface TrainStepResult {
   /** Mean and standard deviation of the advantages (A2C: R - V before normalisation; unit formulations: the credit C_u), nats. */
   advantageMean?: number;
   advantageStd?: number;
+  /**
+   * Unit formulations only: the share of the batch's units whose label (credit above rl.creditMargin)
+   * is 'mask', 0..1. It separates "no unit is worth masking" from "the policy does not learn its
+   * labels" when the greedy policy masks nothing (issue 15).
+   */
+  maskLabelShare?: number;
   /** Phase times in ms (meaningful on synchronous backends: cpu, wasm). */
   timings: PhaseTimings & { totalMs: number };
 }

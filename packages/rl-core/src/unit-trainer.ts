@@ -226,6 +226,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     let maskedPixels = 0;
     let creditSum = 0;
     let creditSq = 0;
+    let maskLabels = 0;
     try {
       t0 = performance.now();
       const logits = maskLogits(policyNet, input);
@@ -256,6 +257,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
         }
       }
       const unitLabel = unitLabels(credit, labelOptionsOf(rl));
+      for (const m of unitLabel.mask) for (const x of m) if (x) maskLabels++;
       if (unitLabel.totalWeight > 0) {
         const { f, made } = lossOf(input, units, unitLabel);
         try {
@@ -304,6 +306,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       segLoss: segL,
       advantageMean: creditMean,
       advantageStd: creditStd,
+      maskLabelShare: maskLabels / Math.max(1, unitCount),
       timings: { ...timings, totalMs: performance.now() - start },
     };
   }

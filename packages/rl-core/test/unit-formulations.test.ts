@@ -324,6 +324,12 @@ describe('counterfactual credit', () => {
     const alone = computeCounterfactualCredit(segNet, b.images, b.labels, units, units.map((u) => new Array<boolean>(u.count).fill(false)), rl);
     const all = alone.flatMap((c) => Array.from(c));
     expect(raw[0].advantageMean).toBeCloseTo(all.reduce((p, q) => p + q, 0) / all.length, 6);
+    // maskLabelShare: the share of units whose label is 'mask' (credit > rl.creditMargin = 0), counted by hand.
+    const share = all.filter((x) => x > 0).length / all.length;
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThan(1);
+    expect(raw[0].maskLabelShare).toBeCloseTo(share, 12);
+    expect(raw[1].maskLabelShare).toBeCloseTo(share, 12);
     tf.dispose([b.images, b.labels, b.distractors]);
     segNet.dispose();
   });

@@ -167,7 +167,7 @@ export const EpochRecordSchema = z.object({
     .nullable()
     .default(null)
     .describe(
-      'agent instruments of an RL epoch (issue 15): greedy masked fractions maskedLesion / maskedDistractor / maskedOther / maskedAll, entropy, advantageMean, advantageStd, gradientCosine',
+      'agent instruments of an RL epoch (issue 15): greedy masked fractions maskedLesion / maskedDistractor / maskedOther / maskedAll, entropy, advantageMean, advantageStd, maskLabelShare (unit formulations: share of units labelled \'mask\'), gradientCosine',
     ),
 });
 export type EpochRecord = z.infer<typeof EpochRecordSchema>;

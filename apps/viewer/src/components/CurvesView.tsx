@@ -26,6 +26,7 @@ export const AGENT_CHARTS: { label: string; yLabel: string; keys: { key: string;
       { key: 'maskedLesion', name: 'lesion pixels', pct: true },
       { key: 'maskedDistractor', name: 'distractor pixels', pct: true },
       { key: 'maskedOther', name: 'other background', pct: true },
+      { key: 'maskLabelShare', name: "units labelled 'mask' (training labels)", pct: true },
     ],
   },
   {

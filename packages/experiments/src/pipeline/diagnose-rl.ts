@@ -208,6 +208,7 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
                 entropy: +r.entropy.toFixed(4),
                 advantageMean: r.advantageMean === undefined ? null : +r.advantageMean.toFixed(4),
                 advantageStd: r.advantageStd === undefined ? null : +r.advantageStd.toFixed(4),
+                maskLabelShare: r.maskLabelShare === undefined ? null : +r.maskLabelShare.toFixed(4),
                 gradientCosine: cosine === null ? null : +cosine.toFixed(3),
                 maskedLesion: +f.lesion.toFixed(4),
                 maskedDistractor: Number.isNaN(f.distractor) ? null : +f.distractor.toFixed(4),

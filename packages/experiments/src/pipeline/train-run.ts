@@ -400,6 +400,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
             entropy: meanOf(results.map((r) => r.entropy)),
             advantageMean: meanOf(results.map((r) => r.advantageMean)),
             advantageStd: meanOf(results.map((r) => r.advantageStd)),
+            maskLabelShare: meanOf(results.map((r) => r.maskLabelShare)),
             gradientCosine: cosine,
           };
           await saveEpoch('rl', e, R, { loss: lossSum / n, reward: rewardSum / n, valDice, lr, durationMs: performance.now() - t0, stats });
