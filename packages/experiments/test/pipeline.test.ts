@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -258,6 +258,26 @@ describe('reproducibility and resume', () => {
       expect(st.maskLabelShare).toBeLessThanOrEqual(1);
     }
   }, 180_000);
+
+  it("mrlseg eval re-evaluates an RL run whose selection kept the pre-trained network with the agent off (no Reinforcement-Net in 'best')", async () => {
+    const store = await fresh();
+    const cfg = tiny({ variant: 'rl-seg', rl: { credit: 'counterfactual', unitSize: 8 }, training: { ...TINY.training, epochs: 1, rlEpochs: 1, select: 'validation', validationFraction: 0.25 } });
+    const r = await runExperiment(cfg, { store, backend: 'wasm', writePngs: false });
+    const runId = r.runs[0].runId;
+    // Make the selection the one where the agent is off, whatever this tiny run chose: 'best' holds
+    // the Segmentation-Net alone, as the trainer writes it when it keeps the pre-trained network.
+    const sel = { ...(await store.getRun(runId))!.selection!, chosen: 'pretrained' };
+    await store.setSelection(runId, sel);
+    const best = store.runDir(runId, 'best');
+    writeFileSync(join(best, 'selection.json'), JSON.stringify(sel));
+    rmSync(join(best, 'rl'), { recursive: true, force: true });
+    const before = tf.memory().numTensors;
+    const ev = await evaluateStoredRun(store, runId, { writePngs: false });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(ev.cases).toBe(4);
+    const cases = await store.allCases(runId);
+    expect(cases.map((c) => c.maskedFraction)).toEqual([0, 0, 0, 0]);
+  }, 120_000);
 
   it.each([0, 1, -3])('seed %d builds the same networks twice (tfjs treats an initialiser seed of 0 as unseeded)', (seed) => {
     const weights = () => {

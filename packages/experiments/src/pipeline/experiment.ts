@@ -320,11 +320,14 @@ export async function evaluateStoredRun(store: ResultsStore, runId: string, opts
   const { test } = applySplit(split, refs, run.fold);
   const { seg, rl } = await loadRunNets(store, runId);
   try {
-    if (variantSpec(run.variant).rl && !rl) throw new Error(`eval: run ${runId} is an RL variant but its last checkpoint has no Reinforcement-Net (RL training not done yet)`);
+    // A run whose validation-based selection kept its pre-trained Segmentation-Net runs with the agent
+    // off, as its training's own evaluation did; any other RL run needs its Reinforcement-Net.
+    const agentOff = variantSpec(run.variant).rl && run.selection?.chosen === 'pretrained';
+    if (variantSpec(run.variant).rl && !rl && !agentOff) throw new Error(`eval: run ${runId} is an RL variant but its last checkpoint has no Reinforcement-Net (RL training not done yet)`);
     return await evaluateAndStore({
       store,
       runId,
-      nets: { seg, rl, rlConfig: config.rl },
+      nets: { seg, rl: agentOff ? null : rl, rlConfig: config.rl, agentOff },
       test: test.map((r) => slices.get(r.id)!),
       intervals: config.dataset.intervals,
       batchSize: Math.max(1, Math.min(16, config.training.batchSize)),
