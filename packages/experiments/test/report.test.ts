@@ -157,6 +157,7 @@ describe('buildReport numbers against hand computation', () => {
     expect(agent['rl-fb-adp-seg']!.lesionMaskedFraction).toBeCloseTo(0.3, 12);
     expect(agent['rl-fb-adp-seg']).toMatchObject({ cases: 4, recorded: 4, withLesion: 3 });
     expect(agent['rl-seg']).toEqual({ maskedFraction: null, lesionMaskedFraction: null, cases: 4, recorded: 0, withLesion: 0 });
+    expect(r.variants.map((v) => v.agentOn)).toEqual([null, null, null]); // no run turned its agent off
 
     const json = JSON.parse(renderReport(r, 'json'));
     expect(json.variants.map((v: { agent: { maskedFraction: number | null; recorded: number } | null }) => v.agent && [v.agent.maskedFraction, v.agent.recorded])).toEqual([null, [null, 0], [0.25, 4]]);
@@ -170,6 +171,53 @@ describe('buildReport numbers against hand computation', () => {
     expect(renderReport(r, 'csv')).not.toMatch(/Masked/);
     // only OnlySeg selected: no line at all
     expect(renderReport((await buildReport(store, { runIds: ['e1-onlyseg'] })), 'md')).not.toMatch(/Masked by the agent/);
+  });
+
+  it('runs whose selection turned the agent off: the line also gives the fractions of the runs with the agent on', async () => {
+    const d2 = mkdtempSync(join(tmpdir(), 'mrlseg-report-'));
+    const s2 = await openStore(d2);
+    try {
+      const cfg = ExperimentConfigSchema.parse({ dataset: { intervals: 'ct' } });
+      await s2.createExperiment({ id: 'e2', name: 'report', dataset: 'synthetic', config: cfg, configHash: 'h', gitCommit: null });
+      const folds = [['p1_0', 'p1_1'], ['p2_0', 'p2_1']];
+      // fold 0: validation kept the pre-trained network, agent off (masks nothing); fold 1: kept rl-1.
+      const masked = [[0, 0], [0.4, 0.2]];
+      const lesion = [[0, 0], [0.1, 0.3]];
+      for (const v of ['onlyseg', 'rl-fb-adp-seg'] as VariantId[]) {
+        for (const f of [0, 1]) {
+          const id = `e2-${v}-f${f}`;
+          await s2.startRun({ id, experimentId: 'e2', variant: v, fold: f, seed: 0, dataset: 'synthetic', backend: 'cpu', gitCommit: null, config: applyVariant(cfg, v) });
+          await s2.recordCases(folds[f].map((caseId, i) => ({
+            runId: id, caseId, patient: caseId.slice(0, 2), fbRatio: 0.01, foregroundFraction: 0.01 / 1.01, interval: '0-2%', dice: 0.5 + 0.1 * i + 0.05 * f,
+            iou: null, precision: null, recall: null, hd: 3, hd95: null, assd: null, nsd: null, emptyGt: false, emptyPred: false,
+            ...(v === 'onlyseg' ? {} : { maskedFraction: masked[f][i], lesionMaskedFraction: lesion[f][i] }),
+          })));
+          if (v !== 'onlyseg') await s2.setSelection(id, { chosen: f === 0 ? 'pretrained' : 'rl-1', valDice: { pretrained: 0.5, 'rl-1': f === 0 ? 0.4 : 0.6 }, validationCases: 2 });
+          await s2.finishRun(id, { status: 'completed' });
+        }
+      }
+      const r = await buildReport(s2);
+      const rl = r.variants.find((v) => v.variant === 'rl-fb-adp-seg')!;
+      // over all 4 cases: (0 + 0 + 0.4 + 0.2) / 4 = 0.15, lesion (0 + 0 + 0.1 + 0.3) / 4 = 0.1
+      expect(rl.agent!.maskedFraction).toBeCloseTo(0.15, 12);
+      expect(rl.agent!.lesionMaskedFraction).toBeCloseTo(0.1, 12);
+      // the run with the agent on: (0.4 + 0.2) / 2 = 0.3, lesion (0.1 + 0.3) / 2 = 0.2
+      expect(rl.agentOn).toMatchObject({ runs: 1, ofRuns: 2, cases: 2, recorded: 2 });
+      expect(rl.agentOn!.maskedFraction).toBeCloseTo(0.3, 12);
+      expect(rl.agentOn!.lesionMaskedFraction).toBeCloseTo(0.2, 12);
+      expect(r.variants.find((v) => v.variant === 'onlyseg')!.agentOn).toBeNull();
+      expect(renderReport(r, 'md').split('\n')).toContain(
+        'Masked by the agent (deterministic policy, mean over cases): RL+FB+ADP+Seg 15.00% of pixels, 10.00% of lesion pixels (the agent is off in 1 of 2 runs, where validation kept the pre-trained Segmentation-Net; in the 1 run(s) with the agent on: 30.00% of pixels, 20.00% of lesion pixels).',
+      );
+      // every run with the agent off
+      await s2.setSelection('e2-rl-fb-adp-seg-f1', { chosen: 'pretrained', valDice: { pretrained: 0.5, 'rl-1': 0.4 }, validationCases: 2 });
+      const all = await buildReport(s2);
+      expect(all.variants.find((v) => v.variant === 'rl-fb-adp-seg')!.agentOn).toMatchObject({ runs: 0, ofRuns: 2, maskedFraction: null });
+      expect(renderReport(all, 'md')).toMatch(/RL\+FB\+ADP\+Seg 15\.00% of pixels, 10\.00% of lesion pixels \(the agent is off in all 2 run\(s\): validation kept the pre-trained Segmentation-Net\)\./);
+    } finally {
+      await s2.close();
+      rmSync(d2, { recursive: true, force: true });
+    }
   });
 
   it('a partly recorded variant says how many cases its means cover', async () => {

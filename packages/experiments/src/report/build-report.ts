@@ -44,6 +44,13 @@ export interface VariantSummary {
   components: ReturnType<typeof variantComponents>;
   /** What the policy masked, over the report's cases (see the module comment); null for variants without an agent. */
   agent: AgentFractionsSummary | null;
+  /**
+   * RL variants of which some runs kept their pre-trained Segmentation-Net with the agent off
+   * (validation-based selection): what the agent masked over the cases of the other runs, and how
+   * many runs those are. `agent` averages in the agent-off runs' zeros; this does not. Null when
+   * every run kept its agent, or for variants without one.
+   */
+  agentOn: (AgentFractionsSummary & { runs: number; ofRuns: number }) | null;
 }
 
 export interface ReportCell {
@@ -113,14 +120,18 @@ export async function buildReport(store: ResultsStore, opts: ReportOptions = {})
     };
     return rank(a) - rank(b);
   });
-  type Pooled = { dice: Map<string, { fb: number; v: number | null }>; hd: Map<string, { fb: number; v: number | null }>; agent: Map<string, CaseAgentFractions>; runs: string[] };
+  type Pooled = { dice: Map<string, { fb: number; v: number | null }>; hd: Map<string, { fb: number; v: number | null }>; agent: Map<string, CaseAgentFractions>; runs: string[]; agentOff: Set<string>; offRuns: number };
   const pooled = new Map<VariantId, Pooled>();
-  for (const v of order) pooled.set(v, { dice: new Map(), hd: new Map(), agent: new Map(), runs: [] });
+  for (const v of order) pooled.set(v, { dice: new Map(), hd: new Map(), agent: new Map(), runs: [], agentOff: new Set(), offRuns: 0 });
   for (const r of done) {
     const p = pooled.get(r.variant)!;
     p.runs.push(r.id);
+    const off = variantSpec(r.variant).rl && r.selection?.chosen === 'pretrained';
+    if (off) p.offRuns++;
     for (const c of await store.allCases(r.id)) {
       const key = multiSeed ? `${c.caseId}@s${r.seed}` : c.caseId;
+      if (off) p.agentOff.add(key);
+      else p.agentOff.delete(key);
       if (p.dice.has(key)) notes.push(`${VARIANT_LABELS[r.variant]}: case ${key} appears in more than one run; the one of ${r.id} is used.`);
       p.dice.set(key, { fb: c.fbRatio, v: c.dice });
       p.hd.set(key, { fb: c.fbRatio, v: c.hd });
@@ -220,6 +231,7 @@ export async function buildReport(store: ResultsStore, opts: ReportOptions = {})
       cases: common.length,
       components: variantComponents(v),
       agent: variantSpec(v).rl ? summarizeAgentFractions(common.map((k) => pooled.get(v)!.agent.get(k)!)) : null,
+      agentOn: agentOnSummary(pooled.get(v)!, variantSpec(v).rl, common),
     })),
     byVariant,
     tables: { dice, hd, ablation },
@@ -279,6 +291,13 @@ export function renderReport(report: Report, format: ReportFormat): string {
 
 const pct = (v: number | null): string => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
 
+/** VariantSummary.agentOn: the agent's fractions over the cases of the runs that kept it on. */
+function agentOnSummary(p: { agent: Map<string, CaseAgentFractions>; runs: string[]; agentOff: Set<string>; offRuns: number }, rl: boolean, common: string[]): VariantSummary['agentOn'] {
+  if (!rl || p.offRuns === 0) return null;
+  const on = common.filter((k) => !p.agentOff.has(k)).map((k) => p.agent.get(k)!);
+  return { ...summarizeAgentFractions(on), runs: p.runs.length - p.offRuns, ofRuns: p.runs.length };
+}
+
 /**
  * One line on what the agents masked, e.g. "Masked by the agent (deterministic policy, mean over
  * cases): RL+Seg 12.50% of pixels, 40.00% of lesion pixels; ..."; null when no variant has one.
@@ -286,10 +305,15 @@ const pct = (v: number | null): string => (v === null ? 'n/a' : `${(100 * v).toF
 function agentLine(report: Report): string | null {
   const rl = report.variants.filter((v) => v.agent !== null);
   if (!rl.length) return null;
-  const parts = rl.map(({ label, agent: a }) => {
+  const parts = rl.map(({ label, agent: a, agentOn }) => {
     if (!a || a.recorded === 0) return `${label} n/a (not recorded: evaluated before the store kept it; mrlseg eval --run <id> fills it)`;
     const partial = a.recorded < a.cases ? ` (${a.recorded} of ${a.cases} cases recorded)` : '';
-    return `${label} ${pct(a.maskedFraction)} of pixels, ${pct(a.lesionMaskedFraction)} of lesion pixels${partial}`;
+    const on = agentOn
+      ? agentOn.runs === 0
+        ? ` (the agent is off in all ${agentOn.ofRuns} run(s): validation kept the pre-trained Segmentation-Net)`
+        : ` (the agent is off in ${agentOn.ofRuns - agentOn.runs} of ${agentOn.ofRuns} runs, where validation kept the pre-trained Segmentation-Net; in the ${agentOn.runs} run(s) with the agent on: ${pct(agentOn.maskedFraction)} of pixels, ${pct(agentOn.lesionMaskedFraction)} of lesion pixels)`
+      : '';
+    return `${label} ${pct(a.maskedFraction)} of pixels, ${pct(a.lesionMaskedFraction)} of lesion pixels${partial}${on}`;
   });
   return `Masked by the agent (deterministic policy, mean over cases): ${parts.join('; ')}.`;
 }
