@@ -16,7 +16,7 @@
  * initialised Reinforcement-Net, and the Segmentation-Net learning only by fine-tuning on the
  * represented images during RL.
  */
-import { VARIANT_IDS, VARIANT_LABELS, type ExperimentConfig, type LossId, type VariantId } from '@mrlseg/types';
+import { VARIANT_IDS, VARIANT_LABELS, type ExperimentConfig, type LossId, type RunSelection, type VariantId } from '@mrlseg/types';
 
 export type NetworkKind = 'segnet' | 'unet' | 'resunet';
 
@@ -53,6 +53,15 @@ export function variantSpec(id: string): VariantSpec {
   const v = (VARIANTS as Record<string, VariantSpec | undefined>)[id];
   if (!v) throw new Error(`variantSpec: unknown variant '${id}' (known: ${VARIANT_IDS.join(', ')})`);
   return v;
+}
+
+/**
+ * Whether a run of `variant` runs with its agent off because its validation-based selection kept the
+ * pre-trained Segmentation-Net (training's evaluation, `mrlseg eval --run` and the report all read it
+ * so). False for variants without an agent and for runs without a selection.
+ */
+export function agentOffBySelection(variant: string, selection: Pick<RunSelection, 'chosen'> | null | undefined): boolean {
+  return variantSpec(variant).rl && selection?.chosen === 'pretrained';
 }
 
 /**

@@ -14,7 +14,7 @@ import { applySplit, loadSplit, makeFolds, openDataset, saveSplit, type SampleRe
 import { exportMrlSegOnnx, exportOnnx } from '@mrlseg/models';
 import { inferenceMetadataPropsOf } from '../config/inference-metadata';
 import type { ResultsStore } from '../store/store';
-import { applyVariant, variantSpec } from '../config/variants';
+import { agentOffBySelection, applyVariant, variantSpec } from '../config/variants';
 import { configHash, planRuns, runId as makeRunId, slug, type RunPlan } from '../config/load-config';
 import { gitCommit, packageVersions } from '../config/provenance';
 import { toSlice, type Slice } from './batches';
@@ -322,7 +322,7 @@ export async function evaluateStoredRun(store: ResultsStore, runId: string, opts
   try {
     // A run whose validation-based selection kept its pre-trained Segmentation-Net runs with the agent
     // off, as its training's own evaluation did; any other RL run needs its Reinforcement-Net.
-    const agentOff = variantSpec(run.variant).rl && run.selection?.chosen === 'pretrained';
+    const agentOff = agentOffBySelection(run.variant, run.selection);
     if (variantSpec(run.variant).rl && !rl && !agentOff) throw new Error(`eval: run ${runId} is an RL variant but its last checkpoint has no Reinforcement-Net (RL training not done yet)`);
     return await evaluateAndStore({
       store,

@@ -22,7 +22,7 @@ import { buildReinforcementNet, buildResUnet, buildSegmentationNet, buildUnet, i
 import { createAgentTrainer, isUnitCredit, trainableVariables, type TrainStepResult } from '@mrlseg/rl-core';
 import { mixSeed } from '@mrlseg/data';
 import type { ResultsStore } from '../store/store';
-import { variantSpec } from '../config/variants';
+import { agentOffBySelection, variantSpec } from '../config/variants';
 import { inferenceMetadataPropsOf } from '../config/inference-metadata';
 import { batchesOf, epochOrder, makeBatch, PHASE_SEED, type Slice } from './batches';
 import { maskOutBatch } from './mask-out';
@@ -476,13 +476,13 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     if (!phases.eval || pending.length) {
       if (test.length) pending.push('eval');
     } else if (test.length) {
-      if (spec.rl && !rl && !(selection && selection.chosen === 'pretrained')) {
+      const agentOff = agentOffBySelection(config.variant, selection);
+      if (spec.rl && !rl && !agentOff) {
         // R = 0 for an RL variant: initialise the agent as the protocol would and evaluate it untrained.
         rl = buildRlModel(config);
         if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
       }
       const t0 = performance.now();
-      const agentOff = spec.rl && selection?.chosen === 'pretrained';
       const ev = await evaluateAndStore({ store, runId, nets: { seg, rl: spec.rl && !agentOff ? rl : null, rlConfig: config.rl, agentOff }, test, intervals, batchSize: evalBatch, emit, writePngs: input.writePngs ?? true, check: () => check('evaluation') });
       md = ev.meanDice;
       cases = ev.cases;

@@ -23,7 +23,7 @@
 import { ABLATION_VARIANTS, VARIANT_LABELS, type CaseAgentFractions, type ExperimentConfig, type ReportFormat, type RunRecord, type VariantId } from '@mrlseg/types';
 import { buildComparisonTable, renderTable, type IntervalSpec, type ResultTable, type TableCell, type TableRowInput } from '@mrlseg/metrics';
 import type { ResultsStore } from '../store/store';
-import { variantComponents, variantSpec } from '../config/variants';
+import { agentOffBySelection, variantComponents, variantSpec } from '../config/variants';
 import { summarizeAgentFractions, type AgentFractionsSummary } from '../pipeline/evaluate';
 
 export interface ReportOptions {
@@ -126,7 +126,7 @@ export async function buildReport(store: ResultsStore, opts: ReportOptions = {})
   for (const r of done) {
     const p = pooled.get(r.variant)!;
     p.runs.push(r.id);
-    const off = variantSpec(r.variant).rl && r.selection?.chosen === 'pretrained';
+    const off = agentOffBySelection(r.variant, r.selection);
     if (off) p.offRuns++;
     for (const c of await store.allCases(r.id)) {
       const key = multiSeed ? `${c.caseId}@s${r.seed}` : c.caseId;
@@ -298,6 +298,16 @@ function agentOnSummary(p: { agent: Map<string, CaseAgentFractions>; runs: strin
   return { ...summarizeAgentFractions(on), runs: p.runs.length - p.offRuns, ofRuns: p.runs.length };
 }
 
+/** The agent line's addition for a variant whose selection turned the agent off in some runs ('' when none did). */
+function agentOnText(on: VariantSummary['agentOn']): string {
+  if (!on) return '';
+  if (on.runs === 0) return ` (the agent is off in all ${on.ofRuns} run(s): validation kept the pre-trained Segmentation-Net)`;
+  return (
+    ` (the agent is off in ${on.ofRuns - on.runs} of ${on.ofRuns} runs, where validation kept the pre-trained Segmentation-Net; ` +
+    `in the ${on.runs} run(s) with the agent on: ${pct(on.maskedFraction)} of pixels, ${pct(on.lesionMaskedFraction)} of lesion pixels)`
+  );
+}
+
 /**
  * One line on what the agents masked, e.g. "Masked by the agent (deterministic policy, mean over
  * cases): RL+Seg 12.50% of pixels, 40.00% of lesion pixels; ..."; null when no variant has one.
@@ -308,12 +318,7 @@ function agentLine(report: Report): string | null {
   const parts = rl.map(({ label, agent: a, agentOn }) => {
     if (!a || a.recorded === 0) return `${label} n/a (not recorded: evaluated before the store kept it; mrlseg eval --run <id> fills it)`;
     const partial = a.recorded < a.cases ? ` (${a.recorded} of ${a.cases} cases recorded)` : '';
-    const on = agentOn
-      ? agentOn.runs === 0
-        ? ` (the agent is off in all ${agentOn.ofRuns} run(s): validation kept the pre-trained Segmentation-Net)`
-        : ` (the agent is off in ${agentOn.ofRuns - agentOn.runs} of ${agentOn.ofRuns} runs, where validation kept the pre-trained Segmentation-Net; in the ${agentOn.runs} run(s) with the agent on: ${pct(agentOn.maskedFraction)} of pixels, ${pct(agentOn.lesionMaskedFraction)} of lesion pixels)`
-      : '';
-    return `${label} ${pct(a.maskedFraction)} of pixels, ${pct(a.lesionMaskedFraction)} of lesion pixels${partial}${on}`;
+    return `${label} ${pct(a.maskedFraction)} of pixels, ${pct(a.lesionMaskedFraction)} of lesion pixels${partial}${agentOnText(agentOn)}`;
   });
   return `Masked by the agent (deterministic policy, mean over cases): ${parts.join('; ')}.`;
 }
