@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, loadSlices, makeImageBatch, type Slice } from '../src/index';
+import { creditSnapshotEpochs } from '../src/pipeline/credit-snapshots';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -41,6 +42,43 @@ describe('diagnoseRl', () => {
     expect(augmented.rows[0].perCaseRaw).toEqual(plain.rows[0].perCaseRaw);
     // The first update's batch differs (flipped / rotated / jittered), so its loss does.
     expect(augmented.losses[0]).not.toBeCloseTo(plain.losses[0], 6);
+  }, 120_000);
+});
+
+describe("rl.creditNet 'snapshots'", () => {
+  it('creditSnapshotEpochs: K evenly spaced pre-training epochs (0-based), the last one E - 1, duplicates once', () => {
+    expect(creditSnapshotEpochs(12, 3)).toEqual([3, 7, 11]);
+    expect(creditSnapshotEpochs(12, 5)).toEqual([1, 4, 6, 9, 11]); // round(2.4, 4.8, 7.2, 9.6, 12) - 1
+    expect(creditSnapshotEpochs(2, 3)).toEqual([0, 1]); // round(0.67) = round(1.33) = 1
+    expect(creditSnapshotEpochs(1, 4)).toEqual([0]);
+    expect(() => creditSnapshotEpochs(0, 3)).toThrow(/creditSnapshotEpochs: epochs must be a positive integer, got 0/);
+    expect(() => creditSnapshotEpochs(3, 1.5)).toThrow(/creditSnapshotEpochs: size must be a positive integer, got 1.5/);
+  });
+
+  it('diagnoseRl asks the committee of pre-training snapshots: same pre-training and raw Dice, another agent, no tensor left', async () => {
+    const config = (creditNet: 'current' | 'snapshots') =>
+      ExperimentConfigSchema.parse({
+        ...DEMO_CONFIG_INPUT,
+        dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, count: 8, slicesPerPatient: 4, size: 32, distractors: 2, seed: 3 } },
+        preprocessing: { ...DEMO_CONFIG_INPUT.preprocessing, size: 32 },
+        training: { ...DEMO_CONFIG_INPUT.training, epochs: 2, rlBatchSize: 4 },
+        rl: { ...BENCHMARK_RL_INPUT, credit: 'counterfactual', unitSize: 16, objective: 'ce', creditContext: 'raw', creditNet, creditSnapshots: 2 },
+        variants: undefined,
+      });
+    const { slices } = await loadSlices(config('current'));
+    const run = async (creditNet: 'current' | 'snapshots') => {
+      const log: Record<string, unknown>[] = [];
+      const rows = await diagnoseRl({ config: config(creditNet), slices: [...slices.values()], seeds: [0], credits: ['counterfactual'], updates: 1, variant: 'rl-seg', reportEvery: 1, log: (r) => log.push(r) });
+      return { rows, credit: log.filter((r) => typeof r.update === 'number').map((r) => r.advantageMean as number) };
+    };
+    const before = tf.memory().numTensors;
+    const single = await run('current');
+    const committee = await run('snapshots');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(committee.rows[0].perCaseRaw).toEqual(single.rows[0].perCaseRaw);
+    // 'raw' context: the first update's mean credit is the networks' own; the committee's differs.
+    expect(committee.credit[0]).not.toBeCloseTo(single.credit[0], 3);
+    await expect(diagnoseRl({ config: config('snapshots'), slices: [...slices.values()], seeds: [0], credits: ['counterfactual'], updates: 1, checkpoint: '/nonexistent' })).rejects.toThrow(/diagnose rl: rl.creditNet 'snapshots' needs the pre-training's trajectory; drop --checkpoint/);
   }, 120_000);
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -219,6 +219,37 @@ describe('reproducibility and resume', () => {
     const want = await caseTable(whole, rw.runs[0].runId);
     got.forEach((r, i) => expect(r[1] ?? -1).toBeCloseTo((want[i][1] as number | null) ?? -1, 5));
   }, 150_000);
+
+  it("rl.creditNet 'snapshots': the committee is saved along pre-training, shared with the runs that share it, survives an interruption, and is removed after RL", async () => {
+    const rlIn = { credit: 'counterfactual', unitSize: 8, objective: 'ce-safe', maskBonus: 5, creditNet: 'snapshots', creditSnapshots: 3 } as const;
+    const training = { ...TINY.training, epochs: 3, rlEpochs: 2 };
+    // OnlySeg pre-trains first and publishes the snapshots (epochs 1 and 2 of 3) beside the shared pre-training.
+    const both = await fresh();
+    const rb = await runExperiment(tiny({ variants: ['onlyseg', 'rl-seg'], rl: rlIn, training }), { store: both, backend: 'wasm', writePngs: false });
+    const [only, rlRun] = rb.runs.map((o) => o.runId);
+    expect((await both.getRun(rlRun))!.timings.pretrain).toBe(0);
+    const shared = join(both.runDir(rb.experimentId), 'pretrained');
+    const snapRoots = readdirSync(shared).filter((f) => f.endsWith('.credit-snapshots'));
+    expect(snapRoots.length).toBe(1);
+    expect(readdirSync(join(shared, snapRoots[0])).sort()).toEqual(['pretrain-0000', 'pretrain-0001']);
+    for (const id of [only, rlRun]) expect(existsSync(join(both.runDir(id), 'credit-snapshots'))).toBe(false);
+    // The RL run alone (pre-training itself) trains the same agent as the one that shared it ...
+    const cfg = tiny({ variant: 'rl-seg', rl: rlIn, training });
+    const whole = await fresh();
+    const rw = await runExperiment(cfg, { store: whole, backend: 'wasm', writePngs: false });
+    const rlLoss = async (s: ResultsStore, id: string) => (await s.epochs(id)).filter((e) => e.phase === 'rl').map((e) => e.loss);
+    expect(await rlLoss(whole, rw.runs[0].runId)).toEqual(await rlLoss(both, rlRun));
+    // ... and another one than the credit of the pre-trained network alone.
+    const pre = await fresh();
+    const rp = await runExperiment(tiny({ ...cfg, rl: { ...cfg.rl, creditNet: 'pretrained' } }), { store: pre, backend: 'wasm', writePngs: false });
+    expect(await rlLoss(pre, rp.runs[0].runId)).not.toEqual(await rlLoss(whole, rw.runs[0].runId));
+    // Interrupted after pre-training and one RL epoch: the snapshots are there, and the resumed run ends as the whole one.
+    const { store, id } = await interruptedAfter(cfg, 4, rw);
+    expect(readdirSync(join(store.runDir(id), 'credit-snapshots')).sort()).toEqual(['pretrain-0000', 'pretrain-0001']);
+    await runExperiment(cfg, { store, backend: 'wasm', writePngs: false, resume: true });
+    expect(existsSync(join(store.runDir(id), 'credit-snapshots'))).toBe(false);
+    expect(await rlLoss(store, id)).toEqual(await rlLoss(whole, rw.runs[0].runId));
+  }, 240_000);
 
   it('variants with identical pre-training share it', async () => {
     const store = (await fresh());

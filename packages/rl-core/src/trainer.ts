@@ -27,9 +27,11 @@ export interface A2CTrainerOptions {
   segLoss?: SegLossFn;
   /**
    * 'counterfactual'/'candidates': the Segmentation-Net the credit is computed with (rl.creditNet
-   * 'pretrained': a frozen copy of the pre-trained segNet, owned by the caller); default segNet.
+   * 'pretrained': a frozen copy of the pre-trained segNet, owned by the caller), or a committee of
+   * them whose credits are averaged (rl.creditNet 'snapshots': networks from along pre-training,
+   * computeCommitteeCredit); default segNet.
    */
-  creditSegNet?: tf.LayersModel;
+  creditSegNet?: tf.LayersModel | readonly tf.LayersModel[];
   /** Optimiser of the Segmentation-Net; required when rl.finetuneSeg is true. */
   segOptimizer?: tf.Optimizer;
   /** Seed of the action sampling stream (default 0). */

@@ -20,7 +20,7 @@ import type { RlConfig } from '@mrlseg/types';
 import { createRewardFilter } from '@mrlseg/rewards';
 import { forwardPolicy, forwardSegmentation, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
-import { computeCounterfactualCredit } from './counterfactual-credit';
+import { computeCommitteeCredit } from './committee-credit';
 import { greedyDecisions, isUnitCredit, maskLogits, unitGreedy, unitLogits, unitsAndPolicyInput } from './unit-policy';
 import { zeroTimings } from './rollout';
 import { assertImages } from './environment';
@@ -181,9 +181,11 @@ export function unitMeanLogisticLoss(policyNet: tf.LayersModel, input: tf.Tensor
 export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
   const fn = 'createUnitTrainer';
   const { policyNet, segNet, rl, optimizer } = o;
-  // The network that credits (and vetoes) each unit: segNet, or the caller's frozen pre-trained copy.
-  const creditNet = o.creditSegNet ?? segNet;
-  if (o.creditSegNet !== undefined && !(o.creditSegNet instanceof tf.LayersModel)) throw new TypeError(`${fn}: creditSegNet must be a tf.LayersModel (or left out)`);
+  // The network(s) that credit (and veto) each unit: segNet, the caller's frozen pre-trained copy, or a committee.
+  const creditNets: readonly tf.LayersModel[] = o.creditSegNet === undefined ? [segNet] : Array.isArray(o.creditSegNet) ? o.creditSegNet : [o.creditSegNet as tf.LayersModel];
+  if (creditNets.length === 0 || creditNets.some((n) => !(n instanceof tf.LayersModel))) {
+    throw new TypeError(`${fn}: creditSegNet must be a tf.LayersModel or a non-empty array of them (or left out)`);
+  }
   if (!isUnitCredit(rl)) throw new RangeError(`${fn}: rl.credit must be 'counterfactual' or 'candidates', got '${rl.credit}'`);
   const wantInputs = rl.policyInput === 'image+probability' ? 2 : 1;
   if (policyNet.inputs.length !== wantInputs) {
@@ -247,7 +249,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       );
       timings.policyForwardMs += performance.now() - t0;
       t0 = performance.now();
-      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked, ul), rl);
+      const credit = computeCommitteeCredit(creditNets, images, labels, units, creditState(units, masked, ul), rl);
       timings.rewardMs += performance.now() - t0;
       t0 = performance.now();
       for (const c of credit) {
@@ -319,7 +321,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       const ul = unitLogits(logits.dataSync(), units, h * w);
       logits.dispose();
       const masked = ul.map((l) => Array.from(l, (v) => rng() < (1 - rl.explore) * sigmoid(v) + rl.explore * 0.5));
-      const credit = computeCounterfactualCredit(creditNet, images, labels, units, creditState(units, masked, ul), rl);
+      const credit = computeCommitteeCredit(creditNets, images, labels, units, creditState(units, masked, ul), rl);
       const { f, made } = lossOf(input, units, unitLabels(credit, labelOptionsOf(rl)));
       try {
         const vars = trainableVariables(policyNet);

@@ -383,7 +383,7 @@ describe('counterfactual credit', () => {
     expect(r2.advantageMean).toBeCloseTo(onFrozen, 6);
     expect(frozen.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(frozenBefore);
     expect(segNet.getWeights().map((w) => Array.from(w.dataSync()))).not.toEqual(segBefore);
-    expect(() => createAgentTrainer({ policyNet, segNet, creditSegNet: {} as tf.LayersModel, rl, optimizer, segOptimizer })).toThrow(/createUnitTrainer: creditSegNet must be a tf.LayersModel/);
+    expect(() => createAgentTrainer({ policyNet, segNet, creditSegNet: {} as tf.LayersModel, rl, optimizer, segOptimizer })).toThrow(/createUnitTrainer: creditSegNet must be a tf.LayersModel or a non-empty array/);
     tf.dispose([b.images, b.labels, b.distractors]);
     [optimizer, segOptimizer].forEach((o) => o.dispose());
     [segNet, frozen, policyNet].forEach((m) => m.dispose());

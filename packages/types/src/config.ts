@@ -246,10 +246,19 @@ export const RlSchema = z.object({
       "'counterfactual'/'candidates': a unit that holds any ground-truth foreground pixel gets the credit -(|C_u| + rl.maskBonus), i.e. 'keep', whatever the Segmentation-Net makes of it: a lesion the network misses costs it nothing to mask, but masking destroys the pixels a later (fine-tuned) network could have found. Ground truth enters as it does in the paper's reward (training slices only)",
     ),
   creditNet: z
-    .enum(['current', 'pretrained'])
+    .enum(['current', 'pretrained', 'snapshots'])
     .default('current')
     .describe(
-      "'counterfactual'/'candidates' with rl.finetuneSeg: the Segmentation-Net that a unit's credit (and the 'ce-safe' veto) is asked of: 'current' = the one being fine-tuned on the masked states; 'pretrained' = a frozen copy of the pre-trained one, which has never seen a masked image, so a mask cannot teach it where the lesion is and the labels hold still while the other network adapts",
+      "'counterfactual'/'candidates': the Segmentation-Net that a unit's credit (and the 'ce-safe' veto) is asked of: 'current' = the one being fine-tuned on the masked states (with the Segmentation-Net frozen, the pre-trained one); 'pretrained' = a frozen copy of the pre-trained one, which has never seen a masked image, so a mask cannot teach it where the lesion is and the labels hold still while the other network adapts; 'snapshots' = a frozen committee of rl.creditSnapshots networks taken along pre-training (the last is the pre-trained one), whose credits are averaged, so a distractor that the final network happens to ignore but its earlier states fired on is still worth masking",
+    ),
+  creditSnapshots: z
+    .number()
+    .int()
+    .min(2)
+    .max(8)
+    .default(3)
+    .describe(
+      "rl.creditNet 'snapshots': the committee's size K; its members are the Segmentation-Net after pre-training epochs round(k E / K), k = 1..K (E = training.epochs), so the last member is the pre-trained network. Each member costs one more set of counterfactual forward passes per agent update",
     ),
   maskBonus: z
     .number()

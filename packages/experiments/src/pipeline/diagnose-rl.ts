@@ -21,6 +21,7 @@ import { batchesOf, epochOrder, makeBatch, makeImageBatch, PHASE_SEED, type Slic
 import { buildRlModel, buildSegModel, pretrainBatch } from './train-run';
 import { loadTrainNets } from './checkpoint';
 import { learningRateAt } from './schedule';
+import { copySegNet, creditSnapshotEpochs } from './credit-snapshots';
 import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
 
 export interface DiagnoseRlOptions {
@@ -87,8 +88,11 @@ export function diagnosisSplit(slices: readonly Slice[]): { train: Slice[]; test
   return { train: slices.filter((s) => !held.has(s.patient)), test: slices.filter((s) => held.has(s.patient)) };
 }
 
-/** The diagnosis's Segmentation-Net: the config's OnlySeg network pre-trained for training.epochs on `train`. */
-export function pretrainForDiagnosis(config: ExperimentConfig, train: readonly Slice[]): tf.LayersModel {
+/**
+ * The diagnosis's Segmentation-Net: the config's OnlySeg network pre-trained for training.epochs on
+ * `train`. `onEpoch(e, seg)` runs after each epoch e (0-based), e.g. to take a snapshot.
+ */
+export function pretrainForDiagnosis(config: ExperimentConfig, train: readonly Slice[], onEpoch?: (epoch: number, seg: tf.LayersModel) => void): tf.LayersModel {
   const seg = buildSegModel({ ...config, variant: 'onlyseg' });
   const opt = config.training.optimizer === 'sgd' ? tf.train.sgd(config.training.lr) : tf.train.adam(config.training.lr);
   const lossFn = segmentationLoss(config.training.loss);
@@ -101,6 +105,7 @@ export function pretrainForDiagnosis(config: ExperimentConfig, train: readonly S
       const l = opt.minimize(() => lossFn(labels, seg.apply(images, { training: true }) as tf.Tensor), true, vars)!;
       tf.dispose([images, labels, l]);
     }
+    onEpoch?.(e, seg);
   }
   opt.dispose();
   return seg;
@@ -164,7 +169,16 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
   for (const seed of o.seeds) {
     const t0 = performance.now();
     const base = { ...o.config, seed };
-    const seg = o.checkpoint ? (await loadTrainNets(o.checkpoint)).seg : pretrainForDiagnosis(base, train);
+    // rl.creditNet 'snapshots': the committee is taken along this pre-training (the last member is `seg` itself).
+    const committee: tf.LayersModel[] = [];
+    const snapAt = base.rl.creditNet === 'snapshots' ? creditSnapshotEpochs(base.training.epochs, base.rl.creditSnapshots) : [];
+    if (snapAt.length && o.checkpoint) throw new Error("diagnose rl: rl.creditNet 'snapshots' needs the pre-training's trajectory; drop --checkpoint");
+    const seg = o.checkpoint
+      ? (await loadTrainNets(o.checkpoint)).seg
+      : pretrainForDiagnosis(base, train, (e, net) => {
+          if (snapAt.includes(e) && e < base.training.epochs - 1) committee.push(copySegNet(net, () => buildSegModel({ ...base, variant: 'onlyseg' })));
+        });
+    if (snapAt.length) committee.push(seg);
     const dTrain = distractorsOf(seg, train.slice(0, 32));
     const dTest = distractorsOf(seg, test);
     const ev0 = evaluate(seg, null, base.rl, test, dTest);
@@ -176,7 +190,7 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
       const rlNet = buildRlModel(config);
       initFromSegmentationNet(rlNet, seg);
       const opt = tf.train.adam(unit && o.unitLr ? o.unitLr : config.training.rlLr);
-      const trainer = createAgentTrainer({ policyNet: rlNet, segNet: seg, rl: config.rl, optimizer: opt, seed: mixSeed(seed, PHASE_SEED.rl, 0) });
+      const trainer = createAgentTrainer({ policyNet: rlNet, segNet: seg, ...(committee.length ? { creditSegNet: committee } : {}), rl: config.rl, optimizer: opt, seed: mixSeed(seed, PHASE_SEED.rl, 0) });
       const curve: Record<string, unknown>[] = [];
       const B = config.training.rlBatchSize;
       try {
@@ -245,6 +259,7 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
         rlNet.dispose();
       }
     }
+    for (const net of committee) if (net !== seg) net.dispose();
     seg.dispose();
   }
   return rows;

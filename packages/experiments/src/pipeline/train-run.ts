@@ -32,6 +32,7 @@ import type { ProgressListener, TrainPhase } from './events';
 import { learningRateAt } from './schedule';
 import { splitValidation } from './validation-split';
 import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
+import { creditSnapshotEpochs } from './credit-snapshots';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { RunSelection } from '@mrlseg/types';
 
@@ -193,6 +194,15 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   // rl.creditNet 'pretrained': the frozen copy of the pre-trained Segmentation-Net the agent's credit
   // is asked of while `seg` fine-tunes; kept in <run>/credit-net so --resume continues with it.
   let creditSeg: tf.LayersModel | null = null;
+  // rl.creditNet 'snapshots': the committee's earlier members, saved during pre-training in
+  // <run>/credit-snapshots (and beside a shared pre-training, so runs that share it get them too);
+  // its last member is the frozen pre-trained network (credit-net). Any run of such a config saves
+  // them, so an OnlySeg run that pre-trains first shares them with the RL runs.
+  const snapEpochs = config.rl.creditNet === 'snapshots' && isUnitCredit(config.rl) && E > 0 ? creditSnapshotEpochs(E, config.rl.creditSnapshots).filter((e) => e < E - 1) : [];
+  const snapRoot = join(store.runDir(runId), 'credit-snapshots'); // runDir(runId, sub) would create it
+  const sharedSnapRoot = input.sharedPretrain ? `${input.sharedPretrain.dir}.credit-snapshots` : null;
+  const hasSnapshots = (root: string) => snapEpochs.every((e) => existsSync(join(root, checkpointName('pretrain', e))));
+  const committee: tf.LayersModel[] = [];
   if (last) {
     const loaded = await loadTrainNets(last.path);
     seg = loaded.seg;
@@ -206,7 +216,11 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       rlDone = loaded.state.epoch + 1;
     }
     rewardFilter = (await loadTrainExtras(last.path, optimizers())).rewardFilter;
-  } else if (input.sharedPretrain && existsSync(input.sharedPretrain.dir) && E > 0) {
+  } else if (input.sharedPretrain && existsSync(input.sharedPretrain.dir) && E > 0 && (snapEpochs.length === 0 || (sharedSnapRoot !== null && hasSnapshots(sharedSnapRoot)))) {
+    if (snapEpochs.length) {
+      rmSync(snapRoot, { recursive: true, force: true });
+      cpSync(sharedSnapRoot!, snapRoot, { recursive: true });
+    }
     const loaded = await loadTrainNets(input.sharedPretrain.dir);
     seg = loaded.seg;
     loaded.rl?.dispose();
@@ -292,6 +306,13 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           await check(`pretrain epoch ${e + 1}`);
           const valDice = validate(e, E, false);
           await saveEpoch('pretrain', e, E, { loss: lossSum / n, reward: null, valDice, lr, durationMs: performance.now() - t0 });
+          if (snapEpochs.includes(e)) {
+            const dir = join(snapRoot, checkpointName('pretrain', e));
+            rmSync(`${dir}.tmp`, { recursive: true, force: true });
+            await saveTrainState(`${dir}.tmp`, { runId, phase: 'pretrain', epoch: e, epochs: E }, { seg, rl: null, optimizers: {}, rewardFilter: null }, inferenceMetadataPropsOf(config, runId));
+            rmSync(dir, { recursive: true, force: true });
+            renameSync(`${dir}.tmp`, dir);
+          }
         }
         pretrainDone = E;
         const shared = input.sharedPretrain;
@@ -299,9 +320,16 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           const tmp = `${shared.dir}.tmp`;
           rmSync(tmp, { recursive: true, force: true });
           cpSync(join(store.runDir(runId, 'checkpoints'), checkpointName('pretrain', E - 1)), tmp, { recursive: true });
+          // The credit snapshots go first: a published shared pre-training has them if its config asked for them.
+          if (snapEpochs.length && hasSnapshots(snapRoot) && sharedSnapRoot) {
+            rmSync(sharedSnapRoot, { recursive: true, force: true });
+            cpSync(snapRoot, sharedSnapRoot, { recursive: true });
+          }
           renameSync(tmp, shared.dir);
           shared.publish(runId);
         }
+        // A run without an agent saved the snapshots only to share them.
+        if (!spec.rl) rmSync(snapRoot, { recursive: true, force: true });
       }
     }
 
@@ -314,7 +342,8 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           if (config.rl.pretrain) initFromSegmentationNet(rl, seg);
         }
         if (rlDone === 0 && E > 0) await offerState('pretrained', validate(0, 1, false, true), false);
-        if (!creditSeg && config.rl.creditNet === 'pretrained' && config.rl.finetuneSeg && isUnitCredit(config.rl)) {
+        const snapshots = config.rl.creditNet === 'snapshots' && isUnitCredit(config.rl);
+        if (!creditSeg && ((config.rl.creditNet === 'pretrained' && config.rl.finetuneSeg) || snapshots) && isUnitCredit(config.rl)) {
           const creditDir = join(store.runDir(runId), 'credit-net'); // runDir(runId, sub) would create it
           if (rlDone === 0) {
             rmSync(creditDir, { recursive: true, force: true });
@@ -325,6 +354,17 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           const loaded = await loadTrainNets(creditDir);
           loaded.rl?.dispose();
           creditSeg = loaded.seg;
+          if (snapshots) {
+            if (!hasSnapshots(snapRoot)) {
+              throw new Error(`run ${runId}: rl.creditNet is 'snapshots' but ${snapRoot} lacks the pre-training snapshots (epochs ${snapEpochs.map((e) => e + 1).join(', ')}); start the run again without --resume`);
+            }
+            for (const e of snapEpochs) {
+              const member = await loadTrainNets(join(snapRoot, checkpointName('pretrain', e)));
+              member.rl?.dispose();
+              committee.push(member.seg);
+            }
+            committee.push(creditSeg);
+          }
         }
         const rlBatch = config.training.rlBatchSize;
         const steps = Math.ceil(train.length / rlBatch);
@@ -346,7 +386,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           const trainer = createAgentTrainer({
             policyNet: rl,
             segNet: seg,
-            creditSegNet: creditSeg ?? undefined,
+            creditSegNet: committee.length ? committee : (creditSeg ?? undefined),
             rl: config.rl,
             optimizer: rlOpt!,
             segOptimizer: config.rl.finetuneSeg ? segOpt : undefined,
@@ -407,8 +447,9 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           await offerState(`rl-${e + 1}`, valDice, true);
         }
         rlDone = R;
-        // The frozen credit network is needed only while the agent trains.
+        // The frozen credit network(s) are needed only while the agent trains.
         rmSync(join(store.runDir(runId), 'credit-net'), { recursive: true, force: true });
+        rmSync(snapRoot, { recursive: true, force: true });
       }
     }
 
@@ -494,6 +535,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
     seg.dispose();
     rl?.dispose();
     creditSeg?.dispose();
+    for (const net of committee) if (net !== creditSeg) net.dispose();
     segOpt.dispose();
     rlOpt?.dispose();
     rewardFilter?.dispose();

@@ -1,0 +1,42 @@
+/**
+ * Committee credit of the unit formulations (rl.creditNet 'snapshots'; issue 15,
+ * docs/rl-formulations.md): a unit's credit is the mean of its counterfactual credit
+ * ({@link computeCounterfactualCredit}) over a committee of Segmentation-Nets,
+ *   C_u = (1 / K) sum_k C_u(net_k),
+ * with the same actions `a`, objective, mask bonus and lesion veto for every member. Not an
+ * equation of Yang et al. (MRL-Seg, IEEE JBHI 2024), whose reward asks the one network being
+ * trained. Why: the credit of masking a distractor is the false positives it removes, so a single
+ * network that happens to ignore a distractor gives it a credit of about 0 ("keep"), although the
+ * same network fired on it a few epochs earlier and may again once it fine-tunes. Measured on the
+ * known-answer benchmark's development data (docs/results.md, section 4.12): the demo's
+ * Segmentation-Net fires on 0 to 34 distractor pixels per held-out slice from one pre-training
+ * epoch to the next. A committee of snapshots taken along pre-training asks "is this a structure a
+ * Segmentation-Net of this data mistakes for a lesion?", which is the question the agent exists to
+ * answer. A committee of one is exactly {@link computeCounterfactualCredit}.
+ * @param nets - the committee (at least one Segmentation-Net: B x H x W x 1 -> probability).
+ * @param images - B x H x W x 1 raw images; @param labels - B x H x W x 1 ground truth.
+ * @param units - the unit map of each image; @param masked - per image, per unit: masked in `a`?
+ * @returns per image, the mean C_u per unit (Q's units: nats or Dice points; > 0: masking u is better).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { computeCounterfactualCredit } from './counterfactual-credit';
+import type { UnitMap } from './units';
+
+export function computeCommitteeCredit(
+  nets: readonly tf.LayersModel[],
+  images: tf.Tensor4D,
+  labels: tf.Tensor4D,
+  units: UnitMap[],
+  masked: boolean[][],
+  rl: Parameters<typeof computeCounterfactualCredit>[5],
+): Float64Array[] {
+  if (!Array.isArray(nets) || nets.length === 0) throw new RangeError(`computeCommitteeCredit: nets must hold at least one Segmentation-Net, got ${Array.isArray(nets) ? 0 : typeof nets}`);
+  if (nets.length === 1) return computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
+  const sum = units.map((u) => new Float64Array(u.count));
+  for (const net of nets) {
+    const c = computeCounterfactualCredit(net, images, labels, units, masked, rl);
+    c.forEach((ck, k) => ck.forEach((x, q) => (sum[k][q] += x)));
+  }
+  for (const s of sum) for (let q = 0; q < s.length; q++) s[q] /= nets.length;
+  return sum;
+}

@@ -1,0 +1,78 @@
+/**
+ * rl.creditNet 'snapshots' (issue 15): the committee credit is the mean of each member's
+ * counterfactual credit, checked against an independent hand computation on threshold segmenters,
+ * and the unit trainer asks the committee when given one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RlSchema } from '@mrlseg/types';
+import { computeCommitteeCredit, computeCounterfactualCredit, createAgentTrainer, patchUnits } from '../src/index';
+import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
+import { TOY, toyBatch, toySegNet } from './toy-env';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('committee credit', () => {
+  it('is the mean over the members of Q(u masked) - Q(u kept), computed by hand (two threshold segmenters, FB off)', () => {
+    const x = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
+    const y = [1, 0, 0, 0, 0, 0, 0, 0];
+    const images = tf.tensor4d(x, [1, 2, 4, 1]);
+    const labels = tf.tensor4d(y, [1, 2, 4, 1]);
+    // Member A fires above 0.5 (on the 0.7, 0.6 and 0.95 background pixels too), member B only above 0.85.
+    const members: [number, number][] = [[10, 0.5], [10, 0.85]];
+    const nets = members.map(([g, t]) => thresholdSegNet(g, t));
+    const rl = RlSchema.parse({ useFb: false, useAdp: false, maskValue: 0, unitSize: 2, credit: 'counterfactual' });
+    const units = [patchUnits(2, 4, 2)]; // unit 0 = cols 0-1, unit 1 = cols 2-3
+    const masked = [[false, false]];
+    const before = tf.memory().numTensors;
+    const [c] = computeCommitteeCredit(nets, images, labels, units, masked, rl);
+    expect(tf.memory().numTensors).toBe(before);
+    // Independent computation: Q = -(summed pixel cross-entropy) of member (g, t) on the state `keep`.
+    const Q = (g: number, t: number, keep: number[]) =>
+      -x.reduce((ce, v, i) => {
+        const p = Math.min(Math.max(1 / (1 + Math.exp(-(g * (keep[i] ? v : 0) - g * t))), 1e-7), 1 - 1e-7);
+        return ce + (y[i] ? -Math.log(p) : -Math.log(1 - p));
+      }, 0);
+    const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => (i % 4 < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
+    const credit = (g: number, t: number, unit: number) => Q(g, t, keepOf(unit === 0, unit === 1)) - Q(g, t, keepOf(false, false));
+    for (const unit of [0, 1]) {
+      expect(c[unit]).toBeCloseTo((credit(10, 0.5, unit) + credit(10, 0.85, unit)) / 2, 3);
+    }
+    // Member A gains more from masking the background unit (its false positives) than member B.
+    expect(credit(10, 0.5, 1)).toBeGreaterThan(credit(10, 0.85, 1) + 1);
+    // A committee of one is the member's own counterfactual credit.
+    const [one] = computeCommitteeCredit([nets[0]], images, labels, units, masked, rl);
+    const [own] = computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
+    expect(Array.from(one)).toEqual(Array.from(own));
+    expect(() => computeCommitteeCredit([], images, labels, units, masked, rl)).toThrow(/computeCommitteeCredit: nets must hold at least one Segmentation-Net/);
+    tf.dispose([images, labels]);
+    nets.forEach((n) => n.dispose());
+  });
+
+  it('the unit trainer asks the committee given as creditSegNet (raw context: the step mean is the committee mean)', () => {
+    const b = toyBatch(2, 16, 4242);
+    const segNet = toySegNet(20);
+    const committee = [toySegNet(5), toySegNet(12)];
+    const rl = RlSchema.parse({ credit: 'counterfactual', unitSize: 4, finetuneSeg: false, useFb: false, useAdp: false, maskValue: TOY.maskValue, creditContext: 'raw' });
+    const units = [patchUnits(16, 16, 4), patchUnits(16, 16, 4)];
+    const none = units.map((u) => new Array<boolean>(u.count).fill(false));
+    const meanOf = (c: Float64Array[]) => {
+      const all = c.flatMap((v) => Array.from(v));
+      return all.reduce((p, q) => p + q, 0) / all.length;
+    };
+    const each = committee.map((n) => meanOf(computeCounterfactualCredit(n, b.images, b.labels, units, none, rl)));
+    expect(Math.abs(each[0] - each[1])).toBeGreaterThan(1e-3);
+    const policyNet = pixelPolicyNet({ seed: 3 });
+    const optimizer = tf.train.adam(0.01);
+    const trainer = createAgentTrainer({ policyNet, segNet, creditSegNet: committee, rl, optimizer, seed: 1 });
+    const r = trainer.trainStep(b.images, b.labels);
+    trainer.dispose();
+    expect(r.advantageMean).toBeCloseTo((each[0] + each[1]) / 2, 6);
+    expect(() => createAgentTrainer({ policyNet, segNet, creditSegNet: [], rl, optimizer })).toThrow(/createUnitTrainer: creditSegNet must be a tf.LayersModel or a non-empty array/);
+    tf.dispose([b.images, b.labels, b.distractors]);
+    optimizer.dispose();
+    [segNet, ...committee, policyNet].forEach((m) => m.dispose());
+  });
+});
