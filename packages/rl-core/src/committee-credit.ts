@@ -8,7 +8,7 @@
  * trained. Why: the credit of masking a distractor is the false positives it removes, so a single
  * network that happens to ignore a distractor gives it a credit of about 0 ("keep"), although the
  * same network fired on it a few epochs earlier and may again once it fine-tunes. Measured on the
- * known-answer benchmark's development data (docs/results.md, section 4.12): the demo's
+ * known-answer benchmark's development data (docs/results.md, section 4.11): the demo's
  * Segmentation-Net fires on 0 to 34 distractor pixels per held-out slice from one pre-training
  * epoch to the next. A committee of snapshots taken along pre-training asks "is this a structure a
  * Segmentation-Net of this data mistakes for a lesion?", which is the question the agent exists to

@@ -1,0 +1,114 @@
+// The pre-training trajectory of the known-answer benchmark's Segmentation-Net (issue 15;
+// docs/results.md, section 4.11): after each pre-training epoch, its held-out Dice and its false
+// positives on the (known) distractors of the held-out and the training slices; then, for the
+// credit committee of rl.creditNet 'snapshots', the share of lesion / distractor / plain units
+// that each committee's credit labels "mask" (credit above rl.creditMargin, every other unit kept).
+// The same deterministic pre-training as bench/known-answer.ts with the same --data-seed.
+//   npx tsx packages/experiments/bench/pretrain-trajectory.ts [--seeds 0,1,2] [--data-seed 11]
+//        [--rl '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}'] [--label-slices 48]
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { ExperimentConfigSchema } from '@mrlseg/types';
+import { usePortableBackend } from '@mrlseg/models';
+import { computeCommitteeCredit, computeCounterfactualCredit, plainUnitMaps } from '@mrlseg/rl-core';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnosisSplit, loadSlices, makeBatch, makeImageBatch, buildSegModel, type Slice } from '../src/index';
+import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
+import { copySegNet } from '../src/pipeline/credit-snapshots';
+
+const { values: a } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '0,1,2' },
+    'data-seed': { type: 'string', default: '11' },
+    rl: { type: 'string', default: '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}' },
+    'label-slices': { type: 'string', default: '48' },
+  },
+});
+await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
+// FB and ADP off, as in the rl-seg variant the benchmark's rows use.
+const config0 = ExperimentConfigSchema.parse({
+  ...DEMO_CONFIG_INPUT,
+  dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, distractors: 2, seed: Number(a['data-seed']) } },
+  rl: { ...BENCHMARK_RL_INPUT, credit: 'counterfactual', creditContext: 'raw', ...JSON.parse(a.rl!), useFb: false, useAdp: false },
+  variants: undefined,
+});
+const { slices } = await loadSlices(config0);
+const { train, test } = diagnosisSplit([...slices.values()]);
+
+/** Dice (threshold 0.5), false-positive distractor pixels per slice, and the share of distractor pixels with p > 0.1. */
+function trajectoryPoint(seg: tf.LayersModel, set: readonly Slice[]) {
+  let fp = 0;
+  let pixels = 0;
+  let soft = 0;
+  let dice = 0;
+  for (let s0 = 0; s0 < set.length; s0 += 16) {
+    const idx = set.slice(s0, s0 + 16).map((_, i) => s0 + i);
+    const images = makeImageBatch(set, idx);
+    const n = images.shape[1] * images.shape[2];
+    const p = tf.tidy(() => (seg.apply(images, { training: false }) as tf.Tensor).dataSync());
+    images.dispose();
+    idx.forEach((k, b) => {
+      const { mask, distractor } = set[k];
+      let inter = 0;
+      let sp = 0;
+      let sy = 0;
+      for (let i = 0; i < n; i++) {
+        const on = p[b * n + i] > 0.5 ? 1 : 0;
+        inter += on * mask[i];
+        sp += on;
+        sy += mask[i];
+        if (distractor?.[i]) {
+          pixels++;
+          fp += on;
+          if (p[b * n + i] > 0.1) soft++;
+        }
+      }
+      dice += sp + sy === 0 ? 1 : (2 * inter) / (sp + sy);
+    });
+  }
+  const r = (v: number, d = 2) => +v.toFixed(d);
+  return { dice: r(dice / set.length, 4), distractorFpPerSlice: r(fp / set.length), distractorShareAbove01: r(soft / Math.max(1, pixels), 3) };
+}
+
+const E = config0.training.epochs;
+for (const seed of a.seeds!.split(',').map(Number)) {
+  const config = { ...config0, seed };
+  const nets: tf.LayersModel[] = [];
+  const seg = pretrainForDiagnosis(config, train, (e, net) => {
+    console.log(JSON.stringify({ seed, epoch: e + 1, heldOut: trajectoryPoint(net, test), training: trajectoryPoint(net, train) }));
+    if (e < E - 1) nets.push(copySegNet(net, () => buildSegModel({ ...config, variant: 'onlyseg' })));
+  });
+  nets.push(seg); // nets[e] = the network after epoch e + 1
+  // Committees: the final network alone; K = 3 (epochs E/3, 2E/3, E); K = 6 (every other epoch).
+  const committees: Record<string, number[]> = { final: [E - 1], k3: [E / 3 - 1, (2 * E) / 3 - 1, E - 1].map(Math.round), k6: Array.from({ length: 6 }, (_, k) => Math.round(((k + 1) * E) / 6) - 1) };
+  const probe = train.slice(0, Number(a['label-slices']));
+  const { images, labels } = makeBatch(probe, probe.map((_, i) => i), null);
+  const units = plainUnitMaps(images, config.rl);
+  const kept = units.map((u) => new Array<boolean>(u.count).fill(false));
+  // Unit kinds: any lesion pixel; else at least half distractor; else plain.
+  const kind = units.map((u, k) => {
+    const les = new Uint32Array(u.count);
+    const dis = new Uint32Array(u.count);
+    probe[k].mask.forEach((v, i) => (les[u.ids[i]] += v));
+    probe[k].distractor?.forEach((v, i) => (dis[u.ids[i]] += v));
+    return Array.from({ length: u.count }, (_, q) => (les[q] ? 'lesion' : 2 * dis[q] >= u.sizes[q] ? 'distractor' : 'plain'));
+  });
+  const margin = config.rl.creditMargin;
+  const out: Record<string, string> = {};
+  const count = (credit: Float64Array[]) => {
+    const c: Record<string, [number, number]> = { lesion: [0, 0], distractor: [0, 0], plain: [0, 0] };
+    credit.forEach((ck, k) => ck.forEach((v, q) => {
+      c[kind[k][q]][1]++;
+      if (v > margin) c[kind[k][q]][0]++;
+    }));
+    return Object.entries(c).map(([k, [m, n]]) => `${k} ${((100 * m) / Math.max(1, n)).toFixed(1)} % of ${n}`).join(', ');
+  };
+  for (const [name, epochs] of Object.entries(committees)) {
+    out[`mean ${name} (epochs ${epochs.map((e) => e + 1).join(', ')})`] = count(computeCommitteeCredit(epochs.map((e) => nets[e]), images, labels, units, kept, config.rl));
+  }
+  // The maximum over K = 6 (not an option: measured to see whether any member would label the distractors).
+  const members = committees.k6.map((e) => computeCounterfactualCredit(nets[e], images, labels, units, kept, config.rl));
+  out['max k6'] = count(members[0].map((_, k) => members[0][k].map((_, q) => Math.max(...members.map((m) => m[k][q])))));
+  console.log(JSON.stringify({ seed, unitsLabelledMask: out }));
+  tf.dispose([images, labels]);
+  nets.forEach((n) => n.dispose());
+}
