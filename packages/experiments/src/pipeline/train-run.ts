@@ -343,7 +343,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
         }
         if (rlDone === 0 && E > 0) await offerState('pretrained', validate(0, 1, false, true), false);
         const snapshots = config.rl.creditNet === 'snapshots' && isUnitCredit(config.rl);
-        if (!creditSeg && ((config.rl.creditNet === 'pretrained' && config.rl.finetuneSeg) || snapshots) && isUnitCredit(config.rl)) {
+        if (!creditSeg && (snapshots || (config.rl.creditNet === 'pretrained' && config.rl.finetuneSeg && isUnitCredit(config.rl)))) {
           const creditDir = join(store.runDir(runId), 'credit-net'); // runDir(runId, sub) would create it
           if (rlDone === 0) {
             rmSync(creditDir, { recursive: true, force: true });
