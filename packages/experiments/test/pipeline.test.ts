@@ -290,6 +290,43 @@ describe('reproducibility and resume', () => {
     }
   }, 180_000);
 
+  it('training.selectMaxLesionMasked: agent states that mask more of the validation lesion pixels are recorded but not kept', async () => {
+    // A mask bonus far above any credit and no lesion veto: the agent learns to mask everything, lesions included.
+    const rlIn = { credit: 'counterfactual', unitSize: 8, maskBonus: 1000, policySteps: 4 } as const;
+    const training = { ...TINY.training, epochs: 2, rlEpochs: 2, rlLr: 0.01, select: 'validation', validationFraction: 0.25 } as const;
+    const run = async (max: number | null) => {
+      const store = await fresh();
+      const messages: string[] = [];
+      const r = await runExperiment(tiny({ variant: 'rl-seg', rl: rlIn, training: { ...training, selectMaxLesionMasked: max } }), {
+        store,
+        backend: 'wasm',
+        writePngs: false,
+        onProgress: (e) => {
+          if (e.type === 'message') messages.push(e.text);
+        },
+      });
+      const rec = (await store.getRun(r.runs[0].runId))!;
+      const stats = (await store.epochs(rec.id)).filter((e) => e.phase === 'rl').map((e) => e.stats!);
+      return { sel: rec.selection!, stats, messages, cases: await store.allCases(rec.id) };
+    };
+    const ruled = await run(0.02);
+    // The validation split has 4 slices, so the instruments' probe is the whole split: the same shares.
+    expect(Object.keys(ruled.sel.lesionMasked!).sort()).toEqual(['rl-1', 'rl-2']);
+    ruled.stats.forEach((st, e) => expect(ruled.sel.lesionMasked![`rl-${e + 1}`]).toBeCloseTo(st.maskedLesion!, 10));
+    expect(Math.min(...Object.values(ruled.sel.lesionMasked!).map((v) => v!))).toBeGreaterThan(0.5);
+    expect(ruled.sel.maxLesionMasked).toBe(0.02);
+    expect(ruled.sel.chosen).toBe('pretrained');
+    expect(ruled.cases.every((c) => c.maskedFraction === 0)).toBe(true);
+    expect(ruled.messages.some((m) => /kept the pre-trained Segmentation-Net with the agent off .*rl-1 \(\d+\.\d\d %\), rl-2 \(\d+\.\d\d %\) masked more than 2\.00 % of the validation lesion pixels and could not be kept/.test(m))).toBe(true);
+    // Without the rule the same run is selected by validation Dice alone, and the shares are still recorded.
+    const free = await run(null);
+    expect(free.sel.lesionMasked).toEqual(ruled.sel.lesionMasked);
+    expect(free.sel.maxLesionMasked).toBeUndefined();
+    expect(free.sel.valDice).toEqual(ruled.sel.valDice);
+    const best = Math.max(...Object.values(free.sel.valDice).map((v) => v ?? -1));
+    expect(free.sel.valDice[free.sel.chosen]).toBe(best);
+  }, 240_000);
+
   it("mrlseg eval re-evaluates an RL run whose selection kept the pre-trained network with the agent off (no Reinforcement-Net in 'best')", async () => {
     const store = await fresh();
     const cfg = tiny({ variant: 'rl-seg', rl: { credit: 'counterfactual', unitSize: 8 }, training: { ...TINY.training, epochs: 1, rlEpochs: 1, select: 'validation', validationFraction: 0.25 } });

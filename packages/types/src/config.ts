@@ -306,6 +306,15 @@ export const TrainingSchema = z.object({
     .describe(
       "'validation': a run keeps whichever of its pre-trained Segmentation-Net (agent off) and its RL / fine-tuning epochs scores the best validation Dice (so it never ends below its own pre-training on validation data); 'last': the final epoch",
     ),
+  selectMaxLesionMasked: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .default(null)
+    .describe(
+      "training.select 'validation' with an agent: the largest share (0-1) of the validation lesion pixels that a kept state's greedy policy may mask; a state above it is recorded but kept only if no state at or below it (the pre-trained network with the agent off always is) was offered. null: off (selection by validation Dice alone, which on BUSI kept an agent that masked 18.6 % of the validation lesion pixels, docs/results.md section 4.10)",
+    ),
   maskOut: z
     .number()
     .min(0)

@@ -46,6 +46,14 @@ export const RunSelectionSchema = z.object({
   chosen: z.string().describe("'pretrained' or '<phase>-<epoch>' (1-based epoch)"),
   valDice: z.record(z.string(), z.number().nullable()).describe('validation mean Dice of each candidate'),
   validationCases: z.number().int().nonnegative(),
+  lesionMasked: z
+    .record(z.string(), z.number().nullable())
+    .optional()
+    .describe("share (0-1) of the validation lesion pixels that each agent state's greedy policy masks (RL states; pooled over the validation slices)"),
+  maxLesionMasked: z
+    .number()
+    .optional()
+    .describe('training.selectMaxLesionMasked when it was set: agent states above it could be kept only while no state at or below it had been offered'),
 });
 export type RunSelection = z.infer<typeof RunSelectionSchema>;
 

@@ -27,12 +27,13 @@ import { inferenceMetadataPropsOf } from '../config/inference-metadata';
 import { batchesOf, epochOrder, makeBatch, PHASE_SEED, type Slice } from './batches';
 import { maskOutBatch } from './mask-out';
 import { loadTrainExtras, loadTrainNets, saveTrainState } from './checkpoint';
-import { evaluateAndStore, meanDice, predictSlices } from './evaluate';
+import { evaluateAndStore, meanDice, predictSlices, type CasePrediction } from './evaluate';
 import type { ProgressListener, TrainPhase } from './events';
 import { learningRateAt } from './schedule';
 import { splitValidation } from './validation-split';
 import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
 import { creditSnapshotEpochs } from './credit-snapshots';
+import { lesionRuleAllows, offerToSelection } from './selection';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { RunSelection } from '@mrlseg/types';
 
@@ -238,11 +239,16 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const batch = config.training.batchSize;
   const evalBatch = Math.max(1, Math.min(16, batch));
 
-  /** Mean Dice on the validation split (null without one); `always` ignores validateEvery (model selection). */
-  const validate = (epoch: number, total: number, withRl: boolean, always = false): number | null => {
+  /** Predictions on the validation split (null without one, or off-schedule); `always` ignores validateEvery (model selection). */
+  const validationPredictions = (epoch: number, total: number, withRl: boolean, always = false): CasePrediction[] | null => {
     if (val.length === 0) return null;
     if (!always && (epoch + 1) % config.training.validateEvery !== 0 && epoch !== total - 1) return null;
-    return meanDice(predictSlices({ seg, rl: withRl ? rl : null, rlConfig: config.rl }, val, evalBatch), intervals);
+    return predictSlices({ seg, rl: withRl ? rl : null, rlConfig: config.rl }, val, evalBatch);
+  };
+  /** Mean Dice on the validation split (null without one). */
+  const validate = (epoch: number, total: number, withRl: boolean, always = false): number | null => {
+    const preds = validationPredictions(epoch, total, withRl, always);
+    return preds ? meanDice(preds, intervals) : null;
   };
 
   // ---- validation-based selection (training.select): the best state so far lives in <run>/best
@@ -250,11 +256,12 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const selectionFile = join(bestDir, 'selection.json');
   const selecting = config.training.select === 'validation' && val.length > 0;
   let selection: RunSelection | null = existsSync(selectionFile) ? (JSON.parse(readFileSync(selectionFile, 'utf8')) as RunSelection) : null;
-  const bestScore = () => (selection ? (selection.valDice[selection.chosen] ?? -Infinity) : -Infinity);
-  const offerState = async (tag: string, valDice: number | null, withRl: boolean) => {
+  // training.selectMaxLesionMasked: an agent state whose greedy policy masks a larger share of the
+  // validation lesion pixels is recorded but kept only while no allowed state was offered (selection.ts).
+  const maxLesion = config.training.selectMaxLesionMasked;
+  const offerState = async (tag: string, valDice: number | null, withRl: boolean, lesionMasked: number | null = null) => {
     if (!selecting || valDice === null) return;
-    const improved = valDice > bestScore();
-    const next: RunSelection = { chosen: improved ? tag : selection!.chosen, valDice: { ...(selection?.valDice ?? {}), [tag]: valDice }, validationCases: val.length };
+    const { next, improved } = offerToSelection(selection, { tag, valDice, lesionMasked }, { maxLesionMasked: maxLesion, validationCases: val.length });
     if (improved) {
       const tmp = `${bestDir}.tmp`;
       rmSync(tmp, { recursive: true, force: true });
@@ -424,7 +431,12 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
             trainer.dispose();
           }
           await check(`rl epoch ${e + 1}`);
-          const valDice = validate(e, R, true, selecting);
+          const valPreds = validationPredictions(e, R, true, selecting);
+          const valDice = valPreds ? meanDice(valPreds, intervals) : null;
+          // The share of the validation lesion pixels the greedy policy masks (selection's lesion rule).
+          const valCounts = emptyMaskedCounts();
+          valPreds?.forEach((p) => countMasked(valCounts, p.actions ? p.actions.map((a) => 1 - a) : new Uint8Array(p.prediction.length).fill(1), p.slice.mask));
+          const valLesionMasked = valPreds && valCounts.lesion > 0 ? valCounts.lesionMasked / valCounts.lesion : null;
           // What the greedy policy masks on the probe slices: predictSlices' actions are 1 where masked.
           const counts = emptyMaskedCounts();
           predictSlices({ seg, rl, rlConfig: config.rl }, probe, evalBatch).forEach((p, k) =>
@@ -444,7 +456,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
             gradientCosine: cosine,
           };
           await saveEpoch('rl', e, R, { loss: lossSum / n, reward: rewardSum / n, valDice, lr, durationMs: performance.now() - t0, stats });
-          await offerState(`rl-${e + 1}`, valDice, true);
+          await offerState(`rl-${e + 1}`, valDice, true, valLesionMasked);
         }
         rlDone = R;
         // The frozen credit network(s) are needed only while the agent trains.
@@ -501,12 +513,18 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
       }
       await store.setSelection(runId, selection);
       const fmt = (v: number | null | undefined) => (v == null ? 'n/a' : `${(100 * v).toFixed(2)} %`);
+      // training.selectMaxLesionMasked: the agent states it ruled out, and whether the kept one passes it.
+      const over = Object.entries(selection.lesionMasked ?? {}).filter(([, v]) => !lesionRuleAllows(v, maxLesion));
+      const lesionRule = over.length
+        ? `; ${over.map(([t, v]) => `${t} (${fmt(v)})`).join(', ')} masked more than ${fmt(maxLesion)} of the validation lesion pixels` +
+          (lesionRuleAllows(selection.lesionMasked?.[selection.chosen], maxLesion) ? ' and could not be kept' : ', and no state that masks less was offered')
+        : '';
       emit({
         type: 'message',
-        level: selection.chosen === 'pretrained' ? 'warn' : 'info',
+        level: selection.chosen === 'pretrained' || !lesionRuleAllows(selection.lesionMasked?.[selection.chosen], maxLesion) ? 'warn' : 'info',
         text:
           `run ${runId}: kept ${selection.chosen === 'pretrained' ? `the pre-trained Segmentation-Net${spec.rl ? ' with the agent off' : ''}` : selection.chosen} ` +
-          `(validation Dice ${fmt(selection.valDice[selection.chosen])} on ${selection.validationCases} slices; pre-trained ${fmt(selection.valDice.pretrained)}, last epoch ${fmt(selection.valDice[last])})`,
+          `(validation Dice ${fmt(selection.valDice[selection.chosen])} on ${selection.validationCases} slices; pre-trained ${fmt(selection.valDice.pretrained)}, last epoch ${fmt(selection.valDice[last])}${lesionRule})`,
       });
     }
 
