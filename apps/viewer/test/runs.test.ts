@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord, RunSummary } from '@mrlseg/types';
-import { bestRun, latestExperiment, orderRuns } from '../src/lib/runs';
+import { bestRun, latestExperiment, orderRuns, selectionStates } from '../src/lib/runs';
 import { EXPERIMENT, makeRun } from './fixtures';
 
 const summary = (meanDice: number | null, meanHd: number | null, maskedFraction: number | null = null): RunSummary => ({
@@ -44,5 +44,14 @@ describe('runs the viewer leads with', () => {
     expect(bestRun(runs.filter((r) => r.experimentId === 'exp2'))?.id).toBe('d');
     expect(bestRun([run('x', 'exp2', null), run('y', 'exp2', null)])?.id).toBe('x');
     expect(bestRun([])).toBeUndefined();
+  });
+});
+
+describe('selectionStates', () => {
+  it('lists each state with its validation Dice, and agent states with the lesion share they mask, marked when ruled out', () => {
+    expect(selectionStates({ chosen: 'rl-1', valDice: { pretrained: 0.5, 'rl-1': 0.6234 }, validationCases: 4 })).toBe('pretrained 50.0 %, rl-1 62.3 %');
+    expect(
+      selectionStates({ chosen: 'pretrained', valDice: { pretrained: 0.5, 'rl-1': 0.6, 'rl-2': null }, validationCases: 4, lesionMasked: { 'rl-1': 0.186, 'rl-2': 0.02 }, maxLesionMasked: 0.02 }),
+    ).toBe('pretrained 50.0 %, rl-1 60.0 % (masks 18.6 % of the lesion pixels: above 2.0 %, ruled out), rl-2 n/a (masks 2.0 % of the lesion pixels)');
   });
 });

@@ -1,4 +1,5 @@
 import type { EpochRecord, RunRecord } from '@mrlseg/types';
+import { selectionStates } from '../lib/runs';
 import { useAsync } from '../lib/use-async';
 import { LineChart, type LineSeries } from '../plots/LineChart';
 import { useApi } from './context';
@@ -75,9 +76,7 @@ export function CurvesView({ run }: { run: RunRecord }) {
         <p className="selection">
           Kept on the validation split ({run.selection.validationCases} slices): <strong>{run.selection.chosen === 'pretrained' ? 'the pre-trained Segmentation-Net (agent off)' : run.selection.chosen}</strong>
           {' · '}
-          {Object.entries(run.selection.valDice)
-            .map(([k, v]) => `${k} ${v === null ? 'n/a' : `${(100 * v).toFixed(1)} %`}`)
-            .join(', ')}
+          {selectionStates(run.selection)}
         </p>
       ) : null}
       <Async state={state} what="the epochs">

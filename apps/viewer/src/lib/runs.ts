@@ -67,3 +67,21 @@ export function orderRuns(runs: readonly RunRecord[], experiments: readonly Expe
 export function bestRun(runs: readonly RunRecord[]): RunRecord | undefined {
   return orderRuns(runs, [], DEFAULT_RUN_SORT)[0];
 }
+
+/**
+ * The states a run's validation-based selection weighed, one line each: validation Dice, and for an
+ * agent state the share of the validation lesion pixels its greedy policy masked, marked when
+ * training.selectMaxLesionMasked ruled it out.
+ */
+export function selectionStates(selection: NonNullable<RunRecord['selection']>): string {
+  const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(100 * v).toFixed(1)} %`);
+  const max = selection.maxLesionMasked;
+  return Object.entries(selection.valDice)
+    .map(([tag, dice]) => {
+      const lesion = selection.lesionMasked?.[tag];
+      if (lesion == null) return `${tag} ${pct(dice)}`;
+      const ruledOut = max !== undefined && lesion > max;
+      return `${tag} ${pct(dice)} (masks ${pct(lesion)} of the lesion pixels${ruledOut ? `: above ${pct(max)}, ruled out` : ''})`;
+    })
+    .join(', ');
+}
