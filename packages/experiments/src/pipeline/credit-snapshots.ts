@@ -20,6 +20,11 @@ export function creditSnapshotEpochs(epochs: number, size: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+/** The members taken before the end of pre-training (the last member is the pre-trained network itself, already at hand). */
+export function earlierSnapshotEpochs(epochs: number, size: number): number[] {
+  return creditSnapshotEpochs(epochs, size).filter((e) => e < epochs - 1);
+}
+
 /** A frozen copy of `seg` (weights and batch-norm statistics) in a fresh network from `build` (same architecture). */
 export function copySegNet(seg: tf.LayersModel, build: () => tf.LayersModel): tf.LayersModel {
   const copy = build();

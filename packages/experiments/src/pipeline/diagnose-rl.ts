@@ -21,7 +21,7 @@ import { batchesOf, epochOrder, makeBatch, makeImageBatch, PHASE_SEED, type Slic
 import { buildRlModel, buildSegModel, pretrainBatch } from './train-run';
 import { loadTrainNets } from './checkpoint';
 import { learningRateAt } from './schedule';
-import { copySegNet, creditSnapshotEpochs } from './credit-snapshots';
+import { copySegNet, earlierSnapshotEpochs } from './credit-snapshots';
 import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
 
 export interface DiagnoseRlOptions {
@@ -171,14 +171,15 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
     const base = { ...o.config, seed };
     // rl.creditNet 'snapshots': the committee is taken along this pre-training (the last member is `seg` itself).
     const committee: tf.LayersModel[] = [];
-    const snapAt = base.rl.creditNet === 'snapshots' ? creditSnapshotEpochs(base.training.epochs, base.rl.creditSnapshots) : [];
-    if (snapAt.length && o.checkpoint) throw new Error("diagnose rl: rl.creditNet 'snapshots' needs the pre-training's trajectory; drop --checkpoint");
+    const snapshots = base.rl.creditNet === 'snapshots';
+    if (snapshots && o.checkpoint) throw new Error("diagnose rl: rl.creditNet 'snapshots' needs the pre-training's trajectory; drop --checkpoint");
+    const snapAt = snapshots ? earlierSnapshotEpochs(base.training.epochs, base.rl.creditSnapshots) : [];
     const seg = o.checkpoint
       ? (await loadTrainNets(o.checkpoint)).seg
       : pretrainForDiagnosis(base, train, (e, net) => {
-          if (snapAt.includes(e) && e < base.training.epochs - 1) committee.push(copySegNet(net, () => buildSegModel({ ...base, variant: 'onlyseg' })));
+          if (snapAt.includes(e)) committee.push(copySegNet(net, () => buildSegModel({ ...base, variant: 'onlyseg' })));
         });
-    if (snapAt.length) committee.push(seg);
+    if (snapshots) committee.push(seg);
     const dTrain = distractorsOf(seg, train.slice(0, 32));
     const dTest = distractorsOf(seg, test);
     const ev0 = evaluate(seg, null, base.rl, test, dTest);

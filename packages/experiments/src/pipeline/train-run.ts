@@ -32,7 +32,7 @@ import type { ProgressListener, TrainPhase } from './events';
 import { learningRateAt } from './schedule';
 import { splitValidation } from './validation-split';
 import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
-import { creditSnapshotEpochs } from './credit-snapshots';
+import { earlierSnapshotEpochs } from './credit-snapshots';
 import { lesionRuleAllows, offerToSelection } from './selection';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { RunSelection } from '@mrlseg/types';
@@ -161,6 +161,13 @@ function halfBatchCosine(trainer: ReturnType<typeof createAgentTrainer>, images:
   }
 }
 
+/** Masked pixels of lesion, distractor and other background over `preds` (predictSlices' actions are 1 where masked; no agent: nothing masked). */
+function maskedCountsOf(preds: readonly CasePrediction[], distractors?: readonly Uint8Array[]) {
+  const counts = emptyMaskedCounts();
+  preds.forEach((p, k) => countMasked(counts, p.actions ? p.actions.map((a) => 1 - a) : new Uint8Array(p.prediction.length).fill(1), p.slice.mask, distractors?.[k]));
+  return counts;
+}
+
 /** Trains (or continues) and evaluates one run, writing everything to the store. */
 export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   const { store, runId, config, test, phases, signal } = input;
@@ -199,7 +206,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   // <run>/credit-snapshots (and beside a shared pre-training, so runs that share it get them too);
   // its last member is the frozen pre-trained network (credit-net). Any run of such a config saves
   // them, so an OnlySeg run that pre-trains first shares them with the RL runs.
-  const snapEpochs = config.rl.creditNet === 'snapshots' && isUnitCredit(config.rl) && E > 0 ? creditSnapshotEpochs(E, config.rl.creditSnapshots).filter((e) => e < E - 1) : [];
+  const snapEpochs = config.rl.creditNet === 'snapshots' && isUnitCredit(config.rl) && E > 0 ? earlierSnapshotEpochs(E, config.rl.creditSnapshots) : [];
   const snapRoot = join(store.runDir(runId), 'credit-snapshots'); // runDir(runId, sub) would create it
   const sharedSnapRoot = input.sharedPretrain ? `${input.sharedPretrain.dir}.credit-snapshots` : null;
   const hasSnapshots = (root: string) => snapEpochs.every((e) => existsSync(join(root, checkpointName('pretrain', e))));
@@ -434,15 +441,11 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
           const valPreds = validationPredictions(e, R, true, selecting);
           const valDice = valPreds ? meanDice(valPreds, intervals) : null;
           // The share of the validation lesion pixels the greedy policy masks (selection's lesion rule).
-          const valCounts = emptyMaskedCounts();
-          valPreds?.forEach((p) => countMasked(valCounts, p.actions ? p.actions.map((a) => 1 - a) : new Uint8Array(p.prediction.length).fill(1), p.slice.mask));
-          const valLesionMasked = valPreds && valCounts.lesion > 0 ? valCounts.lesionMasked / valCounts.lesion : null;
-          // What the greedy policy masks on the probe slices: predictSlices' actions are 1 where masked.
-          const counts = emptyMaskedCounts();
-          predictSlices({ seg, rl, rlConfig: config.rl }, probe, evalBatch).forEach((p, k) =>
-            countMasked(counts, p.actions ? p.actions.map((a) => 1 - a) : new Uint8Array(p.prediction.length).fill(1), p.slice.mask, probeDistractors[k]),
-          );
-          const f = maskedFractions(counts);
+          const valCounts = valPreds ? maskedCountsOf(valPreds) : null;
+          const valLesionMasked = valCounts && valCounts.lesion > 0 ? valCounts.lesionMasked / valCounts.lesion : null;
+          // What the greedy policy masks on the probe slices (the first of the validation split's, when it was just predicted).
+          const probePreds = valPreds && val.length ? valPreds.slice(0, probe.length) : predictSlices({ seg, rl, rlConfig: config.rl }, probe, evalBatch);
+          const f = maskedFractions(maskedCountsOf(probePreds, probeDistractors));
           const fin = (x: number) => (Number.isFinite(x) ? x : null);
           const stats = {
             maskedLesion: fin(f.lesion),
