@@ -1,6 +1,6 @@
 /**
- * rl.creditNet 'snapshots' (issue 15): the committee credit is the mean of each member's
- * counterfactual credit, checked against an independent hand computation on threshold segmenters,
+ * rl.creditNet 'snapshots' (issue 15): the committee credit is the mean (or, rl.creditCommittee
+ * 'max', the largest) of each member's counterfactual credit, checked against an independent hand computation on threshold segmenters,
  * and the unit trainer asks the committee when given one.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -42,6 +42,16 @@ describe('committee credit', () => {
     }
     // Member A gains more from masking the background unit (its false positives) than member B.
     expect(credit(10, 0.5, 1)).toBeGreaterThan(credit(10, 0.85, 1) + 1);
+    // rl.creditCommittee 'max': the largest member credit per unit; with rl.lesionVeto the lesion unit (0) stays "keep".
+    const [cmax] = computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'max' });
+    for (const unit of [0, 1]) expect(cmax[unit]).toBeCloseTo(Math.max(credit(10, 0.5, unit), credit(10, 0.85, unit)), 3);
+    expect(cmax[1]).toBeCloseTo(credit(10, 0.5, 1), 3); // member A's, the larger one
+    const [vetoed] = computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'max', lesionVeto: true });
+    expect(vetoed[0]).toBeCloseTo(-Math.min(Math.abs(credit(10, 0.5, 0)), Math.abs(credit(10, 0.85, 0))), 3);
+    expect(vetoed[1]).toBeCloseTo(cmax[1], 6);
+    expect(() => computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'median' as 'max' })).toThrow(
+      /computeCommitteeCredit: rl.creditCommittee must be 'mean' or 'max', got 'median'/,
+    );
     // A committee of one is the member's own counterfactual credit.
     const [one] = computeCommitteeCredit([nets[0]], images, labels, units, masked, rl);
     const [own] = computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);

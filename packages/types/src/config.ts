@@ -260,6 +260,12 @@ export const RlSchema = z.object({
     .describe(
       "rl.creditNet 'snapshots': the committee's size K; its members are the Segmentation-Net after pre-training epochs round(k E / K), k = 1..K (E = training.epochs), so the last member is the pre-trained network. Each member costs one more set of counterfactual forward passes per agent update",
     ),
+  creditCommittee: z
+    .enum(['mean', 'max'])
+    .default('mean')
+    .describe(
+      "rl.creditNet 'snapshots': how the members' credits of a unit combine. 'mean' = their average (a unit is worth masking if it helps the committee on average); 'max' = the largest (a unit is worth masking if it helps any member: a structure that some Segmentation-Net of this data mistook for a lesion), so the label no longer depends on which members happen to ignore a distractor; measured to label lesion units 'mask' too, so pair it with rl.lesionVeto (docs/results.md, section 4.11)",
+    ),
   maskBonus: z
     .number()
     .min(0)
