@@ -3,7 +3,7 @@
  * (Yang et al., IEEE JBHI 2024, Section III). Networks come in as tf.LayersModel (see networks.ts
  * for the I/O contract); @mrlseg/experiments wires the real ones from @mrlseg/models.
  */
-export { forwardPolicy, forwardSegmentation, trainableVariables, type PolicyOutput } from './networks';
+export { forwardPolicy, forwardSegmentation, policyVariables, trainableVariables, type PolicyOutput } from './networks';
 export {
   ACTION_MASK,
   ACTION_RETAIN,

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
 import { computePixelCrossEntropy, createRewardFilter } from '@mrlseg/rewards';
-import { forwardSegmentation, trainableVariables } from './networks';
+import { checkPolicyTrain, forwardSegmentation, policyVariables, trainableVariables } from './networks';
 import { collectEpisode, zeroTimings, type PhaseTimings } from './rollout';
 import { computeActorCriticLoss } from './loss';
 import { representGreedy } from './inference';
@@ -119,6 +119,9 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
   if (inChannels != null && inChannels !== wantChannels) {
     throw new RangeError(`${fn}: policyNet takes ${inChannels} input channel(s) but rl.maskHistory = ${rl.maskHistory} needs ${wantChannels}`);
   }
+  checkPolicyTrain(fn, rl);
+  // rl.policyTrain: the whole Reinforcement-Net, or its heads only.
+  const agentVars = policyVariables(policyNet, rl.policyTrain ?? 'all');
   const rewardFilter = createRewardFilter(rl.rewardFilterSize, undefined);
   if (o.rewardFilterInit) {
     const s = o.rewardFilterInit.shape;
@@ -140,7 +143,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
     seed += rl.episodeLength;
     try {
       let t0 = performance.now();
-      const vars = [...trainableVariables(policyNet), rewardFilter];
+      const vars = [...agentVars, rewardFilter];
       const parts: tf.Scalar[] = [];
       const { value, grads } = optimizer.computeGradients(() => {
         const l = computeActorCriticLoss(policyNet, episode, rewardFilter, rl);
@@ -205,7 +208,7 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
   function policyGradient(images: tf.Tensor4D, labels: tf.Tensor4D): tf.Tensor[] {
     const episode = collectEpisode({ policyNet, segNet, images, labels, rl, mode: 'sample', seed: seed + 104729 });
     try {
-      const vars = trainableVariables(policyNet);
+      const vars = agentVars;
       const { value, grads } = tf.variableGrads(() => computeActorCriticLoss(policyNet, episode, rewardFilter, rl).policyLoss, vars);
       value.dispose();
       return vars.map((v) => grads[v.name]);

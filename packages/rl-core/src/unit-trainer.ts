@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
 import { createRewardFilter } from '@mrlseg/rewards';
-import { forwardPolicy, forwardSegmentation, trainableVariables } from './networks';
+import { checkPolicyTrain, forwardPolicy, forwardSegmentation, policyVariables, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
 import { computeCommitteeCredit } from './committee-credit';
 import { greedyDecisions, isUnitCredit, maskLogits, unitGreedy, unitLogits, unitsAndPolicyInput } from './unit-policy';
@@ -192,6 +192,9 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     throw new RangeError(`${fn}: policyNet takes ${policyNet.inputs.length} input(s) but rl.policyInput '${rl.policyInput ?? 'image'}' needs ${wantInputs} (build it with probabilityInput ${wantInputs === 2})`);
   }
   if (rl.finetuneSeg && !o.segOptimizer) throw new TypeError(`${fn}: rl.finetuneSeg is true, so segOptimizer (a tf.Optimizer) is required; or set rl.finetuneSeg = false`);
+  checkPolicyTrain(fn, rl);
+  // rl.policyTrain: the whole Reinforcement-Net, or its heads only.
+  const agentVars = policyVariables(policyNet, rl.policyTrain ?? 'all');
   const rewardFilter = createRewardFilter(rl.rewardFilterSize, undefined);
   if (o.rewardFilterInit) rewardFilter.assign(o.rewardFilterInit);
   const segLoss = o.segLoss ?? ((y: tf.Tensor4D, p: tf.Tensor4D) => tf.tidy(() => tf.mean(tf.losses.sigmoidCrossEntropy(y, p)) as tf.Scalar));
@@ -265,7 +268,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
         try {
           // rl.policySteps steps on this batch's labels; the reported loss is the first step's (before any update).
           for (let step = 0; step < (rl.policySteps ?? 1); step++) {
-            const { value, grads } = optimizer.computeGradients(f, trainableVariables(policyNet));
+            const { value, grads } = optimizer.computeGradients(f, agentVars);
             optimizer.applyGradients(grads);
             if (step === 0) loss = value.dataSync()[0];
             tf.dispose([value, grads]);
@@ -324,7 +327,7 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
       const credit = computeCommitteeCredit(creditNets, images, labels, units, creditState(units, masked, ul), rl);
       const { f, made } = lossOf(input, units, unitLabels(credit, labelOptionsOf(rl)));
       try {
-        const vars = trainableVariables(policyNet);
+        const vars = agentVars;
         const { value, grads } = tf.variableGrads(f, vars);
         value.dispose();
         return vars.map((v) => grads[v.name]);

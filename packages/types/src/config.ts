@@ -260,6 +260,12 @@ export const RlSchema = z.object({
     .describe(
       "rl.creditNet 'snapshots': the committee's size K; its members are the Segmentation-Net after pre-training epochs round(k E / K), k = 1..K (E = training.epochs), so the last member is the pre-trained network. Each member costs one more set of counterfactual forward passes per agent update",
     ),
+  policyTrain: z
+    .enum(['all', 'heads'])
+    .default('all')
+    .describe(
+      "what the agent's optimiser updates: 'all' = the whole Reinforcement-Net (the paper); 'heads' = only its policy and value heads, the encoder staying as copied from the pre-trained Segmentation-Net (rl.pretrain), so the policy is a read-out of the Segmentation-Net's features with far fewer weights to memorise the training slices with",
+    ),
   creditCommittee: z
     .enum(['mean', 'max'])
     .default('mean')
