@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema } from '@mrlseg/types';
-import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, loadSlices, makeImageBatch, type Slice } from '../src/index';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, diagnosisSplit, loadSlices, makeImageBatch, type Slice } from '../src/index';
 import { creditSnapshotEpochs } from '../src/pipeline/credit-snapshots';
 
 beforeAll(async () => {
@@ -43,6 +43,51 @@ describe('diagnoseRl', () => {
     // The first update's batch differs (flipped / rotated / jittered), so its loss does.
     expect(augmented.losses[0]).not.toBeCloseTo(plain.losses[0], 6);
   }, 120_000);
+});
+
+describe('diagnoseRl: what the credit labels "mask" (labelled)', () => {
+  it('counts the pixels of units labelled "mask" (a huge bonus with the lesion veto: every unit without a lesion pixel), against a hand count', async () => {
+    const config = ExperimentConfigSchema.parse({
+      ...DEMO_CONFIG_INPUT,
+      dataset: { ...DEMO_CONFIG_INPUT.dataset, synthetic: { ...(DEMO_CONFIG_INPUT.dataset as { synthetic: object }).synthetic, count: 8, slicesPerPatient: 4, size: 64, distractors: 2, seed: 3 } }, // 64 px: both patients have room for distractors
+      preprocessing: { ...DEMO_CONFIG_INPUT.preprocessing, size: 32 },
+      training: { ...DEMO_CONFIG_INPUT.training, epochs: 1, rlBatchSize: 4 },
+      // A bonus that outweighs any credit: every unit is labelled "mask" but those the lesion veto keeps.
+      rl: { ...BENCHMARK_RL_INPUT, credit: 'counterfactual', unitSize: 8, objective: 'ce', maskBonus: 1e6, lesionVeto: true },
+      variants: undefined,
+    });
+    const { slices } = await loadSlices(config);
+    const before = tf.memory().numTensors;
+    const log: Record<string, unknown>[] = [];
+    const [veto] = await diagnoseRl({ config, slices: [...slices.values()], seeds: [0], credits: ['counterfactual'], updates: 1, variant: 'rl-seg', log: (r) => log.push(r) });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(log.some((r) => (r.labelledMask as { heldOut?: unknown } | undefined)?.heldOut)).toBe(true);
+    // The veto turns every unit holding a lesion pixel to "keep". Independently: 8 px squares on 32 px
+    // slices, unit = (y >> 3) * 4 + (x >> 3); count the distractor and other pixels outside lesion units.
+    const { train, test } = diagnosisSplit([...slices.values()]);
+    const expected = (set: readonly Slice[]) => {
+      const c = { distractor: [0, 0], other: [0, 0] };
+      for (const s of set) {
+        const lesionUnit = new Set<number>();
+        s.mask.forEach((v, i) => v && lesionUnit.add(((i >> 5) >> 3) * 4 + ((i & 31) >> 3)));
+        s.mask.forEach((v, i) => {
+          if (v) return;
+          const k = s.distractor![i] ? c.distractor : c.other;
+          k[1]++;
+          if (!lesionUnit.has(((i >> 5) >> 3) * 4 + ((i & 31) >> 3))) k[0]++;
+        });
+      }
+      return { distractor: c.distractor[0] / c.distractor[1], other: c.other[0] / c.other[1] };
+    };
+    for (const [set, slicesOf] of [['training', train], ['heldOut', test]] as const) {
+      const e = expected(slicesOf);
+      expect(e.distractor).toBeGreaterThan(0); // the set holds distractors outside lesion units
+      expect(veto.labelled![set].lesion).toBe(0);
+      expect(veto.labelled![set].distractor).toBeCloseTo(e.distractor, 12);
+      expect(veto.labelled![set].other).toBeCloseTo(e.other, 12);
+      expect(veto.labelled![set].other).toBeLessThan(1);
+    }
+  }, 300_000);
 });
 
 describe("rl.creditNet 'snapshots'", () => {

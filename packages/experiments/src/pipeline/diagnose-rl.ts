@@ -9,11 +9,14 @@
  * on the raw image. Every `reportEvery` updates a curve point: instruments on 32 training slices
  * (masked fractions, policy entropy, advantage mean and spread, half-batch gradient cosine).
  * Held out: the last quarter of the patients in sorted order; the agent never sees them.
+ * For the unit formulations, also what the credit labels "mask" on the same training slices and on
+ * the held-out ones, as pixel fractions beside the masked ones (`labelled`): the gap between the
+ * two on held-out patients is what the policy did not learn to generalise (docs/results.md 4.12).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig, RlConfig, VariantId } from '@mrlseg/types';
 import { initFromSegmentationNet, segmentationLoss } from '@mrlseg/models';
-import { createAgentTrainer, runEpisodeDeterministic, trainableVariables } from '@mrlseg/rl-core';
+import { computeCommitteeCredit, createAgentTrainer, isUnitCredit, labelOptionsOf, runEpisodeDeterministic, trainableVariables, unitLabels, unitMapsOf } from '@mrlseg/rl-core';
 import { pairedTTest } from '@mrlseg/metrics';
 import { mixSeed } from '@mrlseg/data';
 import { applyVariant } from '../config/variants';
@@ -61,6 +64,13 @@ export interface DiagnoseRlRow {
   perCaseMasked: number[];
   distractorFpRaw: number;
   distractorFpMasked: number;
+  /**
+   * Unit formulations: the pixel fractions of lesion, distractor and other background in units that
+   * the credit labels "mask" (credit above rl.creditMargin, every other unit kept, i.e. the 'raw'
+   * context), on the training probe (the curve's 32 slices) and on the held-out slices: what the
+   * labels ask for, to read beside `masked`. Absent for 'pixel' and 'patch'.
+   */
+  labelled?: { training: { lesion: number; distractor: number; other: number; all: number }; heldOut: { lesion: number; distractor: number; other: number; all: number } };
   seconds: number;
   curve: Record<string, unknown>[];
 }
@@ -158,6 +168,31 @@ function evaluate(seg: tf.LayersModel, rlNet: tf.LayersModel | null, rl: RlConfi
   return { counts, raw, masked, fpRaw: fpRaw / set.length, fpMasked: fpMasked / set.length };
 }
 
+/**
+ * What the unit credit labels "mask" on `set` (every unit kept, rl's margin and options), counted
+ * as pixels of lesion / distractor / other background: the targets the agent is trained towards.
+ */
+function labelledFractions(seg: tf.LayersModel, creditNets: readonly tf.LayersModel[], rl: RlConfig, set: readonly Slice[], distractors: Uint8Array[]) {
+  const counts = emptyMaskedCounts();
+  for (const idx of batchesOf(set.map((_, i) => i), 8)) {
+    const { images, labels } = makeBatch(set, idx, null);
+    try {
+      const n = images.shape[1] * images.shape[2];
+      const units = unitMapsOf(seg, images, rl);
+      const none = units.map((u) => new Array<boolean>(u.count).fill(false));
+      const { mask } = unitLabels(computeCommitteeCredit(creditNets, images, labels, units, none, rl), labelOptionsOf(rl));
+      idx.forEach((k, b) => {
+        const kept = new Uint8Array(n);
+        for (let i = 0; i < n; i++) kept[i] = mask[b][units[b].ids[i]] ? 0 : 1;
+        countMasked(counts, kept, set[k].mask, distractors[k]);
+      });
+    } finally {
+      tf.dispose([images, labels]);
+    }
+  }
+  return maskedFractions(counts);
+}
+
 /** Runs the diagnosis (see the file comment); returns one row per (formulation, seed). */
 export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]> {
   const log = o.log ?? (() => {});
@@ -194,6 +229,14 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
       const trainer = createAgentTrainer({ policyNet: rlNet, segNet: seg, ...(committee.length ? { creditSegNet: committee } : {}), rl: config.rl, optimizer: opt, seed: mixSeed(seed, PHASE_SEED.rl, 0) });
       const curve: Record<string, unknown>[] = [];
       const B = config.training.rlBatchSize;
+      const creditNets = committee.length ? committee : [seg];
+      const labelled = isUnitCredit(config.rl)
+        ? { training: labelledFractions(seg, creditNets, config.rl, train.slice(0, 32), dTrain), heldOut: labelledFractions(seg, creditNets, config.rl, test, dTest) }
+        : undefined;
+      if (labelled) {
+        const r4 = (f: { lesion: number; distractor: number; other: number }) => ({ lesion: +f.lesion.toFixed(4), distractor: Number.isNaN(f.distractor) ? null : +f.distractor.toFixed(4), other: +f.other.toFixed(4) });
+        log({ credit, seed, labelledMask: { training: r4(labelled.training), heldOut: r4(labelled.heldOut) } });
+      }
       try {
         for (let u = 0, e = 0; u < o.updates; e++) {
           for (const idx of batchesOf(epochOrder(train.length, seed, PHASE_SEED.rl, e), B)) {
@@ -249,6 +292,7 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
           perCaseMasked: ev.masked,
           distractorFpRaw: ev.fpRaw,
           distractorFpMasked: ev.fpMasked,
+          ...(labelled ? { labelled } : {}),
           seconds: (performance.now() - t1) / 1000,
           curve,
         };
