@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema } from '@mrlseg/types';
-import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, diagnosisSplit, loadSlices, makeImageBatch, type Slice } from '../src/index';
+import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, diagnosisSplit, diagnosisTable, loadSlices, makeImageBatch, type Slice } from '../src/index';
 import { creditSnapshotEpochs } from '../src/pipeline/credit-snapshots';
 
 beforeAll(async () => {
@@ -87,6 +87,9 @@ describe('diagnoseRl: what the credit labels "mask" (labelled)', () => {
       expect(veto.labelled![set].other).toBeCloseTo(e.other, 12);
       expect(veto.labelled![set].other).toBeLessThan(1);
     }
+    // The summary table gives the held-out labels beside the masked fractions.
+    const e = expected(test);
+    expect(diagnosisTable([veto])).toContain(`| 0.00 % / ${(100 * e.distractor).toFixed(2)} % / ${(100 * e.other).toFixed(2)} % |`);
   }, 300_000);
 });
 

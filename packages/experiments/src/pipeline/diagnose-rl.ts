@@ -313,16 +313,19 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
 /** The markdown summary table of a diagnosis: one row per formulation, means over seeds, paired test over cases pooled over seeds. */
 export function diagnosisTable(rows: readonly DiagnoseRlRow[]): string {
   const out = [
-    '| credit | seeds | lesion masked | distractor masked | other background masked | Dice raw | Dice masked | paired t-test, cases pooled over seeds |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| credit | seeds | lesion masked | distractor masked | other background masked | Dice raw | Dice masked | paired t-test, cases pooled over seeds | held out, labelled "mask": lesion / distractor / other |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : 'n/a');
   for (const credit of [...new Set(rows.map((r) => r.credit))]) {
     const rs = rows.filter((r) => r.credit === credit);
     const m = (f: (r: DiagnoseRlRow) => number) => mean(rs.map(f));
     const t = pairedTTest(rs.flatMap((r) => r.perCaseMasked), rs.flatMap((r) => r.perCaseRaw));
+    const held = rs.every((r) => r.labelled)
+      ? (['lesion', 'distractor', 'other'] as const).map((k) => pct(m((r) => r.labelled!.heldOut[k]))).join(' / ')
+      : 'n/a';
     out.push(
-      `| ${credit} | ${rs.length} | ${pct(m((r) => r.masked.lesion))} | ${pct(m((r) => r.masked.distractor))} | ${pct(m((r) => r.masked.other))} | ${pct(m((r) => r.diceRaw))} | ${pct(m((r) => r.diceMasked))} | p = ${t.pValue.toPrecision(3)}, difference ${(100 * t.meanDifference).toFixed(2)} points, n = ${t.n} |`,
+      `| ${credit} | ${rs.length} | ${pct(m((r) => r.masked.lesion))} | ${pct(m((r) => r.masked.distractor))} | ${pct(m((r) => r.masked.other))} | ${pct(m((r) => r.diceRaw))} | ${pct(m((r) => r.diceMasked))} | p = ${t.pValue.toPrecision(3)}, difference ${(100 * t.meanDifference).toFixed(2)} points, n = ${t.n} | ${held} |`,
     );
   }
   return out.join('\n');
