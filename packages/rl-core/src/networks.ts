@@ -73,22 +73,19 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
  * known-answer benchmark the whole network learned the training slices' distractors and did not
  * carry that to new patients (docs/results.md, sections 4.8 and 4.11), with the labels present on
  * both (section 4.12); a read-out on the Segmentation-Net's features has far fewer weights to
- * memorise with.
+ * memorise with. 'heads' needs rl.pretrain (else the encoder stays random).
  */
-export function policyVariables(model: tf.LayersModel, train: 'all' | 'heads' = 'all'): tf.Variable[] {
+export function policyVariables(model: tf.LayersModel, rl: { policyTrain?: 'all' | 'heads'; pretrain?: boolean }, fn = 'policyVariables'): tf.Variable[] {
+  const train = rl.policyTrain ?? 'all';
   if (train === 'all') return trainableVariables(model);
-  if (train !== 'heads') throw new RangeError(`policyVariables: train must be 'all' or 'heads', got '${String(train)}'`);
+  if (train !== 'heads') throw new RangeError(`${fn}: train must be 'all' or 'heads', got '${String(train)}'`);
+  if (rl.pretrain === false) {
+    throw new RangeError(`${fn}: rl.policyTrain 'heads' trains a read-out of the encoder copied from the pre-trained Segmentation-Net, but rl.pretrain is false (the encoder would stay random): set rl.pretrain true or rl.policyTrain 'all'`);
+  }
   const heads = model.layers.filter((l) => /^(policy|value)/.test(l.name));
   const vars = heads.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
   if (vars.length === 0) {
-    throw new RangeError(`policyVariables: rl.policyTrain 'heads' needs head layers named policy* or value*, but model '${model.name}' has none (layers: ${model.layers.map((l) => l.name).join(', ')})`);
+    throw new RangeError(`${fn}: rl.policyTrain 'heads' needs head layers named policy* or value*, but model '${model.name}' has none (layers: ${model.layers.map((l) => l.name).join(', ')})`);
   }
   return vars;
-}
-
-/** rl.policyTrain 'heads' reads out the pre-trained encoder, so it needs rl.pretrain (else the encoder stays random). */
-export function checkPolicyTrain(fn: string, rl: { policyTrain?: 'all' | 'heads'; pretrain?: boolean }): void {
-  if (rl.policyTrain === 'heads' && rl.pretrain === false) {
-    throw new RangeError(`${fn}: rl.policyTrain 'heads' trains a read-out of the encoder copied from the pre-trained Segmentation-Net, but rl.pretrain is false (the encoder would stay random): set rl.pretrain true or rl.policyTrain 'all'`);
-  }
 }

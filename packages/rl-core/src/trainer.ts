@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
 import { computePixelCrossEntropy, createRewardFilter } from '@mrlseg/rewards';
-import { checkPolicyTrain, forwardSegmentation, policyVariables, trainableVariables } from './networks';
+import { forwardSegmentation, policyVariables, trainableVariables } from './networks';
 import { collectEpisode, zeroTimings, type PhaseTimings } from './rollout';
 import { computeActorCriticLoss } from './loss';
 import { representGreedy } from './inference';
@@ -119,9 +119,8 @@ export function createA2CTrainer(o: A2CTrainerOptions): A2CTrainer {
   if (inChannels != null && inChannels !== wantChannels) {
     throw new RangeError(`${fn}: policyNet takes ${inChannels} input channel(s) but rl.maskHistory = ${rl.maskHistory} needs ${wantChannels}`);
   }
-  checkPolicyTrain(fn, rl);
   // rl.policyTrain: the whole Reinforcement-Net, or its heads only.
-  const agentVars = policyVariables(policyNet, rl.policyTrain ?? 'all');
+  const agentVars = policyVariables(policyNet, rl, fn);
   const rewardFilter = createRewardFilter(rl.rewardFilterSize, undefined);
   if (o.rewardFilterInit) {
     const s = o.rewardFilterInit.shape;

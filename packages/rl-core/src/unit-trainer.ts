@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RlConfig } from '@mrlseg/types';
 import { createRewardFilter } from '@mrlseg/rewards';
-import { checkPolicyTrain, forwardPolicy, forwardSegmentation, policyVariables, trainableVariables } from './networks';
+import { forwardPolicy, forwardSegmentation, policyVariables, trainableVariables } from './networks';
 import { PROB_EPS } from './loss';
 import { computeCommitteeCredit } from './committee-credit';
 import { greedyDecisions, isUnitCredit, maskLogits, unitGreedy, unitLogits, unitsAndPolicyInput } from './unit-policy';
@@ -192,9 +192,8 @@ export function createUnitTrainer(o: A2CTrainerOptions): A2CTrainer {
     throw new RangeError(`${fn}: policyNet takes ${policyNet.inputs.length} input(s) but rl.policyInput '${rl.policyInput ?? 'image'}' needs ${wantInputs} (build it with probabilityInput ${wantInputs === 2})`);
   }
   if (rl.finetuneSeg && !o.segOptimizer) throw new TypeError(`${fn}: rl.finetuneSeg is true, so segOptimizer (a tf.Optimizer) is required; or set rl.finetuneSeg = false`);
-  checkPolicyTrain(fn, rl);
   // rl.policyTrain: the whole Reinforcement-Net, or its heads only.
-  const agentVars = policyVariables(policyNet, rl.policyTrain ?? 'all');
+  const agentVars = policyVariables(policyNet, rl, fn);
   const rewardFilter = createRewardFilter(rl.rewardFilterSize, undefined);
   if (o.rewardFilterInit) rewardFilter.assign(o.rewardFilterInit);
   const segLoss = o.segLoss ?? ((y: tf.Tensor4D, p: tf.Tensor4D) => tf.tidy(() => tf.mean(tf.losses.sigmoidCrossEntropy(y, p)) as tf.Scalar));

@@ -28,13 +28,13 @@ const weightsOf = (m: tf.LayersModel, layer: string) => m.getLayer(layer).getWei
 describe('rl.policyTrain', () => {
   it("policyVariables: 'all' = every trainable weight, 'heads' = the policy* and value* layers' weights", () => {
     const net = namedPolicyNet();
-    expect(policyVariables(net, 'all').length).toBe(8);
-    const heads = policyVariables(net, 'heads').map((v) => v.name);
+    expect(policyVariables(net, { policyTrain: 'all' }).length).toBe(8);
+    const heads = policyVariables(net, { policyTrain: 'heads' }).map((v) => v.name);
     expect(heads.length).toBe(6);
     expect(heads.some((n) => n.includes('encoder_dense'))).toBe(false);
     const plain = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 2, name: 'trunk_only' })] });
-    expect(() => policyVariables(plain, 'heads')).toThrow(/policyVariables: rl.policyTrain 'heads' needs head layers named policy\* or value\*.*trunk_only/);
-    expect(() => policyVariables(net, 'encoder' as 'heads')).toThrow(/policyVariables: train must be 'all' or 'heads', got 'encoder'/);
+    expect(() => policyVariables(plain, { policyTrain: 'heads' })).toThrow(/policyVariables: rl.policyTrain 'heads' needs head layers named policy\* or value\*.*trunk_only/);
+    expect(() => policyVariables(net, { policyTrain: 'encoder' as 'heads' })).toThrow(/policyVariables: train must be 'all' or 'heads', got 'encoder'/);
     [net, plain].forEach((m) => m.dispose());
   });
 

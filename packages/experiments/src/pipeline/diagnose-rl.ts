@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig, RlConfig, VariantId } from '@mrlseg/types';
 import { initFromSegmentationNet, segmentationLoss } from '@mrlseg/models';
-import { computeCommitteeCredit, createAgentTrainer, isUnitCredit, labelOptionsOf, runEpisodeDeterministic, trainableVariables, unitLabels, unitMapsOf } from '@mrlseg/rl-core';
+import { computeCommitteeCredit, createAgentTrainer, isUnitCredit, labelOptionsOf, retainedOfUnits, runEpisodeDeterministic, trainableVariables, unitLabels, unitMapsOf } from '@mrlseg/rl-core';
 import { pairedTTest } from '@mrlseg/metrics';
 import { mixSeed } from '@mrlseg/data';
 import { applyVariant } from '../config/variants';
@@ -177,15 +177,14 @@ function labelledFractions(seg: tf.LayersModel, creditNets: readonly tf.LayersMo
   for (const idx of batchesOf(set.map((_, i) => i), 8)) {
     const { images, labels } = makeBatch(set, idx, null);
     try {
-      const n = images.shape[1] * images.shape[2];
+      const [, h, w] = images.shape;
       const units = unitMapsOf(seg, images, rl);
       const none = units.map((u) => new Array<boolean>(u.count).fill(false));
       const { mask } = unitLabels(computeCommitteeCredit(creditNets, images, labels, units, none, rl), labelOptionsOf(rl));
-      idx.forEach((k, b) => {
-        const kept = new Uint8Array(n);
-        for (let i = 0; i < n; i++) kept[i] = mask[b][units[b].ids[i]] ? 0 : 1;
-        countMasked(counts, kept, set[k].mask, distractors[k]);
-      });
+      const retained = retainedOfUnits(units, mask, h, w);
+      const kept = retained.dataSync();
+      retained.dispose();
+      idx.forEach((k, b) => countMasked(counts, kept.subarray(b * h * w, (b + 1) * h * w), set[k].mask, distractors[k]));
     } finally {
       tf.dispose([images, labels]);
     }
