@@ -105,9 +105,13 @@ for (const seed of a.seeds!.split(',').map(Number)) {
   for (const [name, epochs] of Object.entries(committees)) {
     out[`mean ${name} (epochs ${epochs.map((e) => e + 1).join(', ')})`] = count(computeCommitteeCredit(epochs.map((e) => nets[e]), images, labels, units, kept, config.rl));
   }
-  // The maximum over K = 6 (not an option: measured to see whether any member would label the distractors).
+  // Order statistics over K = 6: the q-th largest member credit is above the margin exactly when at
+  // least q members label the unit "mask" (q = 1: rl.creditCommittee 'max'; section 4.13's quorum).
   const members = committees.k6.map((e) => computeCounterfactualCredit(nets[e], images, labels, units, kept, config.rl));
-  out['max k6'] = count(members[0].map((_, k) => members[0][k].map((_, q) => Math.max(...members.map((m) => m[k][q])))));
+  const orderStat = (ms: Float64Array[][], q: number) => ms[0].map((_, k) => ms[0][k].map((_, u) => ms.map((m) => m[k][u]).sort((x, y) => y - x)[q - 1]));
+  for (let q = 1; q <= members.length; q++) out[`${q}-th largest k6`] = count(orderStat(members, q));
+  members.forEach((m, j) => (out[`member epoch ${committees.k6[j] + 1}`] = count(m)));
+  out['max of the last 3 of k6'] = count(orderStat(members.slice(3), 1));
   console.log(JSON.stringify({ seed, unitsLabelledMask: out }));
   tf.dispose([images, labels]);
   nets.forEach((n) => n.dispose());

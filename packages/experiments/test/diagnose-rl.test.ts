@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnoseRl, diagnosisSplit, diagnosisTable, loadSlices, makeImageBatch, type Slice } from '../src/index';
-import { creditSnapshotEpochs } from '../src/pipeline/credit-snapshots';
+import { checkCreditQuorum, creditSnapshotEpochs } from '../src/pipeline/credit-snapshots';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -101,6 +101,20 @@ describe("rl.creditNet 'snapshots'", () => {
     expect(creditSnapshotEpochs(1, 4)).toEqual([0]);
     expect(() => creditSnapshotEpochs(0, 3)).toThrow(/creditSnapshotEpochs: epochs must be a positive integer, got 0/);
     expect(() => creditSnapshotEpochs(3, 1.5)).toThrow(/creditSnapshotEpochs: size must be a positive integer, got 1.5/);
+  });
+
+  it("refuses an rl.creditQuorum larger than the committee before it pre-trains anything; a quorum within it passes", async () => {
+    const rlOf = (creditQuorum: number) => ({ ...BENCHMARK_RL_INPUT, credit: 'counterfactual', creditNet: 'snapshots', creditSnapshots: 3, creditCommittee: 'quorum', creditQuorum });
+    const config = ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, rl: rlOf(4), variants: undefined });
+    let pretrained = false;
+    // An empty slice list: diagnosisSplit would throw a different error if the check came after it.
+    await expect(diagnoseRl({ config, slices: [], seeds: [0], credits: ['counterfactual'], updates: 1, log: () => (pretrained = true) })).rejects.toThrow(
+      /diagnoseRl: rl.creditQuorum must be at most rl.creditSnapshots \(3\), the committee's size, got 4/,
+    );
+    expect(pretrained).toBe(false);
+    expect(() => checkCreditQuorum(ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, rl: rlOf(3), variants: undefined }).rl, 'x')).not.toThrow();
+    // Without the committee the quorum is not used, so it is not checked.
+    expect(() => checkCreditQuorum(ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, rl: { ...rlOf(4), creditNet: 'current' }, variants: undefined }).rl, 'x')).not.toThrow();
   });
 
   it('diagnoseRl asks the committee of pre-training snapshots: same pre-training and raw Dice, another agent, no tensor left', async () => {

@@ -20,10 +20,16 @@
  * because the members that fire on a distractor are outvoted; the maximum over six snapshots
  * labels 81-98 % of the distractor units "mask", and 17-29 % of the lesion units with them, which
  * rl.lesionVeto turns back to "keep" (its veto is in every member's credit, so in the maximum).
+ *
+ * rl.creditCommittee 'quorum' takes the q-th largest member credit (q = rl.creditQuorum),
+ *   C_u = the q-th largest of C_u(net_1), ..., C_u(net_K),
+ * so C_u > rl.creditMargin exactly when at least q members gain more than the margin from masking
+ * u: 'max' is a quorum of 1. Why: the maximum labels every distractor but also the plain background
+ * that one weak early member fires on (section 4.12); a quorum asks that the mistake be shared.
  * @param nets - the committee (at least one Segmentation-Net: B x H x W x 1 -> probability).
  * @param images - B x H x W x 1 raw images; @param labels - B x H x W x 1 ground truth.
  * @param units - the unit map of each image; @param masked - per image, per unit: masked in `a`?
- * @returns per image, the mean (or, rl.creditCommittee 'max', the largest) C_u per unit (Q's units: nats or Dice points; > 0: masking u is better).
+ * @returns per image, the mean (or, rl.creditCommittee 'max', the largest; 'quorum', the q-th largest) C_u per unit (Q's units: nats or Dice points; > 0: masking u is better).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { computeCounterfactualCredit } from './counterfactual-credit';
@@ -35,12 +41,20 @@ export function computeCommitteeCredit(
   labels: tf.Tensor4D,
   units: UnitMap[],
   masked: boolean[][],
-  rl: Parameters<typeof computeCounterfactualCredit>[5] & { creditCommittee?: 'mean' | 'max' },
+  rl: Parameters<typeof computeCounterfactualCredit>[5] & { creditCommittee?: 'mean' | 'max' | 'quorum'; creditQuorum?: number },
 ): Float64Array[] {
   if (!Array.isArray(nets) || nets.length === 0) throw new RangeError(`computeCommitteeCredit: nets must hold at least one Segmentation-Net, got ${Array.isArray(nets) ? 0 : typeof nets}`);
-  if (nets.length === 1) return computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
   const reduce = rl.creditCommittee ?? 'mean';
-  if (reduce !== 'mean' && reduce !== 'max') throw new RangeError(`computeCommitteeCredit: rl.creditCommittee must be 'mean' or 'max', got '${String(reduce)}'`);
+  if (reduce !== 'mean' && reduce !== 'max' && reduce !== 'quorum') throw new RangeError(`computeCommitteeCredit: rl.creditCommittee must be 'mean', 'max' or 'quorum', got '${String(reduce)}'`);
+  if (reduce === 'quorum') {
+    const q = rl.creditQuorum ?? 2;
+    if (!Number.isInteger(q) || q < 1 || q > nets.length) throw new RangeError(`computeCommitteeCredit: rl.creditQuorum must be an integer from 1 to the committee's size ${nets.length}, got ${q}`);
+    if (nets.length > 1) {
+      const all = nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl));
+      return units.map((u, k) => Float64Array.from({ length: u.count }, (_, s) => all.map((c) => c[k][s]).sort((a, b) => b - a)[q - 1]));
+    }
+  }
+  if (nets.length === 1) return computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
   const max = reduce === 'max';
   const acc = units.map((u) => new Float64Array(u.count).fill(max ? -Infinity : 0));
   for (const net of nets) {

@@ -1,6 +1,6 @@
 /**
  * rl.creditNet 'snapshots' (issue 15): the committee credit is the mean (or, rl.creditCommittee
- * 'max', the largest) of each member's counterfactual credit, checked against an independent hand computation on threshold segmenters,
+ * 'max', the largest; 'quorum', the q-th largest) of each member's counterfactual credit, checked against an independent hand computation on threshold segmenters,
  * and the unit trainer asks the committee when given one.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -50,7 +50,19 @@ describe('committee credit', () => {
     expect(vetoed[0]).toBeCloseTo(-Math.min(Math.abs(credit(10, 0.5, 0)), Math.abs(credit(10, 0.85, 0))), 3);
     expect(vetoed[1]).toBeCloseTo(cmax[1], 6);
     expect(() => computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'median' as 'max' })).toThrow(
-      /computeCommitteeCredit: rl.creditCommittee must be 'mean' or 'max', got 'median'/,
+      /computeCommitteeCredit: rl.creditCommittee must be 'mean', 'max' or 'quorum', got 'median'/,
+    );
+    // rl.creditCommittee 'quorum': the q-th largest member credit. With two members, q = 1 is the
+    // maximum and q = 2 the smaller credit (member B's on the background unit: it gains less there).
+    const [q1] = computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'quorum', creditQuorum: 1 });
+    const [q2] = computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'quorum', creditQuorum: 2 });
+    for (const unit of [0, 1]) {
+      expect(q1[unit]).toBeCloseTo(Math.max(credit(10, 0.5, unit), credit(10, 0.85, unit)), 3);
+      expect(q2[unit]).toBeCloseTo(Math.min(credit(10, 0.5, unit), credit(10, 0.85, unit)), 3);
+    }
+    expect(q2[1]).toBeCloseTo(credit(10, 0.85, 1), 3);
+    expect(() => computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'quorum', creditQuorum: 3 })).toThrow(
+      /computeCommitteeCredit: rl.creditQuorum must be an integer from 1 to the committee's size 2, got 3/,
     );
     // A committee of one is the member's own counterfactual credit.
     const [one] = computeCommitteeCredit([nets[0]], images, labels, units, masked, rl);

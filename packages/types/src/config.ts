@@ -267,11 +267,18 @@ export const RlSchema = z.object({
       "what the agent's optimiser updates: 'all' = the whole Reinforcement-Net (the paper); 'heads' = only its policy and value heads, the encoder staying as copied from the pre-trained Segmentation-Net (rl.pretrain), so the policy is a read-out of the Segmentation-Net's features with far fewer weights to memorise the training slices with",
     ),
   creditCommittee: z
-    .enum(['mean', 'max'])
+    .enum(['mean', 'max', 'quorum'])
     .default('mean')
     .describe(
-      "rl.creditNet 'snapshots': how the members' credits of a unit combine. 'mean' = their average (a unit is worth masking if it helps the committee on average); 'max' = the largest (a unit is worth masking if it helps any member: a structure that some Segmentation-Net of this data mistook for a lesion), so the label no longer depends on which members happen to ignore a distractor; measured to label lesion units 'mask' too, so pair it with rl.lesionVeto (docs/results.md, section 4.11)",
+      "rl.creditNet 'snapshots': how the members' credits of a unit combine. 'mean' = their average (a unit is worth masking if it helps the committee on average); 'max' = the largest (a unit is worth masking if it helps any member: a structure that some Segmentation-Net of this data mistook for a lesion), so the label no longer depends on which members happen to ignore a distractor; measured to label lesion units 'mask' too, so pair it with rl.lesionVeto (docs/results.md, section 4.11); 'quorum' = the rl.creditQuorum-th largest, so a unit is labelled 'mask' (credit above rl.creditMargin) exactly when at least that many members would gain from masking it: between 'max' (a quorum of 1) and the most cautious member (a quorum of K)",
     ),
+  creditQuorum: z
+    .number()
+    .int()
+    .min(1)
+    .max(8)
+    .default(2)
+    .describe("rl.creditCommittee 'quorum': q, the number of committee members (at most rl.creditSnapshots) that must gain more than rl.creditMargin from masking a unit for it to be labelled 'mask'; the unit's credit is the q-th largest member credit"),
   maskBonus: z
     .number()
     .min(0)

@@ -4,6 +4,7 @@
  * @mrlseg/rl-core's computeCommitteeCredit.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { RlConfig } from '@mrlseg/types';
 
 /**
  * The 0-based pre-training epochs after which a committee member is taken: round(k E / K) - 1 for
@@ -30,4 +31,16 @@ export function copySegNet(seg: tf.LayersModel, build: () => tf.LayersModel): tf
   const copy = build();
   copy.setWeights(seg.getWeights());
   return copy;
+}
+
+/**
+ * Refuses, before any training, an rl.creditQuorum larger than the committee it counts in
+ * (rl.creditCommittee 'quorum' with rl.creditNet 'snapshots'), which computeCommitteeCredit would
+ * only reject at the first agent update, after pre-training.
+ * @param rl - the config's rl section; @param caller - named in the error.
+ */
+export function checkCreditQuorum(rl: Pick<RlConfig, 'creditNet' | 'creditCommittee' | 'creditQuorum' | 'creditSnapshots'>, caller: string): void {
+  if (rl.creditNet === 'snapshots' && rl.creditCommittee === 'quorum' && rl.creditQuorum > rl.creditSnapshots) {
+    throw new RangeError(`${caller}: rl.creditQuorum must be at most rl.creditSnapshots (${rl.creditSnapshots}), the committee's size, got ${rl.creditQuorum}`);
+  }
 }

@@ -24,7 +24,7 @@ import { batchesOf, epochOrder, makeBatch, makeImageBatch, PHASE_SEED, type Slic
 import { buildRlModel, buildSegModel, pretrainBatch } from './train-run';
 import { loadTrainNets } from './checkpoint';
 import { learningRateAt } from './schedule';
-import { copySegNet, earlierSnapshotEpochs } from './credit-snapshots';
+import { checkCreditQuorum, copySegNet, earlierSnapshotEpochs } from './credit-snapshots';
 import { countMasked, emptyMaskedCounts, falsePositiveComponents, gradientCosine, maskedFractions } from './agent-instruments';
 
 export interface DiagnoseRlOptions {
@@ -196,6 +196,7 @@ function labelledFractions(seg: tf.LayersModel, creditNets: readonly tf.LayersMo
 export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]> {
   const log = o.log ?? (() => {});
   if (!Number.isInteger(o.updates) || o.updates < 1) throw new RangeError(`diagnoseRl: updates must be a positive integer, got ${o.updates}`);
+  checkCreditQuorum(o.config.rl, 'diagnoseRl');
   const every = o.reportEvery ?? 20;
   const { train, test } = diagnosisSplit(o.slices);
   const variant = o.variant ?? 'rl-fb-adp-seg';
