@@ -4,7 +4,7 @@
 // each agent formulation trained for the same number of updates, scored on held-out patients.
 //   npx tsx packages/experiments/bench/known-answer.ts [--seeds 0,1,2] [--credits pixel,patch,counterfactual,candidates]
 //        [--updates 60] [--pretrain-epochs 12] [--distractors 2] [--count 160] [--data-seed 7] [--variant rl-seg|rl-fb-seg|rl-fb-adp-seg]
-//        [--rl '{"unitSize":16}'] [--lr 0.001] [--augment] [--mask-out 0.5] [--out results.json]
+//        [--rl '{"unitSize":16}'] [--lr 0.001] [--augment] [--mask-out 0.5] [--greedy-thresholds 0,1,2] [--out results.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExperimentConfigSchema, type RlConfig } from '@mrlseg/types';
@@ -30,6 +30,8 @@ const { values: a } = parseArgs({
     augment: { type: 'boolean', default: false },
     // training.maskOut of the Segmentation-Net's pre-training (0: off, the documented rows before section 4.9).
     'mask-out': { type: 'string', default: '0' },
+    // Also score the trained policy on the held-out slices at these rl.greedyThreshold values (unit formulations).
+    'greedy-thresholds': { type: 'string', default: '' },
   },
 });
 await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
@@ -51,6 +53,7 @@ const rows = await diagnoseRl({
   variant: a.variant as 'rl-seg' | 'rl-fb-seg' | 'rl-fb-adp-seg',
   unitLr: Number(a.lr),
   augment: a.augment,
+  greedyThresholds: a['greedy-thresholds']!.split(',').filter(Boolean).map(Number),
   log: (r) => console.log(JSON.stringify(r)),
 });
 console.log(`\n${diagnosisTable(rows)}\nwall time ${((performance.now() - t0) / 1000).toFixed(0)} s`);

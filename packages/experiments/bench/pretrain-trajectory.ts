@@ -5,7 +5,7 @@
 // that each committee's credit labels "mask" (credit above rl.creditMargin, every other unit kept).
 // The same deterministic pre-training as bench/known-answer.ts with the same --data-seed.
 //   npx tsx packages/experiments/bench/pretrain-trajectory.ts [--seeds 0,1,2] [--data-seed 11]
-//        [--rl '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}'] [--label-slices 48]
+//        [--rl '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}'] [--label-slices 48] [--margins 10,20]
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
@@ -21,6 +21,8 @@ const { values: a } = parseArgs({
     'data-seed': { type: 'string', default: '11' },
     rl: { type: 'string', default: '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}' },
     'label-slices': { type: 'string', default: '48' },
+    // Extra credit margins at which the committees' labels are also counted (the credit's units, nats for 'ce-safe').
+    margins: { type: 'string', default: '' },
   },
 });
 await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
@@ -92,9 +94,8 @@ for (const seed of a.seeds!.split(',').map(Number)) {
     probe[k].distractor?.forEach((v, i) => (dis[u.ids[i]] += v));
     return Array.from({ length: u.count }, (_, q) => (les[q] ? 'lesion' : 2 * dis[q] >= u.sizes[q] ? 'distractor' : 'plain'));
   });
-  const margin = config.rl.creditMargin;
   const out: Record<string, string> = {};
-  const count = (credit: Float64Array[]) => {
+  const count = (credit: Float64Array[], margin = config.rl.creditMargin) => {
     const c: Record<string, [number, number]> = { lesion: [0, 0], distractor: [0, 0], plain: [0, 0] };
     credit.forEach((ck, k) => ck.forEach((v, q) => {
       c[kind[k][q]][1]++;
@@ -112,6 +113,11 @@ for (const seed of a.seeds!.split(',').map(Number)) {
   for (let q = 1; q <= members.length; q++) out[`${q}-th largest k6`] = count(orderStat(members, q));
   members.forEach((m, j) => (out[`member epoch ${committees.k6[j] + 1}`] = count(m)));
   out['max of the last 3 of k6'] = count(orderStat(members.slice(3), 1));
+  // The same labels at other margins (--margins), for the quorums of 1 to 3 and the final network alone.
+  for (const m of a.margins!.split(',').filter(Boolean).map(Number)) {
+    for (let q = 1; q <= Math.min(3, members.length); q++) out[`${q}-th largest k6, margin ${m}`] = count(orderStat(members, q), m);
+    out[`final network, margin ${m}`] = count(members[members.length - 1], m);
+  }
   console.log(JSON.stringify({ seed, unitsLabelledMask: out }));
   tf.dispose([images, labels]);
   nets.forEach((n) => n.dispose());

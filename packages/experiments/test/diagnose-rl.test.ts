@@ -23,9 +23,11 @@ describe('diagnoseRl', () => {
       variants: undefined,
     });
     const { slices } = await loadSlices(config);
+    // The plain run also scores its policy at three greedy thresholds: mask every unit, none, and the row's own.
+    const thresholds = [-1e9, 1e9, config.rl.greedyThreshold];
     const run = async (augment: boolean) => {
       const log: Record<string, unknown>[] = [];
-      const rows = await diagnoseRl({ config, slices: [...slices.values()], seeds: [0], credits: ['counterfactual'], updates: 2, variant: 'rl-seg', reportEvery: 1, augment, log: (r) => log.push(r) });
+      const rows = await diagnoseRl({ config, slices: [...slices.values()], seeds: [0], credits: ['counterfactual'], updates: 2, variant: 'rl-seg', reportEvery: 1, augment, greedyThresholds: augment ? undefined : thresholds, log: (r) => log.push(r) });
       return { rows, losses: log.filter((r) => typeof r.update === 'number').map((r) => r.loss as number) };
     };
     const before = tf.memory().numTensors;
@@ -40,6 +42,24 @@ describe('diagnoseRl', () => {
     }
     // Same pre-training, same held-out slices: identical raw Dice per case.
     expect(augmented.rows[0].perCaseRaw).toEqual(plain.rows[0].perCaseRaw);
+    // greedyThresholds: below every mean logit the policy masks every pixel; above every one it masks
+    // none, and the frozen network then sees the raw images; at the row's own threshold, the row's result.
+    const sweep = plain.rows[0].sweep!;
+    expect(sweep.map((p) => p.threshold)).toEqual(thresholds);
+    expect(sweep[0].masked.all).toBe(1);
+    expect(sweep[0].masked.lesion).toBe(1);
+    expect(sweep[1].masked.all).toBe(0);
+    expect(sweep[1].perCaseMasked).toEqual(plain.rows[0].perCaseRaw);
+    expect(sweep[2].perCaseMasked).toEqual(plain.rows[0].perCaseMasked);
+    expect(sweep[2].masked).toEqual(plain.rows[0].masked);
+    expect(augmented.rows[0].sweep).toBeUndefined();
+    // The summary table gets one more line per threshold; the one that masks nothing differs by 0 points.
+    const table = diagnosisTable(plain.rows).split('\n');
+    expect(table).toHaveLength(2 + 1 + thresholds.length);
+    expect(table[4]).toMatch(/^\| counterfactual, greedy threshold 1000000000 \| 1 \| 0\.00 % \|.*difference 0\.00 points, n = 4 \| \|$/);
+    await expect(diagnoseRl({ config, slices: [...slices.values()], seeds: [0], credits: ['counterfactual'], updates: 1, greedyThresholds: [0, Number.NaN] })).rejects.toThrow(
+      /diagnoseRl: greedyThresholds must be finite numbers, got \[0, NaN\]/,
+    );
     // The first update's batch differs (flipped / rotated / jittered), so its loss does.
     expect(augmented.losses[0]).not.toBeCloseTo(plain.losses[0], 6);
   }, 120_000);

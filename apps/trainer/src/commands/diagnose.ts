@@ -6,7 +6,7 @@
  * and Dice on masked vs raw images with a paired t-test. JSON lines on stdout as it goes, then a
  * markdown table. Heavy modules are imported when the command runs.
  *
- *   mrlseg diagnose rl --config configs/synthetic-demo.json [--seeds 0,1,2] [--credits pixel,candidates] [--updates 60] [--augment]
+ *   mrlseg diagnose rl --config configs/synthetic-demo.json [--seeds 0,1,2] [--credits pixel,candidates] [--updates 60] [--augment] [--greedy-thresholds 0,1,2]
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -21,6 +21,7 @@ interface DiagnoseFlags {
   variant: string;
   unitLr?: string;
   augment?: boolean;
+  greedyThresholds?: string;
   backend: string;
   out?: string;
 }
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option('--variant <id>', `reward components (${VARIANTS.join('|')})`, 'rl-fb-adp-seg')
     .option('--unit-lr <lr>', 'learning rate of the unit formulations (counterfactual, candidates); default training.rlLr')
     .option('--augment', "augment the agent's training batches with the config's preprocessing.augmentation, as the trainer's RL phase does")
+    .option('--greedy-thresholds <list>', "unit formulations: also score the trained policy on the held-out slices at these rl.greedyThreshold values (mean mask logits), comma-separated")
     .option('--backend <name>', `TensorFlow.js backend (${BACKEND_CHOICES.join('|')})`, 'auto')
     .option('--out <file>', 'write every row (curves, per-case Dice) as JSON')
     .action(async (o: DiagnoseFlags) => {
@@ -58,6 +60,8 @@ export function register(program: Command): void {
       if (!(VARIANTS as readonly string[]).includes(o.variant)) throw new Error(`--variant must be one of ${VARIANTS.join(', ')}, got '${o.variant}'`);
       const unitLr = o.unitLr === undefined ? undefined : Number(o.unitLr);
       if (unitLr !== undefined && !(unitLr > 0)) throw new Error(`--unit-lr must be a positive number, got '${o.unitLr}'`);
+      const greedyThresholds = o.greedyThresholds === undefined ? undefined : o.greedyThresholds.split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+      if (greedyThresholds && (!greedyThresholds.length || greedyThresholds.some((v) => !Number.isFinite(v)))) throw new Error(`--greedy-thresholds must be a comma-separated list of numbers, got '${o.greedyThresholds}'`);
       if (!BACKEND_CHOICES.includes(o.backend as BackendChoice)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${o.backend}'`);
       const [{ ExperimentConfigSchema }, exp] = await Promise.all([import('@mrlseg/types'), import('@mrlseg/experiments')]);
       const config = o.config
@@ -75,6 +79,7 @@ export function register(program: Command): void {
         variant: o.variant as (typeof VARIANTS)[number],
         unitLr,
         augment: o.augment === true,
+        greedyThresholds,
         checkpoint: o.checkpoint,
         log: (r) => console.log(JSON.stringify(r)),
       });

@@ -49,6 +49,13 @@ export interface DiagnoseRlOptions {
    * distractors are instead of learning what one looks like (section 4.8).
    */
   augment?: boolean;
+  /**
+   * Unit formulations: after training, also score the same greedy policy on the held-out slices at
+   * each of these rl.greedyThreshold values (a unit is masked when its mean mask logit is above the
+   * threshold), giving `sweep` in the row: the trade-off between what the policy masks and the
+   * frozen network's Dice, without training again. The row's own result keeps rl.greedyThreshold.
+   */
+  greedyThresholds?: number[];
   /** One JSON-serialisable record per event (pre-training done, curve point, held-out result). */
   log?: (record: Record<string, unknown>) => void;
 }
@@ -71,6 +78,8 @@ export interface DiagnoseRlRow {
    * labels ask for, to read beside `masked`. Absent for 'pixel' and 'patch'.
    */
   labelled?: { training: { lesion: number; distractor: number; other: number; all: number }; heldOut: { lesion: number; distractor: number; other: number; all: number } };
+  /** The held-out result at each of DiagnoseRlOptions.greedyThresholds (unit formulations; absent otherwise). */
+  sweep?: { threshold: number; masked: { lesion: number; distractor: number; other: number; all: number }; diceMasked: number; pValue: number; perCaseMasked: number[] }[];
   seconds: number;
   curve: Record<string, unknown>[];
 }
@@ -196,6 +205,7 @@ function labelledFractions(seg: tf.LayersModel, creditNets: readonly tf.LayersMo
 export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]> {
   const log = o.log ?? (() => {});
   if (!Number.isInteger(o.updates) || o.updates < 1) throw new RangeError(`diagnoseRl: updates must be a positive integer, got ${o.updates}`);
+  if (o.greedyThresholds && !o.greedyThresholds.every(Number.isFinite)) throw new RangeError(`diagnoseRl: greedyThresholds must be finite numbers, got [${o.greedyThresholds.join(', ')}]`);
   checkCreditQuorum(o.config.rl, 'diagnoseRl');
   const every = o.reportEvery ?? 20;
   const { train, test } = diagnosisSplit(o.slices);
@@ -281,6 +291,15 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
         const ev = evaluate(seg, rlNet, config.rl, test, dTest);
         const f = maskedFractions(ev.counts);
         const t = pairedTTest(ev.masked, ev.raw);
+        // The same policy at other greedy thresholds (unit formulations only: A2C rows take no threshold).
+        const sweep = isUnitCredit(config.rl)
+          ? (o.greedyThresholds ?? []).map((threshold) => {
+              const e = evaluate(seg, rlNet, { ...config.rl, greedyThreshold: threshold }, test, dTest);
+              const point = { threshold, masked: maskedFractions(e.counts), diceMasked: mean(e.masked), pValue: pairedTTest(e.masked, e.raw).pValue, perCaseMasked: e.masked };
+              log({ credit, seed, heldOut: true, greedyThreshold: threshold, maskedLesion: +point.masked.lesion.toFixed(4), maskedDistractor: +point.masked.distractor.toFixed(4), maskedOther: +point.masked.other.toFixed(4), diceMasked: +point.diceMasked.toFixed(4), p: +point.pValue.toPrecision(3) });
+              return point;
+            })
+          : [];
         const row: DiagnoseRlRow = {
           credit,
           seed,
@@ -293,6 +312,7 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
           distractorFpRaw: ev.fpRaw,
           distractorFpMasked: ev.fpMasked,
           ...(labelled ? { labelled } : {}),
+          ...(sweep.length ? { sweep } : {}),
           seconds: (performance.now() - t1) / 1000,
           curve,
         };
@@ -327,6 +347,17 @@ export function diagnosisTable(rows: readonly DiagnoseRlRow[]): string {
     out.push(
       `| ${credit} | ${rs.length} | ${pct(m((r) => r.masked.lesion))} | ${pct(m((r) => r.masked.distractor))} | ${pct(m((r) => r.masked.other))} | ${pct(m((r) => r.diceRaw))} | ${pct(m((r) => r.diceMasked))} | p = ${t.pValue.toPrecision(3)}, difference ${(100 * t.meanDifference).toFixed(2)} points, n = ${t.n} | ${held} |`,
     );
+    // The same policies at the other greedy thresholds (DiagnoseRlOptions.greedyThresholds), when every seed has them.
+    const sweeps = rs.map((r) => r.sweep ?? []);
+    for (let j = 0; j < Math.min(...sweeps.map((w) => w.length)); j++) {
+      const at = sweeps.map((w) => w[j]);
+      if (at.some((p) => p.threshold !== at[0].threshold)) continue;
+      const mj = (f: (p: (typeof at)[number]) => number) => mean(at.map(f));
+      const tj = pairedTTest(at.flatMap((p) => p.perCaseMasked), rs.flatMap((r) => r.perCaseRaw));
+      out.push(
+        `| ${credit}, greedy threshold ${at[0].threshold} | ${rs.length} | ${pct(mj((p) => p.masked.lesion))} | ${pct(mj((p) => p.masked.distractor))} | ${pct(mj((p) => p.masked.other))} | ${pct(m((r) => r.diceRaw))} | ${pct(mj((p) => p.diceMasked))} | p = ${tj.pValue.toPrecision(3)}, difference ${(100 * tj.meanDifference).toFixed(2)} points, n = ${tj.n} | |`,
+      );
+    }
   }
   return out.join('\n');
 }
