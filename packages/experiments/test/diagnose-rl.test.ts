@@ -125,16 +125,19 @@ describe("rl.creditNet 'snapshots'", () => {
 
   it("refuses an rl.creditQuorum larger than the committee before it pre-trains anything; a quorum within it passes", async () => {
     const rlOf = (creditQuorum: number) => ({ ...BENCHMARK_RL_INPUT, credit: 'counterfactual', creditNet: 'snapshots', creditSnapshots: 3, creditCommittee: 'quorum', creditQuorum });
-    const config = ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, rl: rlOf(4), variants: undefined });
+    const config = ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, training: { ...DEMO_CONFIG_INPUT.training, epochs: 12 }, rl: rlOf(4), variants: undefined });
     let pretrained = false;
     // An empty slice list: diagnosisSplit would throw a different error if the check came after it.
     await expect(diagnoseRl({ config, slices: [], seeds: [0], credits: ['counterfactual'], updates: 1, log: () => (pretrained = true) })).rejects.toThrow(
-      /diagnoseRl: rl.creditQuorum must be at most rl.creditSnapshots \(3\), the committee's size, got 4/,
+      /diagnoseRl: rl.creditQuorum must be at most the committee's size 3 \(rl.creditSnapshots 3 over training.epochs 12\), got 4/,
     );
     expect(pretrained).toBe(false);
-    expect(() => checkCreditQuorum(ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, rl: rlOf(3), variants: undefined }).rl, 'x')).not.toThrow();
+    const rl3 = ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, rl: rlOf(3), variants: undefined }).rl;
+    expect(() => checkCreditQuorum(rl3, 12, 'x')).not.toThrow();
+    // Two pre-training epochs give two distinct snapshots (creditSnapshotEpochs(2, 3) = [0, 1]), so a quorum of 3 is refused.
+    expect(() => checkCreditQuorum(rl3, 2, 'x')).toThrow(/x: rl.creditQuorum must be at most the committee's size 2 \(rl.creditSnapshots 3 over training.epochs 2\), got 3/);
     // Without the committee the quorum is not used, so it is not checked.
-    expect(() => checkCreditQuorum(ExperimentConfigSchema.parse({ ...DEMO_CONFIG_INPUT, rl: { ...rlOf(4), creditNet: 'current' }, variants: undefined }).rl, 'x')).not.toThrow();
+    expect(() => checkCreditQuorum({ ...rl3, creditNet: 'current', creditQuorum: 8 }, 12, 'x')).not.toThrow();
   });
 
   it('diagnoseRl asks the committee of pre-training snapshots: same pre-training and raw Dice, another agent, no tensor left', async () => {

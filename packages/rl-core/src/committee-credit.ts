@@ -46,15 +46,14 @@ export function computeCommitteeCredit(
   if (!Array.isArray(nets) || nets.length === 0) throw new RangeError(`computeCommitteeCredit: nets must hold at least one Segmentation-Net, got ${Array.isArray(nets) ? 0 : typeof nets}`);
   const reduce = rl.creditCommittee ?? 'mean';
   if (reduce !== 'mean' && reduce !== 'max' && reduce !== 'quorum') throw new RangeError(`computeCommitteeCredit: rl.creditCommittee must be 'mean', 'max' or 'quorum', got '${String(reduce)}'`);
+  // A committee of one (rl.creditNet other than 'snapshots') is its member, whatever the combination.
+  if (nets.length === 1) return computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
   if (reduce === 'quorum') {
     const q = rl.creditQuorum ?? 2;
     if (!Number.isInteger(q) || q < 1 || q > nets.length) throw new RangeError(`computeCommitteeCredit: rl.creditQuorum must be an integer from 1 to the committee's size ${nets.length}, got ${q}`);
-    if (nets.length > 1) {
-      const all = nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl));
-      return units.map((u, k) => Float64Array.from({ length: u.count }, (_, s) => all.map((c) => c[k][s]).sort((a, b) => b - a)[q - 1]));
-    }
+    const all = nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl));
+    return units.map((u, k) => Float64Array.from({ length: u.count }, (_, s) => all.map((c) => c[k][s]).sort((a, b) => b - a)[q - 1]));
   }
-  if (nets.length === 1) return computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
   const max = reduce === 'max';
   const acc = units.map((u) => new Float64Array(u.count).fill(max ? -Infinity : 0));
   for (const net of nets) {

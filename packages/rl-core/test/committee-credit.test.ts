@@ -64,10 +64,13 @@ describe('committee credit', () => {
     expect(() => computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditCommittee: 'quorum', creditQuorum: 3 })).toThrow(
       /computeCommitteeCredit: rl.creditQuorum must be an integer from 1 to the committee's size 2, got 3/,
     );
-    // A committee of one is the member's own counterfactual credit.
+    // A committee of one is the member's own counterfactual credit, also under a quorum larger than it
+    // (rl.creditNet 'current' or 'pretrained' with rl.creditCommittee 'quorum' left in the config).
     const [one] = computeCommitteeCredit([nets[0]], images, labels, units, masked, rl);
     const [own] = computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
     expect(Array.from(one)).toEqual(Array.from(own));
+    const [oneQ] = computeCommitteeCredit([nets[0]], images, labels, units, masked, { ...rl, creditCommittee: 'quorum', creditQuorum: 2 });
+    expect(Array.from(oneQ)).toEqual(Array.from(own));
     expect(() => computeCommitteeCredit([], images, labels, units, masked, rl)).toThrow(/computeCommitteeCredit: nets must hold at least one Segmentation-Net/);
     tf.dispose([images, labels]);
     nets.forEach((n) => n.dispose());

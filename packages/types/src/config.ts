@@ -278,7 +278,7 @@ export const RlSchema = z.object({
     .min(1)
     .max(8)
     .default(2)
-    .describe("rl.creditCommittee 'quorum': q, the number of committee members (at most rl.creditSnapshots) that must gain more than rl.creditMargin from masking a unit for it to be labelled 'mask'; the unit's credit is the q-th largest member credit"),
+    .describe("rl.creditCommittee 'quorum': q, the number of committee members (at most the committee's size: rl.creditSnapshots, or fewer distinct snapshots when pre-training is short) that must gain more than rl.creditMargin from masking a unit for it to be labelled 'mask'; the unit's credit is the q-th largest member credit"),
   maskBonus: z
     .number()
     .min(0)

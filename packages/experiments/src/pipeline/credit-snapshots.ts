@@ -36,11 +36,17 @@ export function copySegNet(seg: tf.LayersModel, build: () => tf.LayersModel): tf
 /**
  * Refuses, before any training, an rl.creditQuorum larger than the committee it counts in
  * (rl.creditCommittee 'quorum' with rl.creditNet 'snapshots'), which computeCommitteeCredit would
- * only reject at the first agent update, after pre-training.
- * @param rl - the config's rl section; @param caller - named in the error.
+ * only reject at the first agent update, after pre-training. The committee's size is the number of
+ * distinct snapshot epochs ({@link creditSnapshotEpochs}), which can be below rl.creditSnapshots when
+ * pre-training is short.
+ * @param rl - the config's rl section; @param epochs - training.epochs; @param caller - named in the error.
  */
-export function checkCreditQuorum(rl: Pick<RlConfig, 'creditNet' | 'creditCommittee' | 'creditQuorum' | 'creditSnapshots'>, caller: string): void {
-  if (rl.creditNet === 'snapshots' && rl.creditCommittee === 'quorum' && rl.creditQuorum > rl.creditSnapshots) {
-    throw new RangeError(`${caller}: rl.creditQuorum must be at most rl.creditSnapshots (${rl.creditSnapshots}), the committee's size, got ${rl.creditQuorum}`);
+export function checkCreditQuorum(rl: Pick<RlConfig, 'creditNet' | 'creditCommittee' | 'creditQuorum' | 'creditSnapshots'>, epochs: number, caller: string): void {
+  if (rl.creditNet !== 'snapshots' || rl.creditCommittee !== 'quorum' || !(epochs >= 1)) return;
+  const size = creditSnapshotEpochs(epochs, rl.creditSnapshots).length;
+  if (size > 1 && rl.creditQuorum > size) {
+    throw new RangeError(
+      `${caller}: rl.creditQuorum must be at most the committee's size ${size} (rl.creditSnapshots ${rl.creditSnapshots} over training.epochs ${epochs}), got ${rl.creditQuorum}`,
+    );
   }
 }

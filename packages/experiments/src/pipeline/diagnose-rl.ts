@@ -206,7 +206,7 @@ export async function diagnoseRl(o: DiagnoseRlOptions): Promise<DiagnoseRlRow[]>
   const log = o.log ?? (() => {});
   if (!Number.isInteger(o.updates) || o.updates < 1) throw new RangeError(`diagnoseRl: updates must be a positive integer, got ${o.updates}`);
   if (o.greedyThresholds && !o.greedyThresholds.every(Number.isFinite)) throw new RangeError(`diagnoseRl: greedyThresholds must be finite numbers, got [${o.greedyThresholds.join(', ')}]`);
-  checkCreditQuorum(o.config.rl, 'diagnoseRl');
+  checkCreditQuorum(o.config.rl, o.config.training.epochs, 'diagnoseRl');
   const every = o.reportEvery ?? 20;
   const { train, test } = diagnosisSplit(o.slices);
   const variant = o.variant ?? 'rl-fb-adp-seg';

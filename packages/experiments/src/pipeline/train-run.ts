@@ -207,7 +207,7 @@ export async function trainRun(input: TrainRunInput): Promise<TrainRunResult> {
   // its last member is the frozen pre-trained network (credit-net). Any run of such a config saves
   // them, so an OnlySeg run that pre-trains first shares them with the RL runs.
   const snapEpochs = config.rl.creditNet === 'snapshots' && isUnitCredit(config.rl) && E > 0 ? earlierSnapshotEpochs(E, config.rl.creditSnapshots) : [];
-  checkCreditQuorum(config.rl, 'trainRun');
+  checkCreditQuorum(config.rl, E, 'trainRun');
   const snapRoot = join(store.runDir(runId), 'credit-snapshots'); // runDir(runId, sub) would create it
   const sharedSnapRoot = input.sharedPretrain ? `${input.sharedPretrain.dir}.credit-snapshots` : null;
   const hasSnapshots = (root: string) => snapEpochs.every((e) => existsSync(join(root, checkpointName('pretrain', e))));
