@@ -48,18 +48,12 @@ export function computeCommitteeCredit(
   if (reduce !== 'mean' && reduce !== 'max' && reduce !== 'quorum') throw new RangeError(`computeCommitteeCredit: rl.creditCommittee must be 'mean', 'max' or 'quorum', got '${String(reduce)}'`);
   // A committee of one (rl.creditNet other than 'snapshots') is its member, whatever the combination.
   if (nets.length === 1) return computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
-  if (reduce === 'quorum') {
-    const q = rl.creditQuorum ?? 2;
-    if (!Number.isInteger(q) || q < 1 || q > nets.length) throw new RangeError(`computeCommitteeCredit: rl.creditQuorum must be an integer from 1 to the committee's size ${nets.length}, got ${q}`);
-    const all = nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl));
-    return units.map((u, k) => Float64Array.from({ length: u.count }, (_, s) => all.map((c) => c[k][s]).sort((a, b) => b - a)[q - 1]));
+  // 'max' is the quorum of one: both take an order statistic of the members' credits; 'mean' averages them.
+  const q = reduce === 'quorum' ? (rl.creditQuorum ?? 2) : 1;
+  if (reduce === 'quorum' && (!Number.isInteger(q) || q < 1 || q > nets.length)) {
+    throw new RangeError(`computeCommitteeCredit: rl.creditQuorum must be an integer from 1 to the committee's size ${nets.length}, got ${q}`);
   }
-  const max = reduce === 'max';
-  const acc = units.map((u) => new Float64Array(u.count).fill(max ? -Infinity : 0));
-  for (const net of nets) {
-    const c = computeCounterfactualCredit(net, images, labels, units, masked, rl);
-    c.forEach((ck, k) => ck.forEach((x, q) => (acc[k][q] = max ? Math.max(acc[k][q], x) : acc[k][q] + x)));
-  }
-  if (!max) for (const s of acc) for (let q = 0; q < s.length; q++) s[q] /= nets.length;
-  return acc;
+  const all = nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl));
+  const combine = reduce === 'mean' ? (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length : (v: number[]) => v.sort((a, b) => b - a)[q - 1];
+  return units.map((u, k) => Float64Array.from({ length: u.count }, (_, s) => combine(all.map((c) => c[k][s]))));
 }

@@ -340,23 +340,22 @@ export function diagnosisTable(rows: readonly DiagnoseRlRow[]): string {
   for (const credit of [...new Set(rows.map((r) => r.credit))]) {
     const rs = rows.filter((r) => r.credit === credit);
     const m = (f: (r: DiagnoseRlRow) => number) => mean(rs.map(f));
-    const t = pairedTTest(rs.flatMap((r) => r.perCaseMasked), rs.flatMap((r) => r.perCaseRaw));
+    const raw = rs.flatMap((r) => r.perCaseRaw);
+    // One table line: masked fractions and Dice of one result per seed, the paired test against the raw cases.
+    const line = (label: string, at: { masked: DiagnoseRlRow['masked']; diceMasked: number; perCaseMasked: number[] }[], held: string) => {
+      const mj = (f: (p: (typeof at)[number]) => number) => mean(at.map(f));
+      const t = pairedTTest(at.flatMap((p) => p.perCaseMasked), raw);
+      return `| ${label} | ${rs.length} | ${pct(mj((p) => p.masked.lesion))} | ${pct(mj((p) => p.masked.distractor))} | ${pct(mj((p) => p.masked.other))} | ${pct(m((r) => r.diceRaw))} | ${pct(mj((p) => p.diceMasked))} | p = ${t.pValue.toPrecision(3)}, difference ${(100 * t.meanDifference).toFixed(2)} points, n = ${t.n} |${held === '' ? ' ' : ` ${held} `}|`;
+    };
     const held = rs.every((r) => r.labelled)
       ? (['lesion', 'distractor', 'other'] as const).map((k) => pct(m((r) => r.labelled!.heldOut[k]))).join(' / ')
       : 'n/a';
-    out.push(
-      `| ${credit} | ${rs.length} | ${pct(m((r) => r.masked.lesion))} | ${pct(m((r) => r.masked.distractor))} | ${pct(m((r) => r.masked.other))} | ${pct(m((r) => r.diceRaw))} | ${pct(m((r) => r.diceMasked))} | p = ${t.pValue.toPrecision(3)}, difference ${(100 * t.meanDifference).toFixed(2)} points, n = ${t.n} | ${held} |`,
-    );
+    out.push(line(credit, rs, held));
     // The same policies at the other greedy thresholds (DiagnoseRlOptions.greedyThresholds), when every seed has them.
     const sweeps = rs.map((r) => r.sweep ?? []);
     for (let j = 0; j < Math.min(...sweeps.map((w) => w.length)); j++) {
       const at = sweeps.map((w) => w[j]);
-      if (at.some((p) => p.threshold !== at[0].threshold)) continue;
-      const mj = (f: (p: (typeof at)[number]) => number) => mean(at.map(f));
-      const tj = pairedTTest(at.flatMap((p) => p.perCaseMasked), rs.flatMap((r) => r.perCaseRaw));
-      out.push(
-        `| ${credit}, greedy threshold ${at[0].threshold} | ${rs.length} | ${pct(mj((p) => p.masked.lesion))} | ${pct(mj((p) => p.masked.distractor))} | ${pct(mj((p) => p.masked.other))} | ${pct(m((r) => r.diceRaw))} | ${pct(mj((p) => p.diceMasked))} | p = ${tj.pValue.toPrecision(3)}, difference ${(100 * tj.meanDifference).toFixed(2)} points, n = ${tj.n} | |`,
-      );
+      if (at.every((p) => p.threshold === at[0].threshold)) out.push(line(`${credit}, greedy threshold ${at[0].threshold}`, at, ''));
     }
   }
   return out.join('\n');
