@@ -5,7 +5,7 @@
 // that each committee's credit labels "mask" (credit above rl.creditMargin, every other unit kept).
 // The same deterministic pre-training as bench/known-answer.ts with the same --data-seed.
 //   npx tsx packages/experiments/bench/pretrain-trajectory.ts [--seeds 0,1,2] [--data-seed 11]
-//        [--rl '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}'] [--label-slices 48] [--margins 10,20]
+//        [--rl '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}'] [--label-slices 48] [--margins 10,20] [--gates 0.3,0.5]
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
@@ -23,6 +23,9 @@ const { values: a } = parseArgs({
     'label-slices': { type: 'string', default: '48' },
     // Extra credit margins at which the committees' labels are also counted (the credit's units, nats for 'ce-safe').
     margins: { type: 'string', default: '' },
+    // Probability gates at which the quorums' labels are also counted: a member's "mask" label of a unit
+    // stands only if that member's probability exceeds the gate at some pixel of the unit (raw image).
+    gates: { type: 'string', default: '' },
   },
 });
 await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
@@ -117,6 +120,21 @@ for (const seed of a.seeds!.split(',').map(Number)) {
   for (const m of a.margins!.split(',').filter(Boolean).map(Number)) {
     for (let q = 1; q <= Math.min(3, members.length); q++) out[`${q}-th largest k6, margin ${m}`] = count(orderStat(members, q), m);
     out[`final network, margin ${m}`] = count(members[members.length - 1], m);
+  }
+  // The same labels with a probability gate (--gates): member j's credit of unit u counts as "mask" only
+  // where member j's largest probability over u's pixels (raw image) exceeds the gate.
+  const gates = a.gates!.split(',').filter(Boolean).map(Number);
+  if (gates.length) {
+    const n = images.shape[1] * images.shape[2];
+    const peaks = committees.k6.map((e) => {
+      const p = tf.tidy(() => (nets[e].apply(images, { training: false }) as tf.Tensor).dataSync());
+      return units.map((u, k) => { const m = new Float64Array(u.count); for (let i = 0; i < n; i++) m[u.ids[i]] = Math.max(m[u.ids[i]], p[k * n + i]); return m; });
+    });
+    for (const g of gates) {
+      const gated = members.map((m, j) => m.map((ck, k) => ck.map((v, u) => (peaks[j][k][u] > g ? v : Math.min(v, 0)))));
+      for (let q = 1; q <= Math.min(3, gated.length); q++) out[`${q}-th largest k6, gate ${g}`] = count(orderStat(gated, q));
+      out[`final network, gate ${g}`] = count(gated[gated.length - 1]);
+    }
   }
   console.log(JSON.stringify({ seed, unitsLabelledMask: out }));
   tf.dispose([images, labels]);
