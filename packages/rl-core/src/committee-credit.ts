@@ -26,10 +26,18 @@
  * so C_u > rl.creditMargin exactly when at least q members gain more than the margin from masking
  * u: 'max' is a quorum of 1. Why: the maximum labels every distractor but also the plain background
  * that one weak early member fires on (section 4.12); a quorum asks that the mistake be shared.
+ *
+ * rl.creditLastVeto lets the last member, the pre-trained network (the one the masked images are
+ * given to), veto: where its own credit C_u(net_K) is <= 0, C_u = min(C_u, C_u(net_K)), so the unit
+ * is labelled "keep" whatever the other members gain. Why: the members' labels are the question
+ * "is this a structure some network of this data mistakes for a lesion?", but a mask that costs the
+ * network being served costs Dice. Measured (docs/results.md, section 4.14): on held-out slices,
+ * masking exactly the units the quorum of two labels "mask" cost the frozen final network Dice in
+ * one development seed (-5.7 points) where masking its own labels gained 2.8.
  * @param nets - the committee (at least one Segmentation-Net: B x H x W x 1 -> probability).
  * @param images - B x H x W x 1 raw images; @param labels - B x H x W x 1 ground truth.
  * @param units - the unit map of each image; @param masked - per image, per unit: masked in `a`?
- * @returns per image, the mean (or, rl.creditCommittee 'max', the largest; 'quorum', the q-th largest) C_u per unit (Q's units: nats or Dice points; > 0: masking u is better).
+ * @returns per image, the mean (or, rl.creditCommittee 'max', the largest; 'quorum', the q-th largest; vetoed by the last member with rl.creditLastVeto) C_u per unit (Q's units: nats or Dice points; > 0: masking u is better).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { computeCounterfactualCredit } from './counterfactual-credit';
@@ -41,7 +49,7 @@ export function computeCommitteeCredit(
   labels: tf.Tensor4D,
   units: UnitMap[],
   masked: boolean[][],
-  rl: Parameters<typeof computeCounterfactualCredit>[5] & { creditCommittee?: 'mean' | 'max' | 'quorum'; creditQuorum?: number },
+  rl: Parameters<typeof computeCounterfactualCredit>[5] & { creditCommittee?: 'mean' | 'max' | 'quorum'; creditQuorum?: number; creditLastVeto?: boolean },
 ): Float64Array[] {
   if (!Array.isArray(nets) || nets.length === 0) throw new RangeError(`computeCommitteeCredit: nets must hold at least one Segmentation-Net, got ${Array.isArray(nets) ? 0 : typeof nets}`);
   const reduce = rl.creditCommittee ?? 'mean';
@@ -55,5 +63,12 @@ export function computeCommitteeCredit(
   }
   const all = nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl));
   const combine = reduce === 'mean' ? (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length : (v: number[]) => v.sort((a, b) => b - a)[q - 1];
-  return units.map((u, k) => Float64Array.from({ length: u.count }, (_, s) => combine(all.map((c) => c[k][s]))));
+  const last = all[all.length - 1];
+  const veto = rl.creditLastVeto === true;
+  return units.map((u, k) =>
+    Float64Array.from({ length: u.count }, (_, s) => {
+      const c = combine(all.map((m) => m[k][s]));
+      return veto && !(last[k][s] > 0) ? Math.min(c, last[k][s]) : c;
+    }),
+  );
 }

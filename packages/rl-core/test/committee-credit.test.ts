@@ -76,6 +76,46 @@ describe('committee credit', () => {
     nets.forEach((n) => n.dispose());
   });
 
+  it('rl.creditLastVeto: where the last member\'s own credit is <= 0 the unit\'s credit is min(committee credit, that credit), by hand', () => {
+    const x = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
+    const y = [1, 0, 0, 0, 0, 0, 0, 0];
+    const images = tf.tensor4d(x, [1, 2, 4, 1]);
+    const labels = tf.tensor4d(y, [1, 2, 4, 1]);
+    // Member A fires on bright pixels; the last member C (gain -10) on dark ones, so a masked pixel (0)
+    // becomes a confident false positive for it and masking the background unit costs it.
+    const members: [number, number][] = [[10, 0.5], [-10, 0.5]];
+    const nets = members.map(([g, t]) => thresholdSegNet(g, t));
+    const rl = RlSchema.parse({ useFb: false, useAdp: false, maskValue: 0, unitSize: 2, credit: 'counterfactual', creditNet: 'snapshots', creditCommittee: 'max' });
+    const units = [patchUnits(2, 4, 2)];
+    const masked = [[false, false]];
+    const Q = (g: number, t: number, keep: number[]) =>
+      -x.reduce((ce, v, i) => {
+        const p = Math.min(Math.max(1 / (1 + Math.exp(-(g * (keep[i] ? v : 0) - g * t))), 1e-7), 1 - 1e-7);
+        return ce + (y[i] ? -Math.log(p) : -Math.log(1 - p));
+      }, 0);
+    const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => (i % 4 < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
+    const credit = ([g, t]: [number, number], unit: number) => Q(g, t, keepOf(unit === 0, unit === 1)) - Q(g, t, keepOf(false, false));
+    const [a, c] = members;
+    // The premise: on the background unit A gains from masking and C loses, so the maximum says "mask".
+    expect(credit(a, 1)).toBeGreaterThan(5);
+    expect(credit(c, 1)).toBeLessThan(-5);
+    const before = tf.memory().numTensors;
+    const [plain] = computeCommitteeCredit(nets, images, labels, units, masked, rl);
+    const [vetoed] = computeCommitteeCredit(nets, images, labels, units, masked, { ...rl, creditLastVeto: true });
+    expect(tf.memory().numTensors).toBe(before);
+    for (const unit of [0, 1]) {
+      const max = Math.max(credit(a, unit), credit(c, unit));
+      expect(plain[unit]).toBeCloseTo(max, 3);
+      expect(vetoed[unit]).toBeCloseTo(credit(c, unit) > 0 ? max : Math.min(max, credit(c, unit)), 3);
+    }
+    expect(vetoed[1]).toBeCloseTo(credit(c, 1), 3);
+    // The veto only lowers: where the last member gains, the committee's credit is kept (the order of the members matters).
+    const [reversed] = computeCommitteeCredit([nets[1], nets[0]], images, labels, units, masked, { ...rl, creditLastVeto: true });
+    expect(reversed[1]).toBeCloseTo(credit(a, 1), 3);
+    tf.dispose([images, labels]);
+    nets.forEach((n) => n.dispose());
+  });
+
   it('the unit trainer asks the committee given as creditSegNet (raw context: the step mean is the committee mean)', () => {
     const b = toyBatch(2, 16, 4242);
     const segNet = toySegNet(20);

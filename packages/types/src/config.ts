@@ -279,6 +279,12 @@ export const RlSchema = z.object({
     .max(8)
     .default(2)
     .describe("rl.creditCommittee 'quorum': q, the number of committee members (at most the committee's size: rl.creditSnapshots, or fewer distinct snapshots when pre-training is short) that must gain more than rl.creditMargin from masking a unit for it to be labelled 'mask'; the unit's credit is the q-th largest member credit"),
+  creditLastVeto: z
+    .boolean()
+    .default(false)
+    .describe(
+      "rl.creditNet 'snapshots': the committee's last member, the pre-trained Segmentation-Net (the network the masked images are given to), vetoes masking: where its own credit of a unit is <= 0 the unit's credit becomes min(the committee's credit, that credit), so the unit is labelled 'keep' whatever the other members gain (docs/results.md, section 4.14)",
+    ),
   maskBonus: z
     .number()
     .min(0)
