@@ -3,14 +3,17 @@
 // positives on the (known) distractors of the held-out and the training slices; then, for the
 // credit committee of rl.creditNet 'snapshots', the share of lesion / distractor / plain units
 // that each committee's credit labels "mask" (credit above rl.creditMargin, every other unit kept).
+// With --oracle, the same labels on the held-out slices as masks (label oracles): the final network's
+// Dice on the held-out slices when exactly the units a committee labels "mask" are masked.
 // The same deterministic pre-training as bench/known-answer.ts with the same --data-seed.
 //   npx tsx packages/experiments/bench/pretrain-trajectory.ts [--seeds 0,1,2] [--data-seed 11]
-//        [--rl '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}'] [--label-slices 48] [--margins 10,20] [--gates 0.3,0.5]
+//        [--rl '{"unitSize":8,"unitShape":"superpixel","objective":"ce-safe","creditMargin":5}'] [--label-slices 48] [--margins 10,20] [--gates 0.3,0.5] [--oracle]
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
-import { computeCommitteeCredit, computeCounterfactualCredit, plainUnitMaps } from '@mrlseg/rl-core';
+import { computeCommitteeCredit, computeCounterfactualCredit, forwardSegmentation, plainUnitMaps, representState, retainedOfUnits } from '@mrlseg/rl-core';
+import { pairedTTest } from '@mrlseg/metrics';
 import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnosisSplit, loadSlices, makeBatch, makeImageBatch, buildSegModel, type Slice } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
 import { copySegNet } from '../src/pipeline/credit-snapshots';
@@ -26,6 +29,9 @@ const { values: a } = parseArgs({
     // Probability gates at which the quorums' labels are also counted: a member's "mask" label of a unit
     // stands only if that member's probability exceeds the gate at some pixel of the unit (raw image).
     gates: { type: 'string', default: '' },
+    // Label oracles on the held-out slices: the frozen final network's Dice when exactly the units that a
+    // committee's credit labels "mask" (computed with the ground truth) are masked.
+    oracle: { type: 'boolean', default: false },
   },
 });
 await usePortableBackend((process.env.BACKEND as 'wasm' | 'cpu') ?? 'wasm');
@@ -72,6 +78,72 @@ function trajectoryPoint(seg: tf.LayersModel, set: readonly Slice[]) {
   }
   const r = (v: number, d = 2) => +v.toFixed(d);
   return { dice: r(dice / set.length, 4), distractorFpPerSlice: r(fp / set.length), distractorShareAbove01: r(soft / Math.max(1, pixels), 3) };
+}
+
+/** Dice (threshold 0.5) of one slice's prediction. */
+function diceOf(p: ArrayLike<number>, y: Uint8Array, at: number): number {
+  let inter = 0;
+  let sp = 0;
+  let sy = 0;
+  for (let i = 0; i < y.length; i++) {
+    const on = p[at + i] > 0.5 ? 1 : 0;
+    inter += on * y[i];
+    sp += on;
+    sy += y[i];
+  }
+  return sp + sy === 0 ? 1 : (2 * inter) / (sp + sy);
+}
+
+/**
+ * Label oracles on `set` (the held-out slices): each committee's labels, computed with the ground
+ * truth as in training (credit above rl.creditMargin), used as the mask; the last member (the final
+ * network) segments the masked slices. Per rule: masked lesion / distractor / other pixels, Dice raw
+ * and masked, paired p. The quorums and the last member's veto are rl-core's formulas applied to the
+ * members' credits (computeCommitteeCredit with rl.creditCommittee 'quorum' and rl.creditLastVeto).
+ */
+function labelOracles(members: tf.LayersModel[], rl: typeof config0.rl, set: readonly Slice[]) {
+  const last = members.length - 1;
+  const qth = (v: number[], q: number) => [...v].sort((x, y) => y - x)[q - 1];
+  const rules: [string, (c: number[]) => number][] = [['final network', (c) => c[last]]];
+  for (let q = 1; q <= Math.min(3, members.length); q++) {
+    rules.push([`quorum ${q}`, (c) => qth(c, q)]);
+    rules.push([`quorum ${q}, last member's veto`, (c) => (c[last] > 0 ? qth(c, q) : Math.min(qth(c, q), c[last]))]);
+  }
+  const raw: number[] = [];
+  const dice = rules.map(() => [] as number[]);
+  const px = rules.map(() => [0, 0, 0, 0, 0, 0]);
+  for (let s0 = 0; s0 < set.length; s0 += 8) {
+    const part = set.slice(s0, s0 + 8);
+    const { images, labels } = makeBatch(part, part.map((_, i) => i), null);
+    const [, h, w] = images.shape;
+    const n = h * w;
+    const units = plainUnitMaps(images, rl);
+    const kept = units.map((u) => new Array<boolean>(u.count).fill(false));
+    const credits = members.map((net) => computeCounterfactualCredit(net, images, labels, units, kept, rl));
+    const p0 = tf.tidy(() => forwardSegmentation(members[last], images).dataSync());
+    part.forEach((sl, b) => raw.push(diceOf(p0, sl.mask, b * n)));
+    rules.forEach(([, rule], r) => {
+      const off = units.map((u, k) => Array.from({ length: u.count }, (_, q) => rule(credits.map((c) => c[k][q])) > rl.creditMargin));
+      const pm = tf.tidy(() => forwardSegmentation(members[last], representState(images, retainedOfUnits(units, off, h, w), rl.maskValue)).dataSync());
+      part.forEach((sl, b) => {
+        dice[r].push(diceOf(pm, sl.mask, b * n));
+        for (let i = 0; i < n; i++) {
+          const kind = sl.mask[i] ? 0 : sl.distractor?.[i] ? 1 : 2;
+          px[r][kind + 3]++;
+          if (off[b][units[b].ids[i]]) px[r][kind]++;
+        }
+      });
+    });
+    tf.dispose([images, labels]);
+  }
+  const mean = (v: number[]) => +((100 * v.reduce((x, y) => x + y, 0)) / v.length).toFixed(2);
+  const pct = (m: number, t: number) => +((100 * m) / Math.max(1, t)).toFixed(2);
+  return Object.fromEntries(
+    rules.map(([name], r) => [
+      name,
+      { maskedLesion: pct(px[r][0], px[r][3]), maskedDistractor: pct(px[r][1], px[r][4]), maskedOther: pct(px[r][2], px[r][5]), diceRaw: mean(raw), diceMasked: mean(dice[r]), p: +pairedTTest(dice[r], raw).pValue.toPrecision(2) },
+    ]),
+  );
 }
 
 const E = config0.training.epochs;
@@ -138,5 +210,6 @@ for (const seed of a.seeds!.split(',').map(Number)) {
   }
   console.log(JSON.stringify({ seed, unitsLabelledMask: out }));
   tf.dispose([images, labels]);
+  if (a.oracle) console.log(JSON.stringify({ seed, labelOracles: labelOracles(committees.k6.map((e) => nets[e]), config.rl, test) }));
   nets.forEach((n) => n.dispose());
 }
