@@ -283,7 +283,7 @@ export const RlSchema = z.object({
     .boolean()
     .default(false)
     .describe(
-      "rl.creditNet 'snapshots': the committee's last member, the pre-trained Segmentation-Net (the network the masked images are given to), vetoes masking: where its own credit of a unit is <= 0 the unit's credit becomes min(the committee's credit, that credit), so the unit is labelled 'keep' whatever the other members gain (docs/results.md, section 4.14)",
+      "rl.creditNet 'snapshots': the committee's last member, the pre-trained Segmentation-Net (the network the masked images are given to when it is frozen, and the start of its fine-tuning otherwise), vetoes masking: where its own credit of a unit is <= 0 the unit's credit becomes min(the committee's credit, that credit), so the unit is labelled 'keep' whatever the other members gain (docs/results.md, section 4.14)",
     ),
   maskBonus: z
     .number()
