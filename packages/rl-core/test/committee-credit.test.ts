@@ -14,12 +14,24 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
+/** The 2 x 4 test image (lesion at (0, 0)) and, by hand, a threshold segmenter's counterfactual credit on it. */
+const X = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
+const Y = [1, 0, 0, 0, 0, 0, 0, 0];
+/** Q = -(summed pixel cross-entropy) of the segmenter p = sigmoid(g (x - t)) on the state `keep` (masked pixels 0). */
+const handQ = (g: number, t: number, keep: number[]) =>
+  -X.reduce((ce, v, i) => {
+    const p = Math.min(Math.max(1 / (1 + Math.exp(-(g * (keep[i] ? v : 0) - g * t))), 1e-7), 1 - 1e-7);
+    return ce + (Y[i] ? -Math.log(p) : -Math.log(1 - p));
+  }, 0);
+/** Units: 0 = columns 0-1, 1 = columns 2-3 (both rows). */
+const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => (i % 4 < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
+/** C_u of one member: Q(u masked) - Q(nothing masked). */
+const handCredit = (g: number, t: number, unit: number) => handQ(g, t, keepOf(unit === 0, unit === 1)) - handQ(g, t, keepOf(false, false));
+
 describe('committee credit', () => {
   it('is the mean over the members of Q(u masked) - Q(u kept), computed by hand (two threshold segmenters, FB off)', () => {
-    const x = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
-    const y = [1, 0, 0, 0, 0, 0, 0, 0];
-    const images = tf.tensor4d(x, [1, 2, 4, 1]);
-    const labels = tf.tensor4d(y, [1, 2, 4, 1]);
+    const images = tf.tensor4d(X, [1, 2, 4, 1]);
+    const labels = tf.tensor4d(Y, [1, 2, 4, 1]);
     // Member A fires above 0.5 (on the 0.7, 0.6 and 0.95 background pixels too), member B only above 0.85.
     const members: [number, number][] = [[10, 0.5], [10, 0.85]];
     const nets = members.map(([g, t]) => thresholdSegNet(g, t));
@@ -29,14 +41,8 @@ describe('committee credit', () => {
     const before = tf.memory().numTensors;
     const [c] = computeCommitteeCredit(nets, images, labels, units, masked, rl);
     expect(tf.memory().numTensors).toBe(before);
-    // Independent computation: Q = -(summed pixel cross-entropy) of member (g, t) on the state `keep`.
-    const Q = (g: number, t: number, keep: number[]) =>
-      -x.reduce((ce, v, i) => {
-        const p = Math.min(Math.max(1 / (1 + Math.exp(-(g * (keep[i] ? v : 0) - g * t))), 1e-7), 1 - 1e-7);
-        return ce + (y[i] ? -Math.log(p) : -Math.log(1 - p));
-      }, 0);
-    const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => (i % 4 < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
-    const credit = (g: number, t: number, unit: number) => Q(g, t, keepOf(unit === 0, unit === 1)) - Q(g, t, keepOf(false, false));
+    // Independent computation (handCredit above).
+    const credit = handCredit;
     for (const unit of [0, 1]) {
       expect(c[unit]).toBeCloseTo((credit(10, 0.5, unit) + credit(10, 0.85, unit)) / 2, 3);
     }
@@ -77,10 +83,8 @@ describe('committee credit', () => {
   });
 
   it('rl.creditLastVeto: where the last member\'s own credit is <= 0 the unit\'s credit is min(committee credit, that credit), by hand', () => {
-    const x = [0.9, 0.8, 0.2, 0.7, 0.1, 0.6, 0.3, 0.95];
-    const y = [1, 0, 0, 0, 0, 0, 0, 0];
-    const images = tf.tensor4d(x, [1, 2, 4, 1]);
-    const labels = tf.tensor4d(y, [1, 2, 4, 1]);
+    const images = tf.tensor4d(X, [1, 2, 4, 1]);
+    const labels = tf.tensor4d(Y, [1, 2, 4, 1]);
     // Member A fires on bright pixels; the last member C (gain -10) on dark ones, so a masked pixel (0)
     // becomes a confident false positive for it and masking the background unit costs it.
     const members: [number, number][] = [[10, 0.5], [-10, 0.5]];
@@ -88,13 +92,7 @@ describe('committee credit', () => {
     const rl = RlSchema.parse({ useFb: false, useAdp: false, maskValue: 0, unitSize: 2, credit: 'counterfactual', creditNet: 'snapshots', creditCommittee: 'max' });
     const units = [patchUnits(2, 4, 2)];
     const masked = [[false, false]];
-    const Q = (g: number, t: number, keep: number[]) =>
-      -x.reduce((ce, v, i) => {
-        const p = Math.min(Math.max(1 / (1 + Math.exp(-(g * (keep[i] ? v : 0) - g * t))), 1e-7), 1 - 1e-7);
-        return ce + (y[i] ? -Math.log(p) : -Math.log(1 - p));
-      }, 0);
-    const keepOf = (m0: boolean, m1: boolean) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => (i % 4 < 2 ? (m0 ? 0 : 1) : m1 ? 0 : 1));
-    const credit = ([g, t]: [number, number], unit: number) => Q(g, t, keepOf(unit === 0, unit === 1)) - Q(g, t, keepOf(false, false));
+    const credit = ([g, t]: [number, number], unit: number) => handCredit(g, t, unit);
     const [a, c] = members;
     // The premise: on the background unit A gains from masking and C loses, so the maximum says "mask".
     expect(credit(a, 1)).toBeGreaterThan(5);
