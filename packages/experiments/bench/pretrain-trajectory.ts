@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { ExperimentConfigSchema } from '@mrlseg/types';
 import { usePortableBackend } from '@mrlseg/models';
-import { computeCommitteeCredit, computeCounterfactualCredit, forwardSegmentation, plainUnitMaps, representState, retainedOfUnits } from '@mrlseg/rl-core';
+import { combineCommitteeCredits, computeCommitteeCredit, computeCounterfactualCredit, forwardSegmentation, plainUnitMaps, representState, retainedOfUnits } from '@mrlseg/rl-core';
 import { pairedTTest } from '@mrlseg/metrics';
 import { BENCHMARK_RL_INPUT, DEMO_CONFIG_INPUT, diagnosisSplit, loadSlices, makeBatch, makeImageBatch, buildSegModel, type Slice } from '../src/index';
 import { pretrainForDiagnosis } from '../src/pipeline/diagnose-rl';
@@ -98,16 +98,16 @@ function diceOf(p: ArrayLike<number>, y: Uint8Array, at: number): number {
  * Label oracles on `set` (the held-out slices): each committee's labels, computed with the ground
  * truth as in training (credit above rl.creditMargin), used as the mask; the last member (the final
  * network) segments the masked slices. Per rule: masked lesion / distractor / other pixels, Dice raw
- * and masked, paired p. The quorums and the last member's veto are rl-core's formulas applied to the
- * members' credits (computeCommitteeCredit with rl.creditCommittee 'quorum' and rl.creditLastVeto).
+ * and masked, paired p. The members' credits are computed once; rl-core's combineCommitteeCredits
+ * gives each committee's (rl.creditCommittee 'quorum', with and without rl.creditLastVeto).
  */
 function labelOracles(members: tf.LayersModel[], rl: typeof config0.rl, set: readonly Slice[]) {
   const last = members.length - 1;
-  const qth = (v: number[], q: number) => [...v].sort((x, y) => y - x)[q - 1];
-  const rules: [string, (c: number[]) => number][] = [['final network', (c) => c[last]]];
+  // Each rule: the members' credits -> the committee's credit per image and unit.
+  const rules: [string, (c: Float64Array[][]) => Float64Array[]][] = [['final network', (c) => c[last]]];
   for (let q = 1; q <= Math.min(3, members.length); q++) {
-    rules.push([`quorum ${q}`, (c) => qth(c, q)]);
-    rules.push([`quorum ${q}, last member's veto`, (c) => (c[last] > 0 ? qth(c, q) : Math.min(qth(c, q), c[last]))]);
+    rules.push([`quorum ${q}`, (c) => combineCommitteeCredits(c, { creditCommittee: 'quorum', creditQuorum: q })]);
+    rules.push([`quorum ${q}, last member's veto`, (c) => combineCommitteeCredits(c, { creditCommittee: 'quorum', creditQuorum: q, creditLastVeto: true })]);
   }
   const raw: number[] = [];
   const dice = rules.map(() => [] as number[]);
@@ -123,7 +123,8 @@ function labelOracles(members: tf.LayersModel[], rl: typeof config0.rl, set: rea
     const p0 = tf.tidy(() => forwardSegmentation(members[last], images).dataSync());
     part.forEach((sl, b) => raw.push(diceOf(p0, sl.mask, b * n)));
     rules.forEach(([, rule], r) => {
-      const off = units.map((u, k) => Array.from({ length: u.count }, (_, q) => rule(credits.map((c) => c[k][q])) > rl.creditMargin));
+      const credit = rule(credits);
+      const off = units.map((u, k) => Array.from({ length: u.count }, (_, q) => credit[k][q] > rl.creditMargin));
       const pm = tf.tidy(() => forwardSegmentation(members[last], representState(images, retainedOfUnits(units, off, h, w), rl.maskValue)).dataSync());
       part.forEach((sl, b) => {
         dice[r].push(diceOf(pm, sl.mask, b * n));
@@ -184,7 +185,7 @@ for (const seed of a.seeds!.split(',').map(Number)) {
   // Order statistics over K = 6: the q-th largest member credit is above the margin exactly when at
   // least q members label the unit "mask" (q = 1: rl.creditCommittee 'max'; section 4.13's quorum).
   const members = committees.k6.map((e) => computeCounterfactualCredit(nets[e], images, labels, units, kept, config.rl));
-  const orderStat = (ms: Float64Array[][], q: number) => ms[0].map((_, k) => ms[0][k].map((_, u) => ms.map((m) => m[k][u]).sort((x, y) => y - x)[q - 1]));
+  const orderStat = (ms: Float64Array[][], q: number) => combineCommitteeCredits(ms, { creditCommittee: 'quorum', creditQuorum: q });
   for (let q = 1; q <= members.length; q++) out[`${q}-th largest k6`] = count(orderStat(members, q));
   members.forEach((m, j) => (out[`member epoch ${committees.k6[j] + 1}`] = count(m)));
   out['max of the last 3 of k6'] = count(orderStat(members.slice(3), 1));

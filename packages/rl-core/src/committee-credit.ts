@@ -43,32 +43,64 @@ import type * as tf from '@tensorflow/tfjs';
 import { computeCounterfactualCredit } from './counterfactual-credit';
 import type { UnitMap } from './units';
 
+type CommitteeOptions = { creditCommittee?: 'mean' | 'max' | 'quorum'; creditQuorum?: number; creditLastVeto?: boolean };
+
+/** Which order statistic of the members' credits rl.creditCommittee asks for (0: their mean), validated against the committee's size. */
+function committeeRank(rl: CommitteeOptions, size: number, fn: string): number {
+  const reduce = rl.creditCommittee ?? 'mean';
+  if (reduce !== 'mean' && reduce !== 'max' && reduce !== 'quorum') throw new RangeError(`${fn}: rl.creditCommittee must be 'mean', 'max' or 'quorum', got '${String(reduce)}'`);
+  if (reduce === 'mean') return 0;
+  // 'max' is the quorum of one.
+  const q = reduce === 'quorum' ? (rl.creditQuorum ?? 2) : 1;
+  if (size > 1 && (!Number.isInteger(q) || q < 1 || q > size)) {
+    throw new RangeError(`${fn}: rl.creditQuorum must be an integer from 1 to the committee's size ${size}, got ${q}`);
+  }
+  return q;
+}
+
+/**
+ * The committee's credit from its members' credits (the combination step of
+ * {@link computeCommitteeCredit}, for callers that already hold the members' credits, such as the
+ * label oracles of bench/pretrain-trajectory.ts).
+ * @param members - per member (the last being the pre-trained network), per image, C_u per unit.
+ * @returns per image, per unit: the mean, the rl.creditQuorum-th largest ('max': the largest), then the last member's veto if rl.creditLastVeto.
+ */
+export function combineCommitteeCredits(members: readonly (readonly Float64Array[])[], rl: CommitteeOptions): Float64Array[] {
+  const fn = 'combineCommitteeCredits';
+  if (!Array.isArray(members as unknown) || members.length === 0) throw new RangeError(`${fn}: members must hold at least one member's credits, got ${Array.isArray(members as unknown) ? 0 : typeof members}`);
+  const shape = members[0].map((c) => c.length).join(',');
+  members.forEach((m, j) => {
+    if (m.map((c) => c.length).join(',') !== shape) throw new RangeError(`${fn}: member ${j} has units per image [${m.map((c) => c.length).join(', ')}], member 0 [${shape}]`);
+  });
+  const q = committeeRank(rl, members.length, fn);
+  // A committee of one is its member, whatever the combination.
+  if (members.length === 1) return members[0].map((c) => Float64Array.from(c));
+  const combine = q === 0 ? (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length : (v: number[]) => v.sort((a, b) => b - a)[q - 1];
+  const last = members[members.length - 1];
+  const veto = rl.creditLastVeto === true;
+  return members[0].map((c0, k) =>
+    Float64Array.from({ length: c0.length }, (_, s) => {
+      const c = combine(members.map((m) => m[k][s]));
+      return veto && !(last[k][s] > 0) ? Math.min(c, last[k][s]) : c;
+    }),
+  );
+}
+
 export function computeCommitteeCredit(
   nets: readonly tf.LayersModel[],
   images: tf.Tensor4D,
   labels: tf.Tensor4D,
   units: UnitMap[],
   masked: boolean[][],
-  rl: Parameters<typeof computeCounterfactualCredit>[5] & { creditCommittee?: 'mean' | 'max' | 'quorum'; creditQuorum?: number; creditLastVeto?: boolean },
+  rl: Parameters<typeof computeCounterfactualCredit>[5] & CommitteeOptions,
 ): Float64Array[] {
   if (!Array.isArray(nets) || nets.length === 0) throw new RangeError(`computeCommitteeCredit: nets must hold at least one Segmentation-Net, got ${Array.isArray(nets) ? 0 : typeof nets}`);
-  const reduce = rl.creditCommittee ?? 'mean';
-  if (reduce !== 'mean' && reduce !== 'max' && reduce !== 'quorum') throw new RangeError(`computeCommitteeCredit: rl.creditCommittee must be 'mean', 'max' or 'quorum', got '${String(reduce)}'`);
+  // Refuse a bad combination before any forward pass.
+  committeeRank(rl, nets.length, 'computeCommitteeCredit');
   // A committee of one (rl.creditNet other than 'snapshots') is its member, whatever the combination.
   if (nets.length === 1) return computeCounterfactualCredit(nets[0], images, labels, units, masked, rl);
-  // 'max' is the quorum of one: both take an order statistic of the members' credits; 'mean' averages them.
-  const q = reduce === 'quorum' ? (rl.creditQuorum ?? 2) : 1;
-  if (reduce === 'quorum' && (!Number.isInteger(q) || q < 1 || q > nets.length)) {
-    throw new RangeError(`computeCommitteeCredit: rl.creditQuorum must be an integer from 1 to the committee's size ${nets.length}, got ${q}`);
-  }
-  const all = nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl));
-  const combine = reduce === 'mean' ? (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length : (v: number[]) => v.sort((a, b) => b - a)[q - 1];
-  const last = all[all.length - 1];
-  const veto = rl.creditLastVeto === true;
-  return units.map((u, k) =>
-    Float64Array.from({ length: u.count }, (_, s) => {
-      const c = combine(all.map((m) => m[k][s]));
-      return veto && !(last[k][s] > 0) ? Math.min(c, last[k][s]) : c;
-    }),
+  return combineCommitteeCredits(
+    nets.map((net) => computeCounterfactualCredit(net, images, labels, units, masked, rl)),
+    rl,
   );
 }

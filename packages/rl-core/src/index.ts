@@ -30,6 +30,6 @@ export { createAgentTrainer, effectiveRl } from './agent';
 export { patchUnits, candidateUnits, superpixelPartition, partitionUnits, foregroundUnits, type UnitMap } from './units';
 export { isUnitCredit, plainUnitMaps, retainedOfUnits, unitGreedy, unitMapsOf, unitPolicyInput, type UnitGreedy } from './unit-policy';
 export { computeCounterfactualCredit } from './counterfactual-credit';
-export { computeCommitteeCredit } from './committee-credit';
+export { combineCommitteeCredits, computeCommitteeCredit } from './committee-credit';
 export { computeSafeCredit } from './safe-credit';
 export { createUnitTrainer, creditTargets, labelOptionsOf, unitLabels, unitLogisticLoss, unitMeanLogisticLoss, type LabelOptions, type UnitLabels } from './unit-trainer';

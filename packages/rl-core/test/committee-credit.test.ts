@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RlSchema } from '@mrlseg/types';
-import { computeCommitteeCredit, computeCounterfactualCredit, createAgentTrainer, patchUnits } from '../src/index';
+import { combineCommitteeCredits, computeCommitteeCredit, computeCounterfactualCredit, createAgentTrainer, patchUnits } from '../src/index';
 import { pixelPolicyNet, thresholdSegNet } from './tiny-nets';
 import { TOY, toyBatch, toySegNet } from './toy-env';
 
@@ -112,6 +112,27 @@ describe('committee credit', () => {
     expect(reversed[1]).toBeCloseTo(credit(a, 1), 3);
     tf.dispose([images, labels]);
     nets.forEach((n) => n.dispose());
+  });
+
+  it('combineCommitteeCredits: mean, q-th largest and the last member\'s veto of given member credits, by hand', () => {
+    // Three members, one image of three units (the last member is the pre-trained network).
+    const m = (...v: number[]) => [Float64Array.from(v)];
+    const members = [m(3, -1, 5), m(1, 2, -4), m(2, 0.5, 6)];
+    expect(Array.from(combineCommitteeCredits(members, { creditCommittee: 'mean' })[0])).toEqual([2, 0.5, 7 / 3]);
+    expect(Array.from(combineCommitteeCredits(members, { creditCommittee: 'max' })[0])).toEqual([3, 2, 6]);
+    expect(Array.from(combineCommitteeCredits(members, { creditCommittee: 'quorum', creditQuorum: 2 })[0])).toEqual([2, 0.5, 5]);
+    expect(Array.from(combineCommitteeCredits(members, { creditCommittee: 'quorum', creditQuorum: 3 })[0])).toEqual([1, -1, -4]);
+    // The veto: the last member's credits are 2, 0.5 and 6 (all > 0), so nothing changes ...
+    expect(Array.from(combineCommitteeCredits(members, { creditCommittee: 'max', creditLastVeto: true })[0])).toEqual([3, 2, 6]);
+    // ... and with a last member at -2 / 0 / 1: unit 0 becomes min(3, -2), unit 1 min(2, 0), unit 2 keeps 5.
+    const vetoing = [m(3, -1, 5), m(1, 2, -4), m(-2, 0, 1)];
+    expect(Array.from(combineCommitteeCredits(vetoing, { creditCommittee: 'max', creditLastVeto: true })[0])).toEqual([-2, 0, 5]);
+    // A committee of one is its member (a copy), whatever the combination.
+    const one = combineCommitteeCredits([m(4, -3)], { creditCommittee: 'quorum', creditQuorum: 3 });
+    expect(Array.from(one[0])).toEqual([4, -3]);
+    expect(() => combineCommitteeCredits([], { creditCommittee: 'max' })).toThrow(/combineCommitteeCredits: members must hold at least one member's credits/);
+    expect(() => combineCommitteeCredits([m(1, 2), m(1)], { creditCommittee: 'max' })).toThrow(/combineCommitteeCredits: member 1 has units per image \[1\], member 0 \[2\]/);
+    expect(() => combineCommitteeCredits(members, { creditCommittee: 'quorum', creditQuorum: 4 })).toThrow(/combineCommitteeCredits: rl.creditQuorum must be an integer from 1 to the committee's size 3, got 4/);
   });
 
   it('the unit trainer asks the committee given as creditSegNet (raw context: the step mean is the committee mean)', () => {
