@@ -28,8 +28,9 @@
  * that one weak early member fires on (section 4.12); a quorum asks that the mistake be shared.
  *
  * rl.creditLastVeto lets the last member, the pre-trained network (the one the masked images are
- * given to when the Segmentation-Net is frozen, and the start of its fine-tuning otherwise), veto: where its own credit C_u(net_K) is <= 0, C_u = min(C_u, C_u(net_K)), so the unit
- * is labelled "keep" whatever the other members gain. Why: the members' labels are the question
+ * given to when the Segmentation-Net is frozen, and the start of its fine-tuning otherwise), veto:
+ * where its own credit C_u(net_K) is <= 0, C_u = min(C_u, C_u(net_K)), so the unit is labelled
+ * "keep" whatever the other members gain. Why: the members' labels are the question
  * "is this a structure some network of this data mistakes for a lesion?", but a mask that costs the
  * network being served costs Dice. Measured (docs/results.md, section 4.14): on held-out slices,
  * masking exactly the units the quorum of two labels "mask" cost the frozen final network Dice in
